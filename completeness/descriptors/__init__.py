@@ -1,0 +1,14 @@
+"""Descriptors: the package's own implementations, and the base class users can subclass.
+
+Every descriptor follows the API of :class:`completeness.descriptors.Descriptor`::
+
+    ps = PowerSpectrum(cutoff=5.0, n_radial=8, max_angular=6, density_width=0.5)
+    features = ps.compute(atoms, centers=[0], gradients=True)
+
+Wrappers of featomic, dscribe and quippy live in ``completeness.descriptors.wrappers`` and import
+their library lazily.
+"""
+
+from .base import Descriptor, Features, from_json, registered_descriptors
+
+__all__ = ["Descriptor", "Features", "from_json", "registered_descriptors"]

@@ -1,0 +1,440 @@
+"""Centred atomic environments, and all input validation.
+
+An *environment* is what an atom-centred descriptor sees: the species of a centre atom, and the
+vectors ``r_ij = r_j - r_i`` (with periodic images) to every neighbour ``j`` closer than a cutoff,
+together with the species of each neighbour and which atom of the system it is (so that gradients
+can be assigned to atoms).
+
+Two shapes are provided:
+
+* :class:`Environment`: one centre, used by the oracle and by users who build environments
+  directly from neighbour vectors (:meth:`Environment.from_vectors`).
+* :class:`Neighbourhoods`: many centres from many systems flattened into one array of pairs, the
+  layout that the descriptors vectorise over.
+
+Every public entry point of the package that accepts structures funnels them through
+:func:`check_systems`, so bad input fails here, early, with a one-line message that names the
+problem and the fix.
+
+This module imports nothing from the rest of the package (see DESIGN.md, "floors").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ase
+import numpy as np
+
+__all__ = [
+    "COINCIDENT_TOLERANCE",
+    "Environment",
+    "InputError",
+    "Neighbourhoods",
+    "build_neighbourhoods",
+    "check_cutoff",
+    "check_systems",
+    "environment",
+]
+
+#: Two atoms closer than this (in Å) are "coincident": no physical structure has them, and
+#: directions (hence spherical harmonics and gradients) are undefined at zero distance.
+COINCIDENT_TOLERANCE = 1e-6
+
+# Finite clusters up to this size get all pairs by numpy broadcasting: for the small molecules and
+# clusters of typical scans this is several times faster than a neighbour-list call.
+_BRUTE_FORCE_ATOMS = 64
+
+
+class InputError(ValueError):
+    """Bad input: the message names the problem and how to fix it (one line)."""
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+
+
+def check_cutoff(cutoff, name: str = "cutoff") -> float:
+    """Return ``cutoff`` as a float, or raise :class:`InputError` if it is not positive and finite."""
+    try:
+        value = float(cutoff)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{name} must be a positive number of Å, got {cutoff!r}; pass e.g. {name}=5.0"
+        ) from None
+    if not np.isfinite(value) or value <= 0:
+        raise InputError(f"{name} must be a positive finite number of Å, got {cutoff!r}")
+    return value
+
+
+def check_systems(systems) -> list[ase.Atoms]:
+    """Return ``systems`` as a list of validated ``ase.Atoms``.
+
+    Accepts one ``ase.Atoms`` or a sequence of them. Checks shapes, finiteness of positions and
+    cell, and a non-degenerate cell along periodic directions. Coincident atoms are detected when
+    neighbour lists are built (where the pairs are known anyway).
+    """
+    if isinstance(systems, ase.Atoms):
+        systems = [systems]
+    elif isinstance(systems, (str, bytes)) or not isinstance(systems, Sequence):
+        raise InputError(
+            f"expected an ase.Atoms or a list of ase.Atoms, got {type(systems).__name__}; "
+            "read files with ase.io.read(path, index=':')"
+        )
+    systems = list(systems)
+    for index, atoms in enumerate(systems):
+        if not isinstance(atoms, ase.Atoms):
+            raise InputError(
+                f"system {index} is a {type(atoms).__name__}, not an ase.Atoms; "
+                "convert it with ase.Atoms(numbers=..., positions=...)"
+            )
+        positions = atoms.positions
+        if positions.ndim != 2 or positions.shape[1] != 3:
+            raise InputError(
+                f"system {index} has positions of shape {positions.shape}, expected (n_atoms, 3)"
+            )
+        if len(atoms) == 0:
+            raise InputError(f"system {index} has no atoms; give at least the centre atom")
+        bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
+        if bad.size:
+            raise InputError(
+                f"system {index} has non-finite (NaN or inf) positions at atom {int(bad[0])}; "
+                "fix the coordinates"
+            )
+        if np.any(atoms.pbc):
+            cell = np.asarray(atoms.cell)
+            if not np.isfinite(cell).all():
+                raise InputError(f"system {index} has a non-finite cell; fix atoms.cell")
+            lengths = np.linalg.norm(cell, axis=1)
+            if np.any(lengths[atoms.pbc] < COINCIDENT_TOLERANCE) or (
+                np.all(atoms.pbc) and abs(np.linalg.det(cell)) < COINCIDENT_TOLERANCE
+            ):
+                raise InputError(
+                    f"system {index} is periodic (pbc={atoms.pbc.tolist()}) but its cell is "
+                    "degenerate; set atoms.cell or use atoms.pbc = False"
+                )
+    return systems
+
+
+def _check_centres(atoms: ase.Atoms, centres, system_index: int) -> np.ndarray:
+    if centres is None:
+        return np.arange(len(atoms))
+    array = np.atleast_1d(np.asarray(centres))
+    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
+        raise InputError(
+            f"centre indices for system {system_index} must be integers, got {centres!r}"
+        )
+    out_of_range = array[(array < 0) | (array >= len(atoms))]
+    if out_of_range.size:
+        raise InputError(
+            f"centre index {int(out_of_range[0])} is out of range for system {system_index} "
+            f"with {len(atoms)} atoms; use an index in 0..{len(atoms) - 1}"
+        )
+    return array.astype(np.int64)
+
+
+def _raise_coincident(system_index: int, i: int, j: int, distance: float):
+    raise InputError(
+        f"atoms {i} and {j} of system {system_index} coincide (distance {distance:.3g} Å < "
+        f"{COINCIDENT_TOLERANCE:g} Å); remove the duplicate atom"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# pairs
+# --------------------------------------------------------------------------------------------
+
+
+def _all_pairs(atoms: ase.Atoms, system_index: int):
+    """Every ordered pair (i, j != i) of a non-periodic system: the 'no cutoff' neighbour list."""
+    positions = atoms.positions
+    n = len(positions)
+    i, j = _OFF_DIAGONAL.get(n) or _OFF_DIAGONAL.setdefault(n, np.nonzero(~np.eye(n, dtype=bool)))
+    vectors = positions[j] - positions[i]
+    distances = np.sqrt(np.einsum("pa,pa->p", vectors, vectors))
+    return i, j, vectors, distances
+
+
+_OFF_DIAGONAL: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _cutoff_pairs(atoms: ase.Atoms, cutoff: float):
+    """Full neighbour list within ``cutoff`` (vesin; periodic images included)."""
+    import vesin
+
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    box = np.asarray(atoms.cell) if pbc.any() else np.zeros((3, 3))
+    periodic = bool(pbc.all()) if (pbc.all() or not pbc.any()) else pbc.tolist()
+    nl = vesin.NeighborList(cutoff=cutoff, full_list=True)
+    i, j, vectors, distances = nl.compute(
+        points=atoms.positions, box=box, periodic=periodic, quantities="ijDd"
+    )
+    return (
+        i.astype(np.int64),
+        j.astype(np.int64),
+        np.asarray(vectors, dtype=np.float64),
+        np.asarray(distances, dtype=np.float64),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# one environment
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Environment:
+    """One centred environment.
+
+    Attributes
+    ----------
+    vectors : (n_neighbours, 3) float array
+        ``r_j - r_i`` in Å, periodic images included.
+    species : (n_neighbours,) int array
+        Atomic numbers of the neighbours.
+    centre_species : int
+        Atomic number of the centre.
+    neighbour_index : (n_neighbours,) int array
+        Index in the source system of each neighbour (an atom may appear several times
+        through periodic images).
+    centre_index : int
+        Index of the centre in the source system.
+    cutoff : float or None
+        The cutoff used, or None when every other atom of a finite cluster is a neighbour.
+    """
+
+    vectors: np.ndarray
+    species: np.ndarray
+    centre_species: int
+    neighbour_index: np.ndarray
+    centre_index: int = 0
+    cutoff: float | None = None
+
+    @property
+    def n_neighbours(self) -> int:
+        return len(self.vectors)
+
+    @property
+    def distances(self) -> np.ndarray:
+        return np.linalg.norm(self.vectors, axis=1)
+
+    @classmethod
+    def from_vectors(cls, vectors, species=None, centre_species: int = 1) -> Environment:
+        """Build an environment from neighbour vectors (centre at the origin).
+
+        ``species`` defaults to 1 (H) for every neighbour. Vectors are validated like atoms.
+        """
+        array = np.asarray(vectors, dtype=np.float64)
+        if array.size == 0:
+            array = array.reshape(0, 3)
+        if array.ndim != 2 or array.shape[1] != 3:
+            raise InputError(
+                f"neighbour vectors must have shape (n_neighbours, 3), got {array.shape}"
+            )
+        if species is None:
+            species = np.ones(len(array), dtype=np.int64)
+        species = np.asarray(species, dtype=np.int64).reshape(-1)
+        if species.shape != (len(array),):
+            raise InputError(
+                f"got {species.size} species for {len(array)} neighbour vectors; give one "
+                "atomic number per neighbour"
+            )
+        atoms = ase.Atoms(
+            numbers=np.concatenate([[centre_species], species]),
+            positions=np.vstack([np.zeros((1, 3)), array]),
+        )
+        return environment(atoms, centre=0)
+
+    def to_atoms(self) -> ase.Atoms:
+        """The environment as a finite cluster: centre at the origin (atom 0), then neighbours."""
+        return ase.Atoms(
+            numbers=np.concatenate([[self.centre_species], self.species]).astype(int),
+            positions=np.vstack([np.zeros((1, 3)), self.vectors]),
+        )
+
+
+def environment(atoms: ase.Atoms, centre: int = 0, cutoff: float | None = None) -> Environment:
+    """The environment of atom ``centre`` of ``atoms``.
+
+    With ``cutoff=None`` every other atom of a finite (non-periodic) cluster is a neighbour;
+    periodic systems need a cutoff. An environment with no neighbour inside the cutoff is valid.
+    """
+    (atoms,) = check_systems(atoms)
+    (centre,) = _check_centres(atoms, [centre], 0)
+    if cutoff is None:
+        if np.any(atoms.pbc):
+            raise InputError(
+                "a periodic system needs a cutoff to define environments; pass cutoff=..."
+            )
+        i, j, vectors, distances = _all_pairs(atoms, 0)
+    else:
+        i, j, vectors, distances = _cutoff_pairs(atoms, check_cutoff(cutoff))
+    close = distances < COINCIDENT_TOLERANCE
+    if close.any():
+        k = int(np.flatnonzero(close)[0])
+        _raise_coincident(0, int(i[k]), int(j[k]), float(distances[k]))
+    mine = i == centre
+    return Environment(
+        vectors=vectors[mine],
+        species=atoms.numbers[j[mine]].astype(np.int64),
+        centre_species=int(atoms.numbers[centre]),
+        neighbour_index=j[mine],
+        centre_index=int(centre),
+        cutoff=None if cutoff is None else float(cutoff),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# many environments: the layout descriptors vectorise over
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Neighbourhoods:
+    """Many centred environments flattened into one list of (centre, neighbour) pairs.
+
+    Pairs are grouped by sample: the pairs of sample ``s`` are
+    ``slice(pair_offsets[s], pair_offsets[s + 1])``.
+
+    Attributes
+    ----------
+    samples : (n_samples, 2) int array
+        ``(system index, centre atom index)`` of each sample.
+    centre_species : (n_samples,) int array
+    n_atoms : (n_systems,) int array
+        Number of atoms of each system (to size dense gradients).
+    pair_sample : (n_pairs,) int array
+        The sample each pair belongs to (non-decreasing).
+    pair_offsets : (n_samples + 1,) int array
+    pair_neighbour : (n_pairs,) int array
+        Index of the neighbour atom within its own system.
+    pair_species : (n_pairs,) int array
+    pair_vectors : (n_pairs, 3) float array
+    pair_distances : (n_pairs,) float array
+    cutoff : float
+    """
+
+    samples: np.ndarray
+    centre_species: np.ndarray
+    n_atoms: np.ndarray
+    pair_sample: np.ndarray
+    pair_offsets: np.ndarray
+    pair_neighbour: np.ndarray
+    pair_species: np.ndarray
+    pair_vectors: np.ndarray
+    pair_distances: np.ndarray
+    cutoff: float
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.samples)
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_sample)
+
+    @property
+    def species(self) -> np.ndarray:
+        """Sorted unique atomic numbers of centres and neighbours."""
+        return np.unique(np.concatenate([self.centre_species, self.pair_species]))
+
+    def environment(self, sample: int) -> Environment:
+        """Sample ``sample`` as an :class:`Environment`."""
+        pairs = slice(self.pair_offsets[sample], self.pair_offsets[sample + 1])
+        return Environment(
+            vectors=self.pair_vectors[pairs],
+            species=self.pair_species[pairs],
+            centre_species=int(self.centre_species[sample]),
+            neighbour_index=self.pair_neighbour[pairs],
+            centre_index=int(self.samples[sample, 1]),
+            cutoff=self.cutoff,
+        )
+
+
+def build_neighbourhoods(systems, cutoff: float, centers=None) -> Neighbourhoods:
+    """Validate ``systems`` and build the neighbourhoods of the requested centres.
+
+    Parameters
+    ----------
+    systems : ase.Atoms or sequence of ase.Atoms
+    cutoff : float
+        Spherical cutoff in Å; pairs with ``d < cutoff`` are kept.
+    centers : None, sequence of int, or sequence of sequences of int
+        ``None``: every atom of every system. A flat sequence of ints: the same centres in every
+        system. A sequence with one entry per system (each None or a sequence of ints): per system.
+    """
+    systems = check_systems(systems)
+    cutoff = check_cutoff(cutoff)
+    per_system = _centres_per_system(systems, centers)
+
+    samples, centre_species, n_atoms = [], [], []
+    pair_sample, pair_neighbour, pair_species, pair_vectors, pair_distances = [], [], [], [], []
+    offset = 0
+    for index, (atoms, centres) in enumerate(zip(systems, per_system, strict=True)):
+        n_atoms.append(len(atoms))
+        if len(atoms) == 1:
+            i = j = np.zeros(0, dtype=np.int64)
+            vectors, distances = np.zeros((0, 3)), np.zeros(0)
+        elif len(atoms) <= _BRUTE_FORCE_ATOMS and not np.any(atoms.pbc):
+            i, j, vectors, distances = _all_pairs(atoms, index)
+            inside = distances < cutoff
+            i, j, vectors, distances = i[inside], j[inside], vectors[inside], distances[inside]
+        else:
+            i, j, vectors, distances = _cutoff_pairs(atoms, cutoff)
+        close = distances < COINCIDENT_TOLERANCE
+        if close.any():
+            k = int(np.flatnonzero(close)[0])
+            _raise_coincident(index, int(i[k]), int(j[k]), float(distances[k]))
+        # map atom index -> local sample index (or -1), keep pairs whose first atom is a centre
+        local = np.full(len(atoms), -1, dtype=np.int64)
+        local[centres] = np.arange(len(centres))
+        keep = local[i] >= 0
+        order = np.argsort(local[i[keep]], kind="stable")
+        samples.append(np.stack([np.full(len(centres), index), centres], axis=1))
+        centre_species.append(atoms.numbers[centres])
+        pair_sample.append(offset + local[i[keep]][order])
+        pair_neighbour.append(j[keep][order])
+        pair_species.append(atoms.numbers[j[keep][order]])
+        pair_vectors.append(vectors[keep][order])
+        pair_distances.append(distances[keep][order])
+        offset += len(centres)
+
+    pair_sample_array = _concat(pair_sample, np.int64)
+    counts = np.bincount(pair_sample_array, minlength=offset)
+    return Neighbourhoods(
+        samples=_concat(samples, np.int64).reshape(-1, 2),
+        centre_species=_concat(centre_species, np.int64),
+        n_atoms=np.asarray(n_atoms, dtype=np.int64),
+        pair_sample=pair_sample_array,
+        pair_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        pair_neighbour=_concat(pair_neighbour, np.int64),
+        pair_species=_concat(pair_species, np.int64),
+        pair_vectors=_concat(pair_vectors, np.float64).reshape(-1, 3),
+        pair_distances=_concat(pair_distances, np.float64),
+        cutoff=cutoff,
+    )
+
+
+def _concat(arrays, dtype):
+    if not arrays:
+        return np.zeros(0, dtype=dtype)
+    return np.concatenate(arrays).astype(dtype, copy=False)
+
+
+def _centres_per_system(systems: list[ase.Atoms], centers) -> list[np.ndarray]:
+    if centers is None:
+        return [np.arange(len(atoms)) for atoms in systems]
+    if isinstance(centers, (int, np.integer)):
+        centers = [int(centers)]
+    centers = list(centers)
+    flat = all(isinstance(c, (int, np.integer)) for c in centers)
+    if flat:
+        return [_check_centres(atoms, centers, k) for k, atoms in enumerate(systems)]
+    if len(centers) != len(systems):
+        raise InputError(
+            f"got centre lists for {len(centers)} systems but {len(systems)} systems; give one "
+            "list (or None) per system, or one flat list of indices used for every system"
+        )
+    return [_check_centres(atoms, c, k) for k, (atoms, c) in enumerate(zip(systems, centers))]
