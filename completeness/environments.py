@@ -57,7 +57,7 @@ class InputError(ValueError):
 
 
 def check_cutoff(cutoff, name: str = "cutoff") -> float:
-    """Return ``cutoff`` as a float, or raise :class:`InputError` if it is not positive and finite."""
+    """``cutoff`` as a float; :class:`InputError` unless it is positive and finite."""
     try:
         value = float(cutoff)
     except (TypeError, ValueError):
@@ -437,4 +437,7 @@ def _centres_per_system(systems: list[ase.Atoms], centers) -> list[np.ndarray]:
             f"got centre lists for {len(centers)} systems but {len(systems)} systems; give one "
             "list (or None) per system, or one flat list of indices used for every system"
         )
-    return [_check_centres(atoms, c, k) for k, (atoms, c) in enumerate(zip(systems, centers))]
+    return [
+        _check_centres(atoms, c, k)
+        for k, (atoms, c) in enumerate(zip(systems, centers, strict=True))
+    ]

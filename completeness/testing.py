@@ -7,10 +7,11 @@ Users run these on their own descriptors exactly as the package's tests do::
     assert_gradients(my_descriptor, atoms)
 
 A descriptor here is anything with ``compute(systems, centers=..., gradients=...)`` returning an
-object with ``values`` (and ``gradients`` when asked), as :class:`completeness.descriptors.Descriptor`
-does. Reflection is checked as the descriptor declares it: ``parity == "O(3)"`` means features are
-unchanged by a mirror; a descriptor that also has ``feature_parity(species)`` (``+1`` for scalars,
-``-1`` for pseudoscalars) is checked to flip exactly the pseudoscalar features.
+object with ``values`` (and ``gradients`` when asked), as
+:class:`completeness.descriptors.Descriptor` does. Reflection is checked as the descriptor
+declares it: ``parity == "O(3)"`` means features are unchanged by a mirror; a descriptor that also
+has ``feature_parity(species)`` (``+1`` for scalars, ``-1`` for pseudoscalars) is checked to flip
+exactly the pseudoscalar features.
 """
 
 from __future__ import annotations
@@ -154,7 +155,9 @@ def assert_gradients(
             f"{name} gradients have shape {analytic.shape}, expected {numeric.shape}"
         )
     if not np.any(analytic) and np.any(np.abs(numeric) > 1e-8):
-        raise AssertionError(f"{name} returned an all-zero gradient; finite differences are not zero")
+        raise AssertionError(
+            f"{name} returned an all-zero gradient; finite differences are not zero"
+        )
     error = relative_difference(numeric, analytic)
     if not error <= rtol:
         raise AssertionError(

@@ -81,7 +81,7 @@ def test_bad_centre_cutoff_and_types():
         environment(atoms, centre=7)
     with pytest.raises(InputError, match="positive"):
         build_neighbourhoods(atoms, cutoff=-1.0)
-    with pytest.raises(InputError, match="ase.Atoms"):
+    with pytest.raises(InputError, match=r"ase\.Atoms"):
         build_neighbourhoods("file.xyz", cutoff=3.0)
     with pytest.raises(InputError, match="needs a cutoff"):
         environment(bulk("Si"), 0)

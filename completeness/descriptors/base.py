@@ -192,7 +192,8 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     def to_json(self) -> str:
         """The descriptor's class and hyperparameters as a JSON string."""
-        return json.dumps({"descriptor": type(self).__name__, "hypers": _jsonable(self.get_params())})
+        hypers = _jsonable(self.get_params())
+        return json.dumps({"descriptor": type(self).__name__, "hypers": hypers})
 
     @property
     def name(self) -> str:
