@@ -1,0 +1,412 @@
+"""Behler-Parrinello atom-centred symmetry functions (G1, G2, G3, G4, G5), with exact gradients.
+
+Definitions and normalisation follow dscribe 2.1.2's ``ACSF`` exactly (feature for feature), which
+follows J. Behler, J. Chem. Phys. 134, 074106 (2011), doi:10.1063/1.3553717. With the cosine
+cutoff ``f_c(r) = 0.5 (cos(pi r / r_c) + 1)`` for ``r < r_c`` (zero beyond), for a centre ``i``
+and neighbours ``j, k`` of species ``a, b``::
+
+    G1[a]                 = sum_{j in a} f_c(r_ij)
+    G2[a](eta, R_s)       = sum_{j in a} exp(-eta (r_ij - R_s)^2) f_c(r_ij)
+    G3[a](kappa)          = sum_{j in a} cos(kappa r_ij) f_c(r_ij)
+    G4[a,b](eta,zeta,lam) = sum_{j<k} 2^(1-zeta) (1 + lam cos theta_jik)^zeta
+                            exp(-eta (r_ij^2 + r_ik^2 + r_jk^2)) f_c(r_ij) f_c(r_ik) f_c(r_jk)
+    G5[a,b](eta,zeta,lam) = the same without the r_jk^2 term and without f_c(r_jk)
+
+The angular sums run over unordered pairs of neighbours {j, k} whose species are {a, b}. G1 is
+always present (as in dscribe). Feature layout (dscribe's): for each neighbour species ``a`` in
+sorted order, ``[G1, G2..., G3...]``; then for each unordered species pair, in the order
+``(0,0), (1,0), (1,1), (2,0), (2,1), (2,2), ...`` of species indices, ``[G4..., G5...]``. The
+centre's species is not encoded.
+
+The module also holds the triplet machinery shared with the Chebyshev and MBTR descriptors:
+:func:`pair_triplets` builds every unordered pair of neighbours of every sample with numpy
+(no Python loop over environments), and :func:`scatter_rows` sums per-term contributions into
+samples or pairs with one sparse matrix product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse
+
+from ..environments import InputError, Neighbourhoods, check_cutoff
+from .base import Descriptor
+
+__all__ = ["SymmetryFunctions", "pair_triplets", "sample_chunks", "scatter_rows"]
+
+
+# --------------------------------------------------------------------------------------------
+# shared helpers (also used by chebyshev.py and mbtr.py)
+# --------------------------------------------------------------------------------------------
+
+
+def pair_triplets(pair_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every unordered pair ``(p, q)``, ``p < q``, of pairs belonging to the same sample.
+
+    Parameters
+    ----------
+    pair_offsets : (n_samples + 1,) int array
+        The pairs of sample ``s`` are ``pair_offsets[s]:pair_offsets[s + 1]``.
+
+    Returns
+    -------
+    first, second : (n_triplets,) int arrays of global pair indices, ``first < second``, sorted
+        by ``first`` (hence by sample).
+    """
+    pair_offsets = np.asarray(pair_offsets, dtype=np.int64)
+    counts = np.diff(pair_offsets)
+    n_pairs = int(pair_offsets[-1]) if pair_offsets.size else 0
+    if n_pairs == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    sample = np.repeat(np.arange(len(counts)), counts)
+    local = np.arange(n_pairs) - pair_offsets[sample]
+    partners = counts[sample] - 1 - local  # how many later pairs each pair is matched with
+    first = np.repeat(np.arange(n_pairs), partners)
+    starts = np.cumsum(partners) - partners
+    second = first + 1 + (np.arange(len(first)) - np.repeat(starts, partners))
+    return first, second
+
+
+def sample_chunks(pair_offsets: np.ndarray, max_triplets: int) -> list[tuple[int, int]]:
+    """Split samples into contiguous ranges holding at most ~``max_triplets`` neighbour pairs.
+
+    Bounds the memory of per-triplet gradient arrays; a single sample larger than the limit gets
+    a range of its own.
+    """
+    counts = np.diff(np.asarray(pair_offsets, dtype=np.int64))
+    n_samples = len(counts)
+    if n_samples == 0:
+        return []
+    cost = np.cumsum(counts * (counts - 1) // 2 + counts)
+    chunks = []
+    start = 0
+    while start < n_samples:
+        base = cost[start - 1] if start > 0 else 0
+        stop = int(np.searchsorted(cost, base + max_triplets, side="right"))
+        stop = min(max(stop, start + 1), n_samples)
+        chunks.append((start, stop))
+        start = stop
+    return chunks
+
+
+def scatter_rows(rows: np.ndarray, n_rows: int, data: np.ndarray) -> np.ndarray:
+    """``out[r] = sum of data[t] over t with rows[t] == r`` (a sparse matrix product).
+
+    ``data`` has shape ``(n_terms, ...)``; the result has shape ``(n_rows, ...)``.
+    """
+    n_terms = len(rows)
+    trailing = data.shape[1:]
+    if n_terms == 0:
+        return np.zeros((n_rows, *trailing))
+    matrix = scipy.sparse.csr_matrix(
+        (np.ones(n_terms), (rows, np.arange(n_terms))), shape=(n_rows, n_terms)
+    )
+    return np.asarray(matrix @ data.reshape(n_terms, -1)).reshape(n_rows, *trailing)
+
+
+def cosine_cutoff(distances: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
+    """``f_c(r) = 0.5 (cos(pi r / r_c) + 1)`` for ``r < r_c`` (0 beyond) and its derivative."""
+    inside = distances < cutoff
+    angle = np.pi * distances / cutoff
+    value = np.where(inside, 0.5 * (np.cos(angle) + 1.0), 0.0)
+    derivative = np.where(inside, -0.5 * np.pi / cutoff * np.sin(angle), 0.0)
+    return value, derivative
+
+
+def cosine_and_gradients(a: np.ndarray, b: np.ndarray):
+    """cos of the angle between vectors ``a`` and ``b`` (rows), and its gradients w.r.t. both."""
+    ra = np.sqrt(np.einsum("tx,tx->t", a, a))
+    rb = np.sqrt(np.einsum("tx,tx->t", b, b))
+    inverse = 1.0 / (ra * rb)
+    cos = np.einsum("tx,tx->t", a, b) * inverse
+    d_a = b * inverse[:, None] - (cos / ra**2)[:, None] * a
+    d_b = a * inverse[:, None] - (cos / rb**2)[:, None] * b
+    return cos, d_a, d_b
+
+
+def check_species_list(species) -> None:
+    """Validate an optional ``species`` hyperparameter (list of atomic numbers)."""
+    if species is None:
+        return
+    array = np.asarray(species)
+    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise InputError(
+            f"species must be a non-empty list of atomic numbers (ints) or None, got {species!r}"
+        )
+    if np.any(array < 1):
+        raise InputError(f"species must be atomic numbers >= 1, got {species!r}")
+
+
+def _parameter_table(value, name: str, columns: tuple[str, ...]) -> np.ndarray:
+    """``value`` (None or a list of rows) as a finite float array of shape (n, len(columns))."""
+    if value is None:
+        return np.zeros((0, len(columns)))
+    try:
+        table = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        table = None
+    if table is None or table.ndim != 2 or table.shape[1] != len(columns):
+        if table is not None and table.size == 0:
+            return np.zeros((0, len(columns)))
+        raise InputError(
+            f"{name} must be None or a list of [{', '.join(columns)}] rows, got {value!r}"
+        )
+    if not np.isfinite(table).all():
+        raise InputError(f"{name} must contain finite numbers, got {value!r}")
+    return table
+
+
+class SymmetryFunctions(Descriptor):
+    r"""Behler-Parrinello atom-centred symmetry functions, exactly as dscribe's ``ACSF``.
+
+    See the module docstring for the formulas and the feature layout. Reference: J. Behler,
+    J. Chem. Phys. 134, 074106 (2011), doi:10.1063/1.3553717.
+
+    Parameters
+    ----------
+    cutoff : float
+        Cutoff radius r_c in Å of the cosine cutoff (dscribe's ``r_cut``).
+    g2_params : list of [eta, R_s] or None
+        Radial Gaussians; eta >= 0 in Å^-2, R_s in Å.
+    g3_params : list of kappa or None
+        Radial cosines ``cos(kappa r)``; kappa in Å^-1.
+    g4_params, g5_params : list of [eta, zeta, lambda] or None
+        Angular functions; eta >= 0, zeta >= 1, -1 <= lambda <= 1 (Behler uses lambda = +-1).
+    species : list of int or None
+        Atomic numbers of the species channels; None uses the species present in the input.
+
+    Notes
+    -----
+    ``body_order`` is 3 when G4 or G5 terms are present, 2 otherwise. All features are
+    O(3) invariants. Angular sums run over unordered pairs of distinct neighbour entries (for a
+    periodic system two images of one atom count as two neighbours).
+    """
+
+    parity = "O(3)"
+
+    def __init__(
+        self,
+        cutoff,
+        g2_params=None,
+        g3_params=None,
+        g4_params=None,
+        g5_params=None,
+        species=None,
+    ):
+        self.cutoff = cutoff
+        self.g2_params = g2_params
+        self.g3_params = g3_params
+        self.g4_params = g4_params
+        self.g5_params = g5_params
+        self.species = species
+
+    @property
+    def body_order(self) -> int:
+        angular = len(_parameter_table(self.g4_params, "g4_params", ("eta", "zeta", "lambda")))
+        angular += len(_parameter_table(self.g5_params, "g5_params", ("eta", "zeta", "lambda")))
+        return 3 if angular else 2
+
+    # ---- hypers ------------------------------------------------------------------------------
+
+    def _tables(self):
+        g2 = _parameter_table(self.g2_params, "g2_params", ("eta", "R_s"))
+        if self.g3_params is None:
+            g3 = np.zeros(0)
+        else:
+            try:
+                g3 = np.asarray(self.g3_params, dtype=np.float64)
+            except (TypeError, ValueError):
+                g3 = np.zeros((1, 1))
+            if g3.ndim != 1 or not np.isfinite(g3).all():
+                raise InputError(
+                    f"g3_params must be None or a flat list of finite kappa values (Å^-1), got "
+                    f"{self.g3_params!r}"
+                )
+        g4 = _parameter_table(self.g4_params, "g4_params", ("eta", "zeta", "lambda"))
+        g5 = _parameter_table(self.g5_params, "g5_params", ("eta", "zeta", "lambda"))
+        return g2, g3, g4, g5
+
+    def _check_hypers(self) -> None:
+        check_cutoff(self.cutoff)
+        g2, _, g4, g5 = self._tables()
+        if np.any(g2[:, 0] < 0):
+            raise InputError(
+                f"g2_params eta must be >= 0 (Å^-2), got {g2[:, 0].tolist()}; valid: eta >= 0"
+            )
+        for name, table in (("g4_params", g4), ("g5_params", g5)):
+            if np.any(table[:, 0] < 0):
+                raise InputError(f"{name} eta must be >= 0 (Å^-2), got {table[:, 0].tolist()}")
+            if np.any(table[:, 1] < 1):
+                raise InputError(
+                    f"{name} zeta must be >= 1 (so that the angular term is differentiable), got "
+                    f"{table[:, 1].tolist()}"
+                )
+            if np.any(np.abs(table[:, 2]) > 1):
+                raise InputError(
+                    f"{name} lambda must be in [-1, 1] (Behler uses +1 and -1), got "
+                    f"{table[:, 2].tolist()}"
+                )
+        check_species_list(self.species)
+
+    def _feature_names(self, species: np.ndarray) -> tuple[str, ...]:
+        g2, g3, g4, g5 = self._tables()
+        names = []
+        for a in species:
+            names.append(f"G1[{a}]")
+            names += [f"G2[{a}](eta={e:g},R_s={r:g})" for e, r in g2]
+            names += [f"G3[{a}](kappa={k:g})" for k in g3]
+        for first in range(len(species)):
+            for second in range(first + 1):
+                pair = f"{species[first]},{species[second]}"
+                for kind, table in (("G4", g4), ("G5", g5)):
+                    names += [
+                        f"{kind}[{pair}](eta={e:g},zeta={z:g},lambda={lam:g})"
+                        for e, z, lam in table
+                    ]
+        return tuple(names)
+
+    # ---- computation -------------------------------------------------------------------------
+
+    def _compute(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients: bool):
+        cutoff = float(self.cutoff)
+        g2, g3, g4, g5 = self._tables()
+        n_species = len(species)
+        n_radial = 1 + len(g2) + len(g3)
+        n_angular = len(g4) + len(g5)
+        n_species_pairs = n_species * (n_species + 1) // 2
+        n_features = n_species * n_radial + n_species_pairs * n_angular
+        n_samples = neighbourhoods.n_samples
+        n_pairs = neighbourhoods.n_pairs
+
+        species_index = np.searchsorted(species, neighbourhoods.pair_species)
+        values = np.zeros((n_samples, n_features))
+        pair_gradients = np.zeros((n_pairs, 3, n_features)) if gradients else None
+
+        # ---- radial: G1, G2, G3 per neighbour species -------------------------------------
+        r = neighbourhoods.pair_distances
+        fc, dfc = cosine_cutoff(r, cutoff)
+        shifted = r[:, None] - g2[:, 1]
+        gauss = np.exp(-g2[:, 0] * shifted**2)
+        cosines = np.cos(r[:, None] * g3)
+        radial = np.concatenate([fc[:, None], gauss * fc[:, None], cosines * fc[:, None]], axis=1)
+        rows = neighbourhoods.pair_sample * n_species + species_index
+        radial_block = scatter_rows(rows, n_samples * n_species, radial)
+        values[:, : n_species * n_radial] = radial_block.reshape(n_samples, -1)
+        if gradients:
+            d_radial = np.concatenate(
+                [
+                    dfc[:, None],
+                    gauss * (dfc[:, None] - 2 * g2[:, 0] * shifted * fc[:, None]),
+                    cosines * dfc[:, None] - g3 * np.sin(r[:, None] * g3) * fc[:, None],
+                ],
+                axis=1,
+            )
+            unit = neighbourhoods.pair_vectors / r[:, None]
+            columns = species_index[:, None] * n_radial + np.arange(n_radial)
+            pair_gradients[
+                np.arange(n_pairs)[:, None, None], np.arange(3)[None, :, None], columns[:, None, :]
+            ] = unit[:, :, None] * d_radial[:, None, :]
+
+        if n_angular == 0 or n_pairs == 0:
+            return values, pair_gradients
+
+        # ---- angular: G4, G5 per unordered species pair ----------------------------------
+        offset = n_species * n_radial
+        for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, 200_000):
+            p0 = neighbourhoods.pair_offsets[s0]
+            p1 = neighbourhoods.pair_offsets[s1]
+            first, second = pair_triplets(neighbourhoods.pair_offsets[s0 : s1 + 1] - p0)
+            if len(first) == 0:
+                continue
+            first_global, second_global = first + p0, second + p0
+            block_values, block_a, block_b = self._angular(
+                neighbourhoods.pair_vectors[first_global],
+                neighbourhoods.pair_vectors[second_global],
+                g4,
+                g5,
+                cutoff,
+                gradients,
+            )
+            sa = species_index[first_global]
+            sb = species_index[second_global]
+            high, low = np.maximum(sa, sb), np.minimum(sa, sb)
+            channel = high * (high + 1) // 2 + low
+            sample = neighbourhoods.pair_sample[first_global] - s0
+            summed = scatter_rows(
+                sample * n_species_pairs + channel, (s1 - s0) * n_species_pairs, block_values
+            )
+            values[s0:s1, offset:] = summed.reshape(s1 - s0, -1)
+            if gradients:
+                rows = np.concatenate(
+                    [first * n_species_pairs + channel, second * n_species_pairs + channel]
+                )
+                summed = scatter_rows(
+                    rows, (p1 - p0) * n_species_pairs, np.concatenate([block_a, block_b])
+                )
+                # (pairs, channel, 3, n_angular) -> (pairs, 3, channel * n_angular)
+                summed = summed.reshape(p1 - p0, n_species_pairs, 3, n_angular)
+                pair_gradients[p0:p1, :, offset:] = summed.transpose(0, 2, 1, 3).reshape(
+                    p1 - p0, 3, -1
+                )
+        return values, pair_gradients
+
+    @staticmethod
+    def _angular(a, b, g4, g5, cutoff, gradients):
+        """G4 and G5 terms of triplets with pair vectors ``a = r_ij``, ``b = r_ik``.
+
+        Returns ``(terms (T, n4 + n5), d terms / d a (T, 3, n4 + n5), d terms / d b)``.
+        """
+        c = b - a  # r_jk
+        ra = np.sqrt(np.einsum("tx,tx->t", a, a))
+        rb = np.sqrt(np.einsum("tx,tx->t", b, b))
+        rc = np.sqrt(np.einsum("tx,tx->t", c, c))
+        cos, dcos_a, dcos_b = cosine_and_gradients(a, b)
+        fa, dfa = cosine_cutoff(ra, cutoff)
+        fb, dfb = cosine_cutoff(rb, cutoff)
+        fcc, dfcc = cosine_cutoff(rc, cutoff)
+
+        terms, grads_a, grads_b = [], [], []
+        for table, with_jk in ((g4, True), (g5, False)):
+            if len(table) == 0:
+                continue
+            eta, zeta, lam = table[:, 0], table[:, 1], table[:, 2]
+            base = 0.5 * (1.0 + lam * cos[:, None])  # (T, n)
+            angular = 2.0 * base**zeta
+            squares = ra**2 + rb**2 + (rc**2 if with_jk else 0.0)
+            gauss = np.exp(-eta * squares[:, None])
+            cut = fa * fb * (fcc if with_jk else 1.0)
+            term = angular * gauss * cut[:, None]
+            terms.append(term)
+            if not gradients:
+                continue
+            # d angular / d cos = zeta lam base^(zeta-1); base^(zeta-1) is finite for zeta >= 1
+            d_angular = zeta * lam * base ** (zeta - 1.0)
+            p_cos = d_angular * gauss * cut[:, None]  # coefficient of d cos
+            p_squares = -eta * term  # coefficient of d(squares)
+            p_cut = angular * gauss  # coefficient of d(cut)
+            # d squares / d a = 2 a - 2 c (r_jk = b - a), d squares / d b = 2 b + 2 c
+            ds_a = 2 * a - (2 * c if with_jk else 0.0)
+            ds_b = 2 * b + (2 * c if with_jk else 0.0)
+            ua, ub = a / ra[:, None], b / rb[:, None]
+            if with_jk:
+                uc = c / rc[:, None]
+                dcut_a = (dfa * fb * fcc)[:, None] * ua - (fa * fb * dfcc)[:, None] * uc
+                dcut_b = (fa * dfb * fcc)[:, None] * ub + (fa * fb * dfcc)[:, None] * uc
+            else:
+                dcut_a = (dfa * fb)[:, None] * ua
+                dcut_b = (fa * dfb)[:, None] * ub
+            grads_a.append(
+                dcos_a[:, :, None] * p_cos[:, None, :]
+                + ds_a[:, :, None] * p_squares[:, None, :]
+                + dcut_a[:, :, None] * p_cut[:, None, :]
+            )
+            grads_b.append(
+                dcos_b[:, :, None] * p_cos[:, None, :]
+                + ds_b[:, :, None] * p_squares[:, None, :]
+                + dcut_b[:, :, None] * p_cut[:, None, :]
+            )
+        values = np.concatenate(terms, axis=1)
+        if not gradients:
+            return values, None, None
+        return values, np.concatenate(grads_a, axis=2), np.concatenate(grads_b, axis=2)
