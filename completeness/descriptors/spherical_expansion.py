@@ -1,0 +1,280 @@
+r"""Spherical expansion of the neighbour density, with species channels and pair gradients.
+
+For a centre :math:`i` and each species :math:`a` of the ``species`` list,
+
+.. math::
+
+    c^a_{nlm}(i) = \sum_{j \ne i,\ a_j = a,\ r_{ij} < r_c}
+        f_c(r_{ij})\, I_{nl}(r_{ij})\, Y_{lm}(\hat r_{ij}),
+
+the density expansion of SOAP (Bartók, Kondor, Csányi, PRB 87, 184115 (2013),
+doi:10.1103/PhysRevB.87.184115) and of the atomic cluster expansion. :math:`Y_{lm}` are
+sphericart's real spherical harmonics (orthonormal on the unit sphere, order ``m = -l..l``, the
+standard real combination of the Condon–Shortley complex harmonics:
+:math:`Y_{l,m>0} = \sqrt2 (-1)^m \mathrm{Re}\, Y_l^m`, :math:`Y_{l,0} = Y_l^0`,
+:math:`Y_{l,m<0} = \sqrt2 (-1)^m \mathrm{Im}\, Y_l^{|m|}`; pinned by a test against scipy).
+:math:`I_{nl}` and :math:`f_c` are described in :mod:`completeness.descriptors.radial_basis`.
+The centre atom's own density is **not** included (it would only add a constant to
+``c^{a_i}_{n00}``); periodic images of the centre are ordinary neighbours.
+
+Everything is vectorised over all pairs of the batch; pairs are summed into their
+(sample, species) channel with ``np.add.reduceat`` over sorted segments.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..environments import InputError, Neighbourhoods, check_cutoff
+from .radial_basis import RADIAL_BASES, radial_spline, shifted_cosine_cutoff
+
+__all__ = ["Expansion", "SphericalExpansion", "check_expansion_hypers"]
+
+_HARMONICS: dict = {}
+
+
+def _spherical_harmonics(max_angular: int):
+    if max_angular not in _HARMONICS:
+        import sphericart
+
+        _HARMONICS[max_angular] = sphericart.SphericalHarmonics(max_angular)
+    return _HARMONICS[max_angular]
+
+
+@dataclass(frozen=True, eq=False)
+class Expansion:
+    """Output of :meth:`SphericalExpansion.compute`.
+
+    Attributes
+    ----------
+    coefficients : list over l of (n_samples, n_species, n_radial, 2l+1) float arrays
+        ``coefficients[l][s, a, n, l + m] = c^a_{nlm}`` of sample ``s``.
+    pair_gradients : None, or list over l of (n_pairs, 3, n_radial, 2l+1) float arrays
+        ``d c^{a_p}_{nlm}(sample of p) / d r_p`` (``r_p`` the pair vector, ``a_p`` its species);
+        the other species channels do not depend on ``r_p``.
+    pair_species_index : (n_pairs,) int array
+        Index in ``species`` of each pair's neighbour species.
+    species : (n_species,) int array
+        The species channels (atomic numbers).
+    """
+
+    coefficients: list
+    pair_gradients: list | None
+    pair_species_index: np.ndarray
+    species: np.ndarray
+
+
+def check_expansion_hypers(
+    cutoff, n_radial, max_angular, density_width, radial_basis, cutoff_width
+) -> tuple:
+    """Validate the expansion hyperparameters; return them normalised as a tuple.
+
+    Raises :class:`InputError` naming the valid range.
+    """
+    cutoff = check_cutoff(cutoff)
+    if (
+        isinstance(n_radial, bool)
+        or not isinstance(n_radial, numbers.Integral)
+        or not 1 <= n_radial <= 30
+    ):
+        raise InputError(f"n_radial must be an integer in 1..30, got {n_radial!r}")
+    if (
+        isinstance(max_angular, bool)
+        or not isinstance(max_angular, numbers.Integral)
+        or not 0 <= max_angular <= 30
+    ):
+        raise InputError(f"max_angular must be an integer in 0..30, got {max_angular!r}")
+    if radial_basis not in RADIAL_BASES:
+        raise InputError(f"unknown radial_basis {radial_basis!r}; use one of {RADIAL_BASES}")
+    try:
+        width = float(cutoff_width)
+    except (TypeError, ValueError):
+        width = np.nan
+    if not (np.isfinite(width) and 0 <= width <= cutoff):
+        raise InputError(
+            f"cutoff_width must be a number of Å in [0, cutoff={cutoff:g}], got {cutoff_width!r}"
+        )
+    try:
+        density = float(density_width)
+    except (TypeError, ValueError):
+        density = np.nan
+    if radial_basis == "gto" and not (np.isfinite(density) and density > 0):
+        raise InputError(
+            f"density_width must be a positive number of Å for radial_basis='gto', got "
+            f"{density_width!r}; typical values are 0.3..0.5"
+        )
+    if radial_basis != "gto":
+        density = 0.0  # unused by delta-density bases: keep the spline cache key stable
+    return cutoff, int(n_radial), int(max_angular), density, radial_basis, width
+
+
+@dataclass(frozen=True, eq=False)
+class _PairTerms:
+    """Per-pair ingredients: R (P, n, L), dR/dr (P, n, L), Y (P, L^2), dY/dr_vec (P, 3, L^2)."""
+
+    radial: np.ndarray
+    radial_derivative: np.ndarray | None
+    harmonics: np.ndarray
+    harmonics_gradient: np.ndarray | None
+    directions: np.ndarray
+
+
+class SphericalExpansion:
+    """Density expansion ``c^a_{nlm}`` of every centre; see the module docstring.
+
+    Parameters
+    ----------
+    cutoff : float
+        Cutoff radius in Å.
+    n_radial : int
+        Number of radial functions (``n = 0 .. n_radial - 1``).
+    max_angular : int
+        Largest angular channel ``l``.
+    density_width : float
+        Width ``sigma`` (Å) of the Gaussian atomic density (``radial_basis="gto"`` only).
+    radial_basis : {"gto", "spherical_bessel"}
+    cutoff_width : float
+        Width (Å) of the shifted-cosine switching region ending at ``cutoff``.
+    """
+
+    def __init__(
+        self,
+        cutoff,
+        n_radial,
+        max_angular,
+        density_width=0.3,
+        radial_basis="gto",
+        cutoff_width=0.5,
+    ):
+        self.cutoff = cutoff
+        self.n_radial = n_radial
+        self.max_angular = max_angular
+        self.density_width = density_width
+        self.radial_basis = radial_basis
+        self.cutoff_width = cutoff_width
+
+    def __repr__(self) -> str:
+        return (
+            f"SphericalExpansion(cutoff={self.cutoff!r}, n_radial={self.n_radial!r}, "
+            f"max_angular={self.max_angular!r}, density_width={self.density_width!r}, "
+            f"radial_basis={self.radial_basis!r}, cutoff_width={self.cutoff_width!r})"
+        )
+
+    def check(self) -> tuple:
+        """Validate the hyperparameters (raises :class:`InputError`); return them normalised."""
+        return check_expansion_hypers(
+            self.cutoff,
+            self.n_radial,
+            self.max_angular,
+            self.density_width,
+            self.radial_basis,
+            self.cutoff_width,
+        )
+
+    # ---- building blocks shared with the invariant descriptors --------------------------------
+
+    def _pair_terms(self, neighbourhoods: Neighbourhoods, gradients: bool) -> _PairTerms:
+        cutoff, n_radial, max_angular, density, basis, width = self.check()
+        spline = radial_spline(basis, cutoff, n_radial, max_angular, density)
+        distances = neighbourhoods.pair_distances
+        vectors = neighbourhoods.pair_vectors
+        radial, dradial = spline(distances)
+        fc, dfc = shifted_cosine_cutoff(distances, cutoff, width)
+        harmonics_calculator = _spherical_harmonics(max_angular)
+        n_pairs = len(distances)
+        directions = vectors / distances[:, None] if n_pairs else np.zeros((0, 3))
+        if gradients:
+            if n_pairs:
+                y, dy = harmonics_calculator.compute_with_gradients(np.ascontiguousarray(vectors))
+            else:
+                y = np.zeros((0, (max_angular + 1) ** 2))
+                dy = np.zeros((0, 3, (max_angular + 1) ** 2))
+            dradial = dradial * fc[:, None, None] + radial * dfc[:, None, None]
+        else:
+            if n_pairs:
+                y = harmonics_calculator.compute(np.ascontiguousarray(vectors))
+            else:
+                y = np.zeros((0, (max_angular + 1) ** 2))
+            dy = None
+            dradial = None
+        radial = radial * fc[:, None, None]
+        return _PairTerms(radial, dradial, y, dy, directions)
+
+    def _dense(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        """``(c (n_samples, n_species, n_radial, (L+1)^2), species index (P,), pair terms)``."""
+        _, n_radial, max_angular, *_ = self.check()
+        species = np.asarray(species, dtype=np.int64)
+        terms = self._pair_terms(neighbourhoods, gradients)
+        n_lm = (max_angular + 1) ** 2
+        l_of_lm = np.repeat(np.arange(max_angular + 1), 2 * np.arange(max_angular + 1) + 1)
+        n_samples, n_species = neighbourhoods.n_samples, len(species)
+        species_index = np.searchsorted(species, neighbourhoods.pair_species)
+        if neighbourhoods.n_pairs and (
+            species_index.max() >= n_species
+            or np.any(species[species_index] != neighbourhoods.pair_species)
+        ):
+            raise InputError(
+                f"the neighbours contain species not in species={species.tolist()}; add them"
+            )
+        # per pair: R_nl(r) Y_lm(r^) for all (l, m) at once
+        pair_coefficients = terms.radial[:, :, l_of_lm] * terms.harmonics[:, None, :]
+        dense = np.zeros((n_samples * n_species, n_radial, n_lm))
+        if neighbourhoods.n_pairs:
+            key = neighbourhoods.pair_sample * n_species + species_index
+            if n_species > 1:
+                order = np.argsort(key, kind="stable")
+                key = key[order]
+                pair_coefficients = pair_coefficients[order]
+            starts = np.concatenate([[0], np.flatnonzero(key[1:] != key[:-1]) + 1])
+            dense[key[starts]] = np.add.reduceat(pair_coefficients, starts, axis=0)
+        dense = dense.reshape(n_samples, n_species, n_radial, n_lm)
+        return dense, species_index, terms, l_of_lm
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool = False):
+        """Expansion coefficients (and per-pair gradients) of every sample of the batch.
+
+        Parameters
+        ----------
+        neighbourhoods : Neighbourhoods
+            Built with a cutoff >= this expansion's cutoff (pairs beyond it contribute zero).
+        species : sequence of int
+            Sorted atomic numbers of the species channels; must contain every neighbour species.
+        gradients : bool
+            Also return ``d c / d r_p`` for every pair.
+
+        Returns
+        -------
+        Expansion
+        """
+        _, n_radial, max_angular, *_ = self.check()
+        species = np.asarray(species, dtype=np.int64).reshape(-1)
+        if np.any(np.diff(species) <= 0):
+            raise InputError(
+                f"species must be sorted unique atomic numbers, got {species.tolist()}; "
+                "pass np.unique(...)"
+            )
+        dense, species_index, terms, l_of_lm = self._dense(neighbourhoods, species, gradients)
+        blocks = [slice(l * l, (l + 1) ** 2) for l in range(max_angular + 1)]
+        coefficients = [np.ascontiguousarray(dense[..., block]) for block in blocks]
+        pair_gradients = None
+        if gradients:
+            # d/dr_vec [R(r) Y(r^)] = R'(r) r^ Y + R grad Y
+            radial = terms.radial[:, :, l_of_lm]
+            dradial = terms.radial_derivative[:, :, l_of_lm]
+            full = (
+                terms.directions[:, :, None, None]
+                * (dradial * terms.harmonics[:, None, :])[:, None, :, :]
+                + radial[:, None, :, :] * terms.harmonics_gradient[:, :, None, :]
+            )
+            pair_gradients = [np.ascontiguousarray(full[..., block]) for block in blocks]
+        return Expansion(
+            coefficients=coefficients,
+            pair_gradients=pair_gradients,
+            pair_species_index=species_index,
+            species=species,
+        )
