@@ -251,7 +251,7 @@ class SphericalExpansion:
         -------
         Expansion
         """
-        _, n_radial, max_angular, *_ = self.check()
+        max_angular = self.check()[2]
         species = np.asarray(species, dtype=np.int64).reshape(-1)
         if np.any(np.diff(species) <= 0):
             raise InputError(
