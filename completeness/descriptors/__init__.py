@@ -12,3 +12,7 @@ their library lazily.
 from .base import Descriptor, Features, from_json, registered_descriptors
 
 __all__ = ["Descriptor", "Features", "from_json", "registered_descriptors"]
+
+from .spectra import PowerSpectrum, RadialSpectrum
+
+__all__ += ["PowerSpectrum", "RadialSpectrum"]

@@ -1,0 +1,241 @@
+r"""Radial spectrum (nu = 1, body order 2) and power spectrum (nu = 2, body order 3).
+
+Both are invariants of the spherical expansion :math:`c^a_{nlm}` of
+:mod:`completeness.descriptors.spherical_expansion` (SOAP: Bartók, Kondor, Csányi, PRB 87,
+184115 (2013), doi:10.1103/PhysRevB.87.184115; as density correlations: Willatt, Musil, Ceriotti,
+JCP 150, 154110 (2019), doi:10.1063/1.5090481).
+
+Radial spectrum
+    :math:`r_{an} = c^a_{n00}`: the neighbour-density radial distribution (body order 2).
+
+Power spectrum
+    .. math::
+
+        p_{an,\,bn',\,l} = \frac{w_{an,bn'}}{\sqrt{2l+1}} \sum_{m=-l}^{l} c^a_{nlm} c^b_{n'lm},
+        \qquad w = 1 \text{ if } (a,n) = (b,n'),\ \sqrt 2 \text{ otherwise},
+
+    kept only for :math:`(a, n) \le (b, n')` (lexicographic on (species index, n)): the matrix
+    is symmetric, and the :math:`\sqrt 2` makes the Euclidean norm (hence every dot-product
+    kernel) of the half vector equal to that of the full symmetric matrix. The
+    :math:`1/\sqrt{2l+1}` is featomic's normalisation. The power spectrum is invariant under
+    O(3) (mirror included: a reflection multiplies :math:`c_{nlm}` by a real orthogonal
+    matrix within each l, and the sum over m is the invariant dot product).
+
+Features are ordered by ``l`` (outermost), then by the pair of channels ``(a n) <= (b n')``
+in row-major upper-triangle order. Names read ``"a{a}_n{n}_b{b}_n{n'}_l{l}"`` (atomic numbers).
+
+Gradients are analytic: with :math:`c_{nlm} = \sum_p R_{nl}(r_p) Y_{lm}(\hat r_p)`,
+
+.. math::
+
+    \frac{\partial}{\partial \mathbf r_p} \sum_m c^a_{nlm} c^b_{n'lm}
+      = \delta_{a a_p} \big[R'_{nl} \hat{\mathbf r}_p\, u^b_{n'l} + R_{nl}\, \mathbf v^b_{n'l}\big]
+      + (a n \leftrightarrow b n'),
+
+with :math:`u^b_{n'l} = \sum_m Y_{lm}(\hat r_p) c^b_{n'lm}` and
+:math:`\mathbf v^b_{n'l} = \sum_m \nabla Y_{lm}(\hat r_p)\, c^b_{n'lm}`, so no per-pair
+``(n, n', m)`` tensor is ever formed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..environments import Neighbourhoods
+from .base import Descriptor
+from .spherical_expansion import SphericalExpansion
+
+__all__ = ["PowerSpectrum", "RadialSpectrum"]
+
+
+class RadialSpectrum(Descriptor):
+    """Radial spectrum ``r_{an} = c^a_{n00}`` (nu = 1, body order 2); see the module docstring.
+
+    Parameters
+    ----------
+    cutoff : float
+        Cutoff radius in Å.
+    n_radial : int
+        Number of radial functions.
+    density_width : float
+        Width (Å) of the Gaussian atomic density (``radial_basis="gto"``).
+    radial_basis : {"gto", "spherical_bessel"}
+    cutoff_width : float
+        Width (Å) of the shifted-cosine switching region ending at ``cutoff``.
+    species : None or list of int
+        Species channels; None uses the species present in each ``compute`` call.
+    """
+
+    body_order = 2
+    parity = "O(3)"
+
+    def __init__(
+        self,
+        cutoff=5.0,
+        n_radial=8,
+        density_width=0.3,
+        radial_basis="gto",
+        cutoff_width=0.5,
+        species=None,
+    ):
+        self.cutoff = cutoff
+        self.n_radial = n_radial
+        self.density_width = density_width
+        self.radial_basis = radial_basis
+        self.cutoff_width = cutoff_width
+        self.species = species
+
+    def _expansion(self) -> SphericalExpansion:
+        return SphericalExpansion(
+            cutoff=self.cutoff,
+            n_radial=self.n_radial,
+            max_angular=0,
+            density_width=self.density_width,
+            radial_basis=self.radial_basis,
+            cutoff_width=self.cutoff_width,
+        )
+
+    def _check_hypers(self) -> None:
+        self._expansion().check()
+
+    def _feature_names(self, species):
+        return tuple(f"a{a}_n{n}" for a in species for n in range(int(self.n_radial)))
+
+    def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        expansion = self._expansion()
+        dense, species_index, terms, _ = expansion._dense(neighbourhoods, species, gradients)
+        n_samples, n_species, n_radial, _ = dense.shape
+        values = dense[..., 0].reshape(n_samples, n_species * n_radial)
+        if not gradients:
+            return values, None
+        # d c^{a_p}_{n00} / d r_p = R'_n0 r^ Y_00 (Y_00 constant)
+        n_pairs = neighbourhoods.n_pairs
+        own = terms.radial_derivative[:, :, 0] * terms.harmonics[:, 0, None]  # (P, n) along r^
+        pair_gradients = np.zeros((n_pairs, 3, n_species, n_radial))
+        pair_gradients[np.arange(n_pairs), :, species_index, :] = (
+            terms.directions[:, :, None] * own[:, None, :]
+        )
+        return values, pair_gradients.reshape(n_pairs, 3, n_species * n_radial)
+
+
+class PowerSpectrum(Descriptor):
+    """SOAP power spectrum (nu = 2, body order 3); see the module docstring.
+
+    Parameters
+    ----------
+    cutoff : float
+        Cutoff radius in Å.
+    n_radial : int
+        Number of radial functions (``n_radial=8`` is featomic's ``max_radial=7`` and dscribe's
+        ``n_max=8``).
+    max_angular : int
+        Largest angular channel ``l``.
+    density_width : float
+        Width (Å) of the Gaussian atomic density (``radial_basis="gto"``).
+    radial_basis : {"gto", "spherical_bessel"}
+    cutoff_width : float
+        Width (Å) of the shifted-cosine switching region ending at ``cutoff``.
+    species : None or list of int
+        Species channels; None uses the species present in each ``compute`` call.
+    """
+
+    body_order = 3
+    parity = "O(3)"
+
+    def __init__(
+        self,
+        cutoff=5.0,
+        n_radial=8,
+        max_angular=6,
+        density_width=0.3,
+        radial_basis="gto",
+        cutoff_width=0.5,
+        species=None,
+    ):
+        self.cutoff = cutoff
+        self.n_radial = n_radial
+        self.max_angular = max_angular
+        self.density_width = density_width
+        self.radial_basis = radial_basis
+        self.cutoff_width = cutoff_width
+        self.species = species
+
+    def _expansion(self) -> SphericalExpansion:
+        return SphericalExpansion(
+            cutoff=self.cutoff,
+            n_radial=self.n_radial,
+            max_angular=self.max_angular,
+            density_width=self.density_width,
+            radial_basis=self.radial_basis,
+            cutoff_width=self.cutoff_width,
+        )
+
+    def _check_hypers(self) -> None:
+        self._expansion().check()
+
+    def _channel_pairs(self, n_species: int):
+        n_radial = int(self.n_radial)
+        first, second = np.triu_indices(n_species * n_radial)
+        weights = np.where(first == second, 1.0, np.sqrt(2.0))
+        return first, second, weights
+
+    def _feature_names(self, species):
+        n_radial = int(self.n_radial)
+        first, second, _ = self._channel_pairs(len(species))
+        return tuple(
+            f"a{species[i // n_radial]}_n{i % n_radial}_b{species[j // n_radial]}"
+            f"_n{j % n_radial}_l{l}"
+            for l in range(int(self.max_angular) + 1)
+            for i, j in zip(first, second, strict=True)
+        )
+
+    def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        expansion = self._expansion()
+        dense, species_index, terms, _ = expansion._dense(neighbourhoods, species, gradients)
+        n_samples, n_species, n_radial, n_lm = dense.shape
+        max_angular = int(self.max_angular)
+        n_channels = n_species * n_radial
+        first, second, weights = self._channel_pairs(n_species)
+        n_half = len(first)
+        channels = dense.reshape(n_samples, n_channels, n_lm)
+        scale = weights[None, :] / np.sqrt(2 * np.arange(max_angular + 1) + 1.0)[:, None]  # (L, K)
+
+        values = np.empty((n_samples, max_angular + 1, n_half))
+        for l in range(max_angular + 1):
+            block = channels[:, :, l * l : (l + 1) ** 2]
+            full = np.matmul(block, block.transpose(0, 2, 1))  # (S, Q, Q)
+            values[:, l, :] = full[:, first, second] * scale[l]
+        values = values.reshape(n_samples, -1)
+        if not gradients:
+            return values, None
+
+        n_pairs = neighbourhoods.n_pairs
+        if n_pairs == 0:
+            return values, np.zeros((0, 3, values.shape[1]))
+        # u[p, j, l] = sum_m Y_lm(p) c_{j lm}(s_p), v[p, x, j, l] = sum_m dY_lm/dx(p) c_{j lm}(s_p)
+        harmonics = np.concatenate([terms.harmonics[:, None, :], terms.harmonics_gradient], axis=1)
+        own = channels[neighbourhoods.pair_sample]  # (P, Q, n_lm)
+        uv = np.empty((n_pairs, 4, n_channels, max_angular + 1))
+        for l in range(max_angular + 1):
+            block = slice(l * l, (l + 1) ** 2)
+            uv[..., l] = np.matmul(harmonics[:, :, block], own[:, :, block].transpose(0, 2, 1))
+        u, v = uv[:, 0], uv[:, 1:]
+        radial, dradial = terms.radial, terms.radial_derivative  # (P, n, L)
+        directions = terms.directions
+
+        def half(rows, columns):
+            """d/dr_p sum_m c_rows c_columns, counting only rows of the pair's own species."""
+            n_of_row = rows % n_radial
+            gathered_u = dradial[:, n_of_row, :] * u[:, columns, :]  # (P, K, L)
+            out = directions[:, :, None, None] * gathered_u[:, None]
+            out += radial[:, None, n_of_row, :] * v[:, :, columns, :]  # (P, 3, K, L)
+            if n_species > 1:
+                mask = (rows // n_radial)[None, :] == species_index[:, None]  # (P, K)
+                out *= mask[:, None, :, None]
+            return out
+
+        gradient = half(first, second)
+        gradient += half(second, first)
+        # (P, 3, K, L) -> (P, 3, L, K) with the feature scale
+        gradient = gradient.transpose(0, 1, 3, 2) * scale[None, None]
+        return values, gradient.reshape(n_pairs, 3, -1)
