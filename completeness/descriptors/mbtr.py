@@ -1,0 +1,383 @@
+"""Local many-body tensor representation (LMBTR), k = 2 and k = 3, with exact gradients.
+
+H. Huo, M. Rupp, Mach. Learn.: Sci. Technol. 3, 045017 (2022), doi:10.1088/2632-2153/aca005;
+the local (atom-centred) version follows dscribe's ``LMBTR`` (the centre is a species of its own,
+"X"; only terms that involve the centre are kept).
+
+Each k-body term contributes a Gaussian of width ``sigma`` centred on its geometry value ``g``,
+times a weight ``w``, to the distribution of its species channel. As in dscribe, the Gaussian is
+evaluated on a grid ``x_m = min + m dx`` (``dx = (max - min) / (n - 1)``) as the bin average
+``(Phi((x_m + dx/2 - g) / sigma) - Phi((x_m - dx/2 - g) / sigma)) / dx`` (``Phi`` the normal
+CDF), which keeps the norm on coarse grids::
+
+    k = 2:  channel (X, a):      sum_{j in a} w2(r_ij) B(g2(r_ij))
+            g2 = r ("distance") or 1/r ("inverse_distance")
+    k = 3:  channel (a, X, b):   sum_{j<k}    w3 B(g3(angle at the centre i))      a <= b
+            channel (X, a, b):   sum_{j != k} w3 B(g3(angle at the neighbour j))   (j in a, k in b)
+            g3 = cos(angle) ("cosine") or the angle in degrees ("angle")
+
+Weights (all vanish smoothly when a neighbour leaves the cutoff, so features are continuous, and
+so is their gradient; dscribe's local weights use a hard threshold instead)::
+
+    "smooth_cutoff":  w2 = f(r_ij)                 w3 = f(r_ij) f(r_ik)
+    "exponential":    w2 = exp(-s r_ij) f(r_ij)    w3 = exp(-s (r_ij + r_ik + r_jk)) f(r_ij) f(r_ik)
+
+with dscribe's polynomial smooth cutoff ``f(r) = 1 + y (r/r_c)^(y+1) - (y+1) (r/r_c)^y``
+(``y`` the ``cutoff_sharpness``; ``f(r_c) = f'(r_c) = 0``) and ``s`` the ``*_scale``.
+
+Feature layout: k = 2 channels ``(X, a)`` for each species ``a``; then k = 3 channels
+``(a, X, b)`` for ``a <= b`` followed by ``(X, a, b)`` for every ordered ``(a, b)``; each
+channel holds ``n`` grid values.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+from scipy.special import ndtr
+
+from ..environments import InputError, Neighbourhoods, check_cutoff
+from .base import Descriptor
+from .symmetry_functions import (
+    check_species_list,
+    cosine_and_gradients,
+    pair_triplets,
+    sample_chunks,
+    scatter_rows,
+)
+
+__all__ = ["LocalMBTR", "polynomial_cutoff"]
+
+_K2_GEOMETRIES = ("distance", "inverse_distance")
+_K3_GEOMETRIES = ("cosine", "angle")
+_WEIGHTINGS = ("smooth_cutoff", "exponential")
+_SQRT_2PI = np.sqrt(2 * np.pi)
+
+
+def polynomial_cutoff(distances, cutoff: float, sharpness: float):
+    """dscribe's smooth cutoff ``1 + y x^(y+1) - (y+1) x^y`` (``x = r / r_c < 1``; 0 beyond).
+
+    Returns the value and its derivative with respect to ``r``.
+    """
+    x = np.minimum(np.asarray(distances) / cutoff, 1.0)
+    y = sharpness
+    inside = x < 1.0
+    value = np.where(inside, 1 + y * x ** (y + 1) - (y + 1) * x**y, 0.0)
+    derivative = np.where(inside, y * (y + 1) / cutoff * (x**y - x ** (y - 1)), 0.0)
+    return value, derivative
+
+
+def _broadened(g: np.ndarray, grid: tuple[float, float, int, float], gradients: bool):
+    """Bin-averaged Gaussians on the grid, ``(T, n)``, and their derivative w.r.t. ``g``."""
+    low, high, n, width = grid
+    dx = (high - low) / (n - 1)
+    edges = low - dx / 2 + dx * np.arange(n + 1)
+    u = (edges[None, :] - g[:, None]) / width
+    cdf = ndtr(u)
+    values = (cdf[:, 1:] - cdf[:, :-1]) / dx
+    if not gradients:
+        return values, None
+    pdf = np.exp(-0.5 * u * u) / _SQRT_2PI
+    # d Phi((e - g)/sigma) / d g = -phi(u) / sigma
+    derivative = -(pdf[:, 1:] - pdf[:, :-1]) / (width * dx)
+    return values, derivative
+
+
+def _check_grid(value, name: str):
+    try:
+        low, high, n, width = value
+        low, high, width = float(low), float(high), float(width)
+        n = operator.index(n)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{name} must be (min, max, n, width) with n an integer, got {value!r}; "
+            f"e.g. {name}=(0.0, 5.0, 50, 0.1)"
+        ) from None
+    if not (np.isfinite([low, high, width]).all() and high > low):
+        raise InputError(f"{name} needs finite min < max, got {value!r}")
+    if n < 2:
+        raise InputError(f"{name} needs n >= 2 grid points, got n={n}")
+    if not width > 0:
+        raise InputError(f"{name} needs a Gaussian width > 0, got {width}")
+    return low, high, n, width
+
+
+class LocalMBTR(Descriptor):
+    r"""Local many-body tensor representation (k = 2 and k = 3), as dscribe's LMBTR.
+
+    See the module docstring for the formulas, weights and feature layout. Reference: H. Huo,
+    M. Rupp, Mach. Learn.: Sci. Technol. 3, 045017 (2022), doi:10.1088/2632-2153/aca005.
+
+    Parameters
+    ----------
+    cutoff : float
+        Neighbourhood radius r_c (Å); the smooth cutoff weight vanishes there.
+    k2_geometry : {"distance", "inverse_distance"} or None
+        Geometry function of the centre-neighbour terms; None disables k = 2.
+    k2_grid : (min, max, n, width)
+        Grid of the k = 2 distribution (Å or Å^-1) and the Gaussian width ``sigma``.
+    k2_weighting : {"smooth_cutoff", "exponential"}
+    k2_scale : float
+        Decay ``s`` (Å^-1) of the exponential weighting.
+    k3_geometry : {"cosine", "angle"} or None
+        Geometry function of the 3-body terms (angle in degrees); None disables k = 3.
+    k3_grid : (min, max, n, width)
+    k3_weighting : {"smooth_cutoff", "exponential"}
+    k3_scale : float
+    cutoff_sharpness : float
+        Exponent ``y >= 1`` of the polynomial smooth cutoff.
+    species : list of int or None
+        Atomic numbers of the channels; None uses the species present in the input.
+
+    Notes
+    -----
+    ``body_order`` is 3 with k = 3 terms, 2 without. Features are O(3) invariant. The "angle"
+    geometry has an unbounded gradient at collinear triplets (d arccos / d cos); use "cosine"
+    when gradients of near-linear configurations matter.
+    """
+
+    parity = "O(3)"
+
+    def __init__(
+        self,
+        cutoff,
+        k2_geometry="distance",
+        k2_grid=(0.0, 5.0, 50, 0.1),
+        k2_weighting="smooth_cutoff",
+        k2_scale=1.0,
+        k3_geometry="cosine",
+        k3_grid=(-1.0, 1.0, 50, 0.05),
+        k3_weighting="smooth_cutoff",
+        k3_scale=1.0,
+        cutoff_sharpness=2.0,
+        species=None,
+    ):
+        self.cutoff = cutoff
+        self.k2_geometry = k2_geometry
+        self.k2_grid = k2_grid
+        self.k2_weighting = k2_weighting
+        self.k2_scale = k2_scale
+        self.k3_geometry = k3_geometry
+        self.k3_grid = k3_grid
+        self.k3_weighting = k3_weighting
+        self.k3_scale = k3_scale
+        self.cutoff_sharpness = cutoff_sharpness
+        self.species = species
+
+    @property
+    def body_order(self) -> int:
+        return 2 if self.k3_geometry is None else 3
+
+    def _check_hypers(self) -> None:
+        check_cutoff(self.cutoff)
+        if self.k2_geometry is None and self.k3_geometry is None:
+            raise InputError(
+                "LocalMBTR needs k2_geometry or k3_geometry; both are None (no features)"
+            )
+        if self.k2_geometry is not None:
+            if self.k2_geometry not in _K2_GEOMETRIES:
+                raise InputError(
+                    f"unknown k2_geometry {self.k2_geometry!r}; use one of {_K2_GEOMETRIES} or None"
+                )
+            _check_grid(self.k2_grid, "k2_grid")
+            self._check_weighting(self.k2_weighting, self.k2_scale, "k2")
+        if self.k3_geometry is not None:
+            if self.k3_geometry not in _K3_GEOMETRIES:
+                raise InputError(
+                    f"unknown k3_geometry {self.k3_geometry!r}; use one of {_K3_GEOMETRIES} or None"
+                )
+            _check_grid(self.k3_grid, "k3_grid")
+            self._check_weighting(self.k3_weighting, self.k3_scale, "k3")
+        try:
+            sharpness = float(self.cutoff_sharpness)
+        except (TypeError, ValueError):
+            sharpness = np.nan
+        if not (np.isfinite(sharpness) and sharpness >= 1):
+            raise InputError(
+                f"cutoff_sharpness must be a number >= 1, got {self.cutoff_sharpness!r}"
+            )
+        check_species_list(self.species)
+
+    @staticmethod
+    def _check_weighting(weighting, scale, k: str) -> None:
+        if weighting not in _WEIGHTINGS:
+            raise InputError(f"unknown {k}_weighting {weighting!r}; use one of {_WEIGHTINGS}")
+        try:
+            value = float(scale)
+        except (TypeError, ValueError):
+            value = np.nan
+        if not (np.isfinite(value) and value >= 0):
+            raise InputError(f"{k}_scale must be a finite number >= 0 (Å^-1), got {scale!r}")
+
+    # ---- layout ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _k3_channels(n_species: int) -> int:
+        return n_species * (n_species + 1) // 2 + n_species * n_species
+
+    def _feature_names(self, species: np.ndarray) -> tuple[str, ...]:
+        names = []
+        if self.k2_geometry is not None:
+            grid = self._grid_points(self.k2_grid)
+            for a in species:
+                names += [f"k2[X,{a}]({self.k2_geometry}={x:.6g})" for x in grid]
+        if self.k3_geometry is not None:
+            grid = self._grid_points(self.k3_grid)
+            channels = [
+                f"{species[a]},X,{species[b]}" for b in range(len(species)) for a in range(b + 1)
+            ]
+            channels += [f"X,{a},{b}" for a in species for b in species]
+            for channel in channels:
+                names += [f"k3[{channel}]({self.k3_geometry}={x:.6g})" for x in grid]
+        return tuple(names)
+
+    @staticmethod
+    def _grid_points(grid) -> np.ndarray:
+        low, high, n, _ = _check_grid(grid, "grid")
+        return np.linspace(low, high, n)
+
+    # ---- computation -------------------------------------------------------------------------
+
+    def _compute(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients: bool):
+        n_species = len(species)
+        n_samples, n_pairs = neighbourhoods.n_samples, neighbourhoods.n_pairs
+        blocks_values, blocks_gradients = [], []
+        if self.k2_geometry is not None:
+            v, g = self._k2(neighbourhoods, species, gradients)
+            blocks_values.append(v)
+            blocks_gradients.append(g)
+        if self.k3_geometry is not None:
+            grid = _check_grid(self.k3_grid, "k3_grid")
+            n_channels = self._k3_channels(n_species)
+            v = np.zeros((n_samples, n_channels * grid[2]))
+            g = np.zeros((n_pairs, 3, n_channels * grid[2])) if gradients else None
+            self._k3(neighbourhoods, species, gradients, grid, v, g)
+            blocks_values.append(v)
+            blocks_gradients.append(g)
+        values = np.concatenate(blocks_values, axis=1)
+        pair_gradients = np.concatenate(blocks_gradients, axis=2) if gradients else None
+        return values, pair_gradients
+
+    def _k2(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients: bool):
+        grid = _check_grid(self.k2_grid, "k2_grid")
+        n = grid[2]
+        n_species = len(species)
+        n_samples, n_pairs = neighbourhoods.n_samples, neighbourhoods.n_pairs
+        r = neighbourhoods.pair_distances
+        weight, d_weight = polynomial_cutoff(r, float(self.cutoff), float(self.cutoff_sharpness))
+        if self.k2_weighting == "exponential":
+            decay = np.exp(-float(self.k2_scale) * r)
+            d_weight = (d_weight - float(self.k2_scale) * weight) * decay
+            weight = weight * decay
+        if self.k2_geometry == "distance":
+            g, d_g = r, np.ones_like(r)
+        else:
+            g, d_g = 1.0 / r, -1.0 / r**2
+        gauss, d_gauss = _broadened(g, grid, gradients)
+        channel = np.searchsorted(species, neighbourhoods.pair_species)
+        rows = neighbourhoods.pair_sample * n_species + channel
+        values = scatter_rows(rows, n_samples * n_species, gauss * weight[:, None])
+        values = values.reshape(n_samples, n_species * n)
+        if not gradients:
+            return values, None
+        radial = d_gauss * (weight * d_g)[:, None] + gauss * d_weight[:, None]  # (P, n)
+        unit = neighbourhoods.pair_vectors / r[:, None]
+        out = np.zeros((n_pairs, 3, n_species * n))
+        columns = channel[:, None] * n + np.arange(n)
+        out[np.arange(n_pairs)[:, None, None], np.arange(3)[None, :, None], columns[:, None, :]] = (
+            unit[:, :, None] * radial[:, None, :]
+        )
+        return values, out
+
+    def _k3(self, neighbourhoods, species, gradients, grid, values, pair_gradients):
+        n = grid[2]
+        n_species = len(species)
+        n_centre_channels = n_species * (n_species + 1) // 2
+        n_channels = self._k3_channels(n_species)
+        cutoff, sharpness = float(self.cutoff), float(self.cutoff_sharpness)
+        exponential = self.k3_weighting == "exponential"
+        scale = float(self.k3_scale)
+        angle = self.k3_geometry == "angle"
+        species_index = np.searchsorted(species, neighbourhoods.pair_species)
+        # memory per triplet ~ 3 terms x 2 pairs x 3 x n doubles: keep chunks moderate
+        max_triplets = max(1000, 2_000_000 // max(n, 1))
+        for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, max_triplets):
+            p0 = neighbourhoods.pair_offsets[s0]
+            p1 = neighbourhoods.pair_offsets[s1]
+            first, second = pair_triplets(neighbourhoods.pair_offsets[s0 : s1 + 1] - p0)
+            if len(first) == 0:
+                continue
+            a = neighbourhoods.pair_vectors[first + p0]
+            b = neighbourhoods.pair_vectors[second + p0]
+            c = b - a  # r_jk
+            ra = neighbourhoods.pair_distances[first + p0]
+            rb = neighbourhoods.pair_distances[second + p0]
+            rc = np.sqrt(np.einsum("tx,tx->t", c, c))
+            ua, ub, uc = a / ra[:, None], b / rb[:, None], c / rc[:, None]
+
+            # weight, shared by the three angles of the triangle (i, j, k)
+            fa, dfa = polynomial_cutoff(ra, cutoff, sharpness)
+            fb, dfb = polynomial_cutoff(rb, cutoff, sharpness)
+            weight = fa * fb
+            dw_a = (dfa * fb)[:, None] * ua
+            dw_b = (fa * dfb)[:, None] * ub
+            if exponential:
+                decay = np.exp(-scale * (ra + rb + rc))
+                # d (ra + rb + rc) / d a = ua - uc, / d b = ub + uc
+                dw_a = (dw_a - scale * weight[:, None] * (ua - uc)) * decay[:, None]
+                dw_b = (dw_b - scale * weight[:, None] * (ub + uc)) * decay[:, None]
+                weight = weight * decay
+
+            # the three angles: at the centre (a, b), at j (-a, c), at k (-b, -c)
+            cos_i, di_u, di_v = cosine_and_gradients(a, b)
+            cos_j, dj_u, dj_v = cosine_and_gradients(-a, c)
+            cos_k, dk_u, dk_v = cosine_and_gradients(b, c)  # (-b).(-c) = b.c
+            cosines = [
+                (cos_i, di_u, di_v),  # d/da, d/db
+                (cos_j, -dj_u - dj_v, dj_v),  # u = -a, v = b - a
+                (cos_k, -dk_v, dk_u + dk_v),  # u = b, v = b - a
+            ]
+
+            sa, sb = species_index[first + p0], species_index[second + p0]
+            high, low = np.maximum(sa, sb), np.minimum(sa, sb)
+            channels = [
+                high * (high + 1) // 2 + low,  # (a, X, b), a <= b
+                n_centre_channels + sa * n_species + sb,  # (X, Zj, Zk), angle at j
+                n_centre_channels + sb * n_species + sa,  # (X, Zk, Zj), angle at k
+            ]
+            sample = neighbourhoods.pair_sample[first + p0] - s0
+
+            term_rows, term_values, grad_rows, grad_values = [], [], [], []
+            for (cos, dcos_a, dcos_b), channel in zip(cosines, channels, strict=True):
+                cos = np.clip(cos, -1.0, 1.0)
+                if angle:
+                    g = np.degrees(np.arccos(cos))
+                    with np.errstate(divide="ignore"):
+                        d_g = -(180.0 / np.pi) / np.sqrt(1.0 - cos * cos)
+                else:
+                    g, d_g = cos, np.ones_like(cos)
+                gauss, d_gauss = _broadened(g, grid, gradients)
+                term_rows.append(sample * n_channels + channel)
+                term_values.append(gauss * weight[:, None])
+                if gradients:
+                    along = d_gauss * (weight * d_g)[:, None]  # coefficient of d cos
+                    grad_rows += [first * n_channels + channel, second * n_channels + channel]
+                    grad_values.append(
+                        dcos_a[:, :, None] * along[:, None, :]
+                        + dw_a[:, :, None] * gauss[:, None, :]
+                    )
+                    grad_values.append(
+                        dcos_b[:, :, None] * along[:, None, :]
+                        + dw_b[:, :, None] * gauss[:, None, :]
+                    )
+            summed = scatter_rows(
+                np.concatenate(term_rows), (s1 - s0) * n_channels, np.concatenate(term_values)
+            )
+            values[s0:s1] = summed.reshape(s1 - s0, n_channels * n)
+            if gradients:
+                summed = scatter_rows(
+                    np.concatenate(grad_rows), (p1 - p0) * n_channels, np.concatenate(grad_values)
+                )
+                summed = summed.reshape(p1 - p0, n_channels, 3, n)
+                pair_gradients[p0:p1] = summed.transpose(0, 2, 1, 3).reshape(p1 - p0, 3, -1)
