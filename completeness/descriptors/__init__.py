@@ -10,9 +10,14 @@ their library lazily.
 """
 
 from .base import Descriptor, Features, from_json, registered_descriptors
+from .chebyshev import ChebyshevDescriptor
+from .mbtr import LocalMBTR
+from .symmetry_functions import SymmetryFunctions
 
 __all__ = ["Descriptor", "Features", "from_json", "registered_descriptors"]
 
 from .spectra import PowerSpectrum, RadialSpectrum
 
 __all__ += ["PowerSpectrum", "RadialSpectrum"]
+
+__all__ += ["ChebyshevDescriptor", "LocalMBTR", "SymmetryFunctions"]
