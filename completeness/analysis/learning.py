@@ -1,0 +1,464 @@
+"""What degeneracy costs a model: regressions on degenerate pairs.
+
+A model built on features that cannot tell the two members of a degenerate pair apart gives both
+the same prediction, so the within-pair difference ``y+ - y-`` of any target is unlearnable
+(SCIENCE.md §4; Nigam, Pozdnyakov, Huguenin-Dumittan, Ceriotti, APL Mach. Learn. 2, 016110
+(2024), doi:10.1063/5.0157627; Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020),
+doi:10.1103/PhysRevLett.125.166001). This module measures it with real regressions:
+
+* :func:`within_pair_relative_rmse`: for pairs ``(X+, X-)`` with targets ``(y+, y-)`` and
+  predictions ``(p+, p-)``::
+
+      RMSE_pair = sqrt(mean_pairs ((p+ - p-) - (y+ - y-))^2) / sqrt(mean_pairs (y+ - y-)^2)
+
+  It is exactly 1 when ``p+ = p-`` for every pair (a blind descriptor), 0 for a perfect model,
+  and it does not care how well the pair *average* is learned.
+* :func:`degenerate_error_floor`: the lowest per-structure RMSE any model that predicts the same
+  value for both members can reach on data made of pairs, ``sqrt(mean (y+ - y-)^2) / 2``
+  (for one pair ``(p - y+)^2 + (p - y-)^2 >= (y+ - y-)^2 / 2``, reached at the pair mean). A
+  blind descriptor's learning curve flattens on it; a resolving one falls through it.
+* :func:`fit_model`: kernel ridge (Gaussian kernel) or linear ridge regression from
+  scikit-learn on standardised features, hyperparameters chosen by grouped k-fold
+  cross-validation (the two members of a pair always fall in the same fold).
+* :func:`pair_learning_curve`: test RMSE and within-pair relative RMSE on a log grid of training
+  sizes, for several seeds (each seed a different train/test split by pairs).
+
+The targets (:mod:`completeness.analysis.targets`) are classical functions of the geometry:
+**no quantum-chemistry data is used**.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..environments import InputError
+
+__all__ = [
+    "KERNEL_ALPHAS",
+    "KERNEL_GAMMAS",
+    "LINEAR_ALPHAS",
+    "MODELS",
+    "FeatureStandardiser",
+    "LearningCurve",
+    "PairDataset",
+    "degenerate_error_floor",
+    "fit_model",
+    "log_training_sizes",
+    "pair_features",
+    "pair_learning_curve",
+    "predict_pairs",
+    "within_pair_relative_rmse",
+]
+
+#: The two regression models.
+MODELS = ("krr", "ridge")
+#: Ridge regularisations tried (targets are standardised, so these are relative to var(y)).
+LINEAR_ALPHAS = np.logspace(-8, 2, 11)
+#: Kernel ridge regularisations tried.
+KERNEL_ALPHAS = np.logspace(-8, 0, 9)
+#: Gaussian kernel widths tried, as ``gamma * n_features`` (standardised features).
+KERNEL_GAMMAS = np.array([0.03, 0.1, 0.3, 1.0])
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+# --------------------------------------------------------------------------------------------
+
+
+def _vector(array, name: str) -> np.ndarray:
+    vector = np.asarray(array, dtype=np.float64).reshape(-1)
+    if not np.isfinite(vector).all():
+        raise InputError(f"{name} contains NaN or inf; check the model and the targets")
+    return vector
+
+
+def within_pair_relative_rmse(pred_plus, pred_minus, y_plus, y_minus) -> float:
+    """Relative RMSE of the predicted within-pair differences.
+
+    ``sqrt(mean(((p+ - p-) - (y+ - y-))^2)) / sqrt(mean((y+ - y-)^2))`` over pairs: 1 for a
+    model that cannot distinguish the members, 0 for a perfect one.
+    """
+    arrays = [
+        _vector(a, n)
+        for a, n in (
+            (pred_plus, "pred_plus"),
+            (pred_minus, "pred_minus"),
+            (y_plus, "y_plus"),
+            (y_minus, "y_minus"),
+        )
+    ]
+    if len({len(a) for a in arrays}) != 1 or len(arrays[0]) == 0:
+        raise InputError("pred_plus, pred_minus, y_plus, y_minus must have one equal, non-zero length")
+    p_plus, p_minus, t_plus, t_minus = arrays
+    true = t_plus - t_minus
+    scale = np.sqrt(np.mean(true**2))
+    if not scale > 0:
+        raise InputError(
+            "the target is equal for both members of every pair, so the within-pair error is "
+            "undefined; choose a target that depends on the body order the pairs differ at"
+        )
+    return float(np.sqrt(np.mean(((p_plus - p_minus) - true) ** 2)) / scale)
+
+
+def degenerate_error_floor(y_plus, y_minus) -> float:
+    """Lowest per-structure RMSE of any model with equal predictions for both pair members.
+
+    ``sqrt(mean((y+ - y-)^2)) / 2``: for one pair, ``(p - y+)^2 + (p - y-)^2`` is smallest at the
+    pair mean, where it equals ``(y+ - y-)^2 / 2``.
+    """
+    difference = _vector(y_plus, "y_plus") - _vector(y_minus, "y_minus")
+    return float(np.sqrt(np.mean(difference**2)) / 2)
+
+
+# --------------------------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------------------------
+
+
+class FeatureStandardiser(TransformerMixin, BaseEstimator):
+    """Zero mean, unit variance per feature; features with no real variance are dropped.
+
+    A feature whose standard deviation is below ``relative_tolerance`` times the largest one
+    is round-off (e.g. a pseudoscalar that vanishes by symmetry): scaling it up would turn
+    1e-16 noise into O(1) features that spuriously "separate" degenerate structures, so it is
+    removed instead.
+    """
+
+    def __init__(self, relative_tolerance: float = 1e-8):
+        self.relative_tolerance = relative_tolerance
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=np.float64)
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.keep_ = std > self.relative_tolerance * (std.max() if std.size else 0.0)
+        if not self.keep_.any():
+            raise InputError("every feature is constant on the training set; nothing to learn")
+        self.scale_ = std[self.keep_]
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        return (X[:, self.keep_] - self.mean_[self.keep_]) / self.scale_
+
+
+def _group_folds(groups: np.ndarray, n_folds: int, seed: int):
+    unique = np.unique(groups)
+    if len(unique) < n_folds:
+        raise InputError(
+            f"need at least {n_folds} groups (pairs) for {n_folds}-fold cross-validation, got "
+            f"{len(unique)}; use more training data"
+        )
+    assignment = np.random.default_rng(seed).permutation(len(unique)) % n_folds
+    fold_of = dict(zip(unique.tolist(), assignment.tolist(), strict=True))
+    labels = np.array([fold_of[g] for g in groups.tolist()])
+    return [(np.flatnonzero(labels != f), np.flatnonzero(labels == f)) for f in range(n_folds)]
+
+
+def _rbf(A, B, gamma):
+    squared = np.sum(A**2, axis=1)[:, None] + np.sum(B**2, axis=1)[None, :] - 2 * A @ B.T
+    return np.exp(-gamma * np.maximum(squared, 0.0))
+
+
+def _cv_errors(kind, Z, t, folds, alphas, gammas):
+    """Mean squared validation error for every hyperparameter (grid indexed [gamma, alpha]).
+
+    One eigen/singular value decomposition per fold (and gamma) serves every alpha: the ridge
+    solution is ``V diag(s / (s^2 + alpha)) U^T t``, the kernel one ``Q diag(1/(l + alpha))
+    Q^T t``.
+    """
+    errors = np.zeros((len(gammas), len(alphas)))
+    for g, gamma in enumerate(gammas):
+        kernel = _rbf(Z, Z, gamma) if kind == "krr" else None
+        for train, valid in folds:
+            if kind == "krr":
+                eigenvalues, Q = np.linalg.eigh(kernel[np.ix_(train, train)])
+                eigenvalues = np.maximum(eigenvalues, 0.0)
+                projected = kernel[np.ix_(valid, train)] @ Q
+                coefficients = Q.T @ t[train]
+                for a, alpha in enumerate(alphas):
+                    prediction = projected @ (coefficients / (eigenvalues + alpha))
+                    errors[g, a] += np.sum((t[valid] - prediction) ** 2)
+            else:
+                x_mean, t_mean = Z[train].mean(axis=0), t[train].mean()
+                U, s, Vt = np.linalg.svd(Z[train] - x_mean, full_matrices=False)
+                projected = (Z[valid] - x_mean) @ Vt.T
+                coefficients = U.T @ (t[train] - t_mean)
+                for a, alpha in enumerate(alphas):
+                    prediction = t_mean + projected @ (coefficients * s / (s**2 + alpha))
+                    errors[g, a] += np.sum((t[valid] - prediction) ** 2)
+    return errors / len(t)
+
+
+def fit_model(
+    X,
+    y,
+    kind: str = "krr",
+    *,
+    groups=None,
+    n_folds: int = 3,
+    seed: int = 0,
+    alphas=None,
+    gammas=None,
+):
+    """Fit kernel ridge (``kind="krr"``) or linear ridge (``"ridge"``) with CV hyperparameters.
+
+    Features are standardised (:class:`FeatureStandardiser`) and the target is standardised;
+    the regularisation ``alpha`` (and for kernel ridge the Gaussian kernel's
+    ``gamma = gamma_relative / n_features``) are chosen by ``n_folds``-fold cross-validation in
+    which all samples of one group (one degenerate pair) share a fold.
+
+    Returns
+    -------
+    sklearn ``TransformedTargetRegressor`` wrapping ``Pipeline(FeatureStandardiser, model)``,
+    with extra attributes ``best_params_`` (dict) and ``cv_rmse_`` (grid of validation RMSE
+    in target units, indexed ``[gamma, alpha]``).
+    """
+    if kind not in MODELS:
+        raise InputError(f"unknown model kind {kind!r}; use one of {list(MODELS)}")
+    X = np.asarray(X, dtype=np.float64)
+    y = _vector(y, "y")
+    if X.ndim != 2 or len(X) != len(y):
+        raise InputError(f"X must be (n_samples, n_features) with one row per target, got {X.shape}")
+    if not np.isfinite(X).all():
+        raise InputError("X contains NaN or inf; check the descriptor output")
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups).reshape(-1)
+    if len(groups) != len(y):
+        raise InputError(f"got {len(groups)} groups for {len(y)} samples; give one per sample")
+
+    standardiser = FeatureStandardiser().fit(X)
+    Z = standardiser.transform(X)
+    target_scaler = StandardScaler().fit(y[:, None])
+    t = target_scaler.transform(y[:, None])[:, 0]
+    if kind == "krr":
+        alphas = KERNEL_ALPHAS if alphas is None else np.asarray(alphas, dtype=np.float64)
+        relative = KERNEL_GAMMAS if gammas is None else np.asarray(gammas, dtype=np.float64)
+        gamma_values = relative / Z.shape[1]
+    else:
+        alphas = LINEAR_ALPHAS if alphas is None else np.asarray(alphas, dtype=np.float64)
+        gamma_values = np.array([np.nan])
+    folds = _group_folds(groups, n_folds, seed)
+    errors = _cv_errors(kind, Z, t, folds, alphas, gamma_values)
+    g, a = np.unravel_index(int(np.argmin(errors)), errors.shape)
+    if kind == "krr":
+        regressor = KernelRidge(kernel="rbf", alpha=float(alphas[a]), gamma=float(gamma_values[g]))
+        best = {"alpha": float(alphas[a]), "gamma": float(gamma_values[g])}
+    else:
+        regressor = Ridge(alpha=float(alphas[a]))
+        best = {"alpha": float(alphas[a])}
+    model = TransformedTargetRegressor(
+        regressor=Pipeline([("features", FeatureStandardiser()), ("model", regressor)]),
+        transformer=StandardScaler(),
+    )
+    model.fit(X, y)
+    model.best_params_ = best
+    model.cv_rmse_ = np.sqrt(errors) * float(target_scaler.scale_[0])
+    return model
+
+
+# --------------------------------------------------------------------------------------------
+# data sets of pairs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PairDataset:
+    """Features and targets of both members of ``n_pairs`` degenerate pairs.
+
+    Attributes
+    ----------
+    features_plus, features_minus : (n_pairs, n_features) arrays
+    y_plus, y_minus : (n_pairs,) arrays
+    name, descriptor, target : str
+    params : dict (provenance: family, sampling, seed, descriptor hypers)
+    """
+
+    features_plus: np.ndarray
+    features_minus: np.ndarray
+    y_plus: np.ndarray
+    y_minus: np.ndarray
+    name: str = ""
+    descriptor: str = ""
+    target: str = ""
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(self.y_plus)
+        shapes_ok = (
+            self.features_plus.ndim == 2
+            and self.features_plus.shape == self.features_minus.shape
+            and len(self.features_plus) == n
+            and len(self.y_minus) == n
+        )
+        if not shapes_ok:
+            raise InputError(
+                "PairDataset needs features_plus/minus of equal shape (n_pairs, n_features) and "
+                f"y_plus/minus of length n_pairs; got {self.features_plus.shape}, "
+                f"{self.features_minus.shape}, {len(self.y_plus)}, {len(self.y_minus)}"
+            )
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.y_plus)
+
+    def feature_distance(self) -> np.ndarray:
+        """Relative feature distance of each pair, ``||f+ - f-|| / max(||f+||, ||f-||)``."""
+        difference = np.linalg.norm(self.features_plus - self.features_minus, axis=1)
+        scale = np.maximum(
+            np.linalg.norm(self.features_plus, axis=1), np.linalg.norm(self.features_minus, axis=1)
+        )
+        return difference / np.where(scale > 0, scale, 1.0)
+
+
+def pair_features(descriptor, pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the centre (atom 0) of ``pair.plus`` and ``pair.minus`` for every pair.
+
+    ``descriptor`` is anything with ``compute(systems, centers=[0]).values``. Returns two
+    ``(n_pairs, n_features)`` arrays.
+    """
+    pairs = list(pairs)
+    if not pairs:
+        raise InputError("no pairs given; generate some pairs first")
+    systems = [p.plus for p in pairs] + [p.minus for p in pairs]
+    values = np.asarray(descriptor.compute(systems, centers=[0]).values, dtype=np.float64)
+    return values[: len(pairs)], values[len(pairs) :]
+
+
+def predict_pairs(model, dataset: PairDataset, index=None):
+    """Predictions ``(p+, p-)`` of a fitted model for the pairs ``index`` (default all)."""
+    index = np.arange(dataset.n_pairs) if index is None else np.asarray(index)
+    return model.predict(dataset.features_plus[index]), model.predict(dataset.features_minus[index])
+
+
+# --------------------------------------------------------------------------------------------
+# learning curves
+# --------------------------------------------------------------------------------------------
+
+
+def log_training_sizes(smallest: int, largest: int, count: int = 6) -> np.ndarray:
+    """``count`` integers spaced evenly in log between ``smallest`` and ``largest``."""
+    if not 1 <= smallest <= largest:
+        raise InputError(f"need 1 <= smallest <= largest, got {smallest}, {largest}")
+    return np.unique(np.round(np.geomspace(smallest, largest, count)).astype(int))
+
+
+@dataclass
+class LearningCurve:
+    """Errors against training-set size (in pairs; each pair contributes two structures).
+
+    Arrays indexed ``[size, seed]``: ``test_rmse`` (per structure, target units),
+    ``test_pair_rmse`` and ``train_pair_rmse`` (within-pair relative RMSE); ``floor`` is
+    :func:`degenerate_error_floor` of the test pairs (mean over seeds).
+    """
+
+    train_pairs: np.ndarray
+    seeds: np.ndarray
+    test_rmse: np.ndarray
+    train_rmse: np.ndarray
+    test_pair_rmse: np.ndarray
+    train_pair_rmse: np.ndarray
+    floor: float
+    target_std: float
+    model: str
+    dataset: str
+    descriptor: str
+    target: str
+    best_params: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+
+    def save(self, path) -> None:
+        """Write the curve as JSON."""
+        with open(path, "w") as handle:
+            json.dump(self.to_dict(), handle, indent=1)
+
+    @classmethod
+    def load(cls, path) -> LearningCurve:
+        with open(path) as handle:
+            data = json.load(handle)
+        for key in ("train_pairs", "seeds", "test_rmse", "train_rmse", "test_pair_rmse"):
+            data[key] = np.asarray(data[key])
+        data["train_pair_rmse"] = np.asarray(data["train_pair_rmse"])
+        return cls(**data)
+
+
+def pair_learning_curve(
+    dataset: PairDataset,
+    *,
+    model: str = "krr",
+    train_pairs=None,
+    seeds=(0, 1, 2),
+    test_fraction: float = 0.2,
+    n_folds: int = 3,
+) -> LearningCurve:
+    """Learning curve on a data set of pairs, with a split by pairs for each seed.
+
+    For each seed the pairs are shuffled, ``test_fraction`` of them are held out, and models
+    are trained on both members of the first ``n`` remaining pairs for each ``n`` in
+    ``train_pairs`` (default: a log grid from 8 to all training pairs).
+    """
+    if not 0 < test_fraction < 1:
+        raise InputError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n_test = max(1, int(round(test_fraction * dataset.n_pairs)))
+    n_available = dataset.n_pairs - n_test
+    if n_available < n_folds:
+        raise InputError(f"only {n_available} training pairs; give a larger data set")
+    if train_pairs is None:
+        train_pairs = log_training_sizes(min(8, n_available), n_available, 6)
+    train_pairs = np.asarray(train_pairs, dtype=int)
+    if train_pairs.min() < 2 or train_pairs.max() > n_available:
+        raise InputError(f"training sizes must be in 2..{n_available} pairs, got {train_pairs}")
+    seeds = np.asarray(seeds, dtype=int)
+    shape = (len(train_pairs), len(seeds))
+    test_rmse, train_rmse = np.zeros(shape), np.zeros(shape)
+    test_pair, train_pair = np.zeros(shape), np.zeros(shape)
+    floors, best_params = [], []
+    for s, seed in enumerate(seeds):
+        order = np.random.default_rng(int(seed)).permutation(dataset.n_pairs)
+        test, pool = order[:n_test], order[n_test:]
+        floors.append(degenerate_error_floor(dataset.y_plus[test], dataset.y_minus[test]))
+        for i, n in enumerate(train_pairs):
+            train = pool[:n]
+            X = np.vstack([dataset.features_plus[train], dataset.features_minus[train]])
+            y = np.concatenate([dataset.y_plus[train], dataset.y_minus[train]])
+            groups = np.concatenate([train, train])
+            fitted = fit_model(X, y, model, groups=groups, n_folds=n_folds, seed=int(seed))
+            best_params.append({"train_pairs": int(n), "seed": int(seed), **fitted.best_params_})
+            for index, rmse, pair_rmse in (
+                (test, test_rmse, test_pair),
+                (train, train_rmse, train_pair),
+            ):
+                p_plus, p_minus = predict_pairs(fitted, dataset, index)
+                residual = np.concatenate(
+                    [p_plus - dataset.y_plus[index], p_minus - dataset.y_minus[index]]
+                )
+                rmse[i, s] = np.sqrt(np.mean(residual**2))
+                pair_rmse[i, s] = within_pair_relative_rmse(
+                    p_plus, p_minus, dataset.y_plus[index], dataset.y_minus[index]
+                )
+    return LearningCurve(
+        train_pairs=train_pairs,
+        seeds=seeds,
+        test_rmse=test_rmse,
+        train_rmse=train_rmse,
+        test_pair_rmse=test_pair,
+        train_pair_rmse=train_pair,
+        floor=float(np.mean(floors)),
+        target_std=float(np.std(np.concatenate([dataset.y_plus, dataset.y_minus]))),
+        model=model,
+        dataset=dataset.name,
+        descriptor=dataset.descriptor,
+        target=dataset.target,
+        best_params=best_params,
+    )
