@@ -1,0 +1,270 @@
+"""Adapting a user's own descriptor so that the audit can run on it without subclassing.
+
+Three shapes are accepted by :func:`as_descriptor`:
+
+1. a :class:`~completeness.descriptors.base.Descriptor` (used through the same adapter, so its
+   output is validated like any other);
+2. any object with ``compute(systems, centers=..., gradients=...)`` returning either an object
+   with ``values`` (and ``gradients`` when asked), like :class:`~completeness.descriptors.Features`,
+   or a plain ``(n_samples, n_features)`` array;
+3. a plain callable ``f(positions, numbers) -> vector``: ``positions`` is an ``(n_atoms, 3)``
+   array whose row 0 is the centre (the adapter reorders the atoms so that every requested
+   centre comes first in turn), ``numbers`` the matching atomic numbers, and the return value a
+   1-D feature vector of the same length for every environment. A plain callable sees no cell
+   and no cutoff, so it cannot describe periodic systems and has no analytic gradients.
+
+Whatever the shape, the adapter checks what comes back: a 2-D finite array with one row per
+requested centre (and gradients of shape ``(n_samples, n_atoms, 3, n_features)``). A wrong shape
+raises a one-line :class:`~completeness.environments.InputError` that names the descriptor, the
+shape it returned and the shape expected.
+
+Optional attributes read from the user's object (or function): ``body_order`` (int), ``parity``
+(``"O(3)"`` or ``"SO(3)"``), ``cutoff`` (Å) and ``name``. Without ``body_order``/``parity`` the
+audit still measures every distance and verdict, it only cannot say which verdict to expect.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ..environments import InputError, check_systems
+from .base import Descriptor
+
+__all__ = ["UserDescriptor", "as_descriptor"]
+
+
+class UserDescriptor:
+    """A validated view of any descriptor: a :class:`Descriptor`, an object with ``compute``, or
+    a callable ``(positions, numbers) -> vector``.
+
+    Attributes
+    ----------
+    name : str
+    body_order : int or None
+    parity : str or None
+        ``"O(3)"``, ``"SO(3)"`` or None when the user did not declare it.
+    cutoff : float or None
+    kind : str
+        ``"descriptor"`` (a completeness Descriptor), ``"object"`` or ``"callable"``.
+    wrapped : object
+        The user's object itself.
+    """
+
+    def __init__(self, wrapped, *, name: str | None = None):
+        if isinstance(wrapped, UserDescriptor):
+            wrapped = wrapped.wrapped
+        self.wrapped = wrapped
+        if isinstance(wrapped, Descriptor):
+            self.kind = "descriptor"
+        elif callable(getattr(wrapped, "compute", None)):
+            self.kind = "object"
+            self._check_compute_signature()
+        elif callable(wrapped):
+            self.kind = "callable"
+        else:
+            raise InputError(
+                f"{type(wrapped).__name__!r} is not a descriptor: give an object with "
+                "compute(systems, centers=..., gradients=...) or a callable "
+                "(positions, numbers) -> vector"
+            )
+        self.name = name or _name_of(wrapped)
+        self.body_order = _optional_int(getattr(wrapped, "body_order", None), self.name)
+        parity = getattr(wrapped, "parity", None)
+        if parity is not None and parity not in ("O(3)", "SO(3)"):
+            raise InputError(
+                f"descriptor {self.name!r} declares parity={parity!r}; use 'O(3)' (mirror "
+                "invariant) or 'SO(3)' (some features change under a mirror)"
+            )
+        self.parity = parity
+        cutoff = getattr(wrapped, "cutoff", None)
+        self.cutoff = None if cutoff is None else float(cutoff)
+
+    def __repr__(self) -> str:
+        return f"UserDescriptor({self.name}, kind={self.kind})"
+
+    # ---- the one entry point -------------------------------------------------------------------
+
+    @property
+    def has_gradients(self) -> bool:
+        """False for plain callables (they only return values)."""
+        return self.kind != "callable"
+
+    def compute(self, systems, *, centers=None, gradients: bool = False):
+        """Feature values (and gradients) of ``systems``, validated.
+
+        Returns an object with ``values`` ``(n_samples, n_features)`` and ``gradients``
+        ``(n_samples, n_atoms, 3, n_features)`` or None; one sample per requested centre, in the
+        order system by system, centres in the order given (every atom when ``centers`` is None).
+        """
+        systems = check_systems(systems)
+        expected_samples = _count_centres(systems, centers)
+        if self.kind == "callable":
+            if gradients:
+                raise InputError(
+                    f"descriptor {self.name!r} is a plain callable and has no analytic gradients; "
+                    "give an object whose compute(..., gradients=True) returns them"
+                )
+            values = self._call_per_centre(systems, centers)
+            return _Result(values=values, gradients=None)
+        if gradients:
+            result = self.wrapped.compute(systems, centers=centers, gradients=True)
+        else:
+            result = self.wrapped.compute(systems, centers=centers)
+        values = _as_matrix(getattr(result, "values", result), self.name, expected_samples)
+        grads = None
+        if gradients:
+            grads = getattr(result, "gradients", None)
+            if grads is None:
+                raise InputError(
+                    f"descriptor {self.name!r} returned no gradients from compute(..., "
+                    "gradients=True); return an object with a `gradients` array"
+                )
+            grads = np.asarray(grads, dtype=np.float64)
+            n_atoms = max(len(atoms) for atoms in systems)
+            want = (expected_samples, n_atoms, 3, values.shape[1])
+            if (
+                grads.ndim != 4
+                or grads.shape[0] != want[0]
+                or grads.shape[2:] != want[2:]
+                or (grads.shape[1] < n_atoms)
+            ):
+                raise InputError(
+                    f"descriptor {self.name!r} returned gradients of shape {grads.shape}, "
+                    f"expected {want} (n_samples, n_atoms, 3, n_features)"
+                )
+        return _Result(values=values, gradients=grads)
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def _check_compute_signature(self):
+        try:
+            signature = inspect.signature(self.wrapped.compute)
+        except (TypeError, ValueError):
+            return  # builtins without a signature: nothing to check before calling
+        try:
+            signature.bind([], centers=None)
+        except TypeError:
+            raise InputError(
+                f"{type(self.wrapped).__name__}.compute{signature} cannot be called as "
+                "compute(systems, centers=...); accept `centers` (None or indices)"
+            ) from None
+
+    def _call_per_centre(self, systems, centers) -> np.ndarray:
+        rows = []
+        per_system = _centres_per_system(systems, centers)
+        for index, (atoms, centres) in enumerate(zip(systems, per_system, strict=True)):
+            if np.any(atoms.pbc):
+                raise InputError(
+                    f"descriptor {self.name!r} is a plain callable (positions, numbers) and "
+                    f"cannot see the cell of periodic system {index}; give an object with "
+                    "compute() to handle periodic cells"
+                )
+            positions = np.asarray(atoms.positions, dtype=np.float64)
+            numbers = np.asarray(atoms.numbers, dtype=np.int64)
+            for centre in centres:
+                order = np.concatenate([[centre], np.delete(np.arange(len(atoms)), centre)])
+                vector = np.asarray(self.wrapped(positions[order], numbers[order]))
+                if vector.ndim == 2 and vector.shape[0] == 1:
+                    vector = vector[0]
+                if vector.ndim != 1:
+                    raise InputError(
+                        f"descriptor {self.name!r} returned an array of shape {vector.shape}; "
+                        "a callable (positions, numbers) must return one 1-D feature vector "
+                        "for the centre (row 0)"
+                    )
+                if rows and vector.shape != rows[0].shape:
+                    raise InputError(
+                        f"descriptor {self.name!r} returned {vector.shape[0]} features for one "
+                        f"environment and {rows[0].shape[0]} for another; a descriptor must "
+                        "have a fixed length"
+                    )
+                rows.append(vector)
+        n_features = rows[0].shape[0] if rows else 0
+        values = np.asarray(rows, dtype=np.float64).reshape(len(rows), n_features)
+        return _as_matrix(values, self.name, len(rows))
+
+
+class _Result:
+    """Validated output of :meth:`UserDescriptor.compute` (values, gradients)."""
+
+    __slots__ = ("gradients", "values")
+
+    def __init__(self, values, gradients):
+        self.values = values
+        self.gradients = gradients
+
+
+def as_descriptor(obj, *, name: str | None = None) -> UserDescriptor:
+    """Wrap ``obj`` (Descriptor, object with ``compute``, or callable) for the audit."""
+    return UserDescriptor(obj, name=name)
+
+
+def _name_of(obj) -> str:
+    name = getattr(obj, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or inspect.ismethod(obj):
+        return obj.__name__
+    return type(obj).__name__
+
+
+def _optional_int(value, name):
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    raise InputError(
+        f"descriptor {name!r} declares body_order={value!r}; give a positive integer "
+        "(2 for pair terms, 3 for angles, ...) or leave it undefined"
+    )
+
+
+def _as_matrix(values, name: str, n_samples: int) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InputError(
+            f"descriptor {name!r} returned values that are not a numeric array ({error})"
+        ) from None
+    if array.ndim != 2 or array.shape[0] != n_samples:
+        raise InputError(
+            f"descriptor {name!r} returned values of shape {array.shape}, expected "
+            f"({n_samples}, n_features): one row per requested centre"
+        )
+    if not np.isfinite(array).all():
+        row = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
+        raise InputError(
+            f"descriptor {name!r} returned non-finite values (NaN or inf) for sample {row}"
+        )
+    return array
+
+
+def _centres_per_system(systems, centers) -> list[np.ndarray]:
+    if centers is None:
+        return [np.arange(len(atoms)) for atoms in systems]
+    centers = list(np.atleast_1d(centers)) if np.ndim(centers) <= 1 else list(centers)
+    if all(isinstance(c, (int, np.integer)) for c in centers):
+        out = [np.asarray(centers, dtype=np.int64) for _ in systems]
+    else:
+        if len(centers) != len(systems):
+            raise InputError(
+                f"got centre lists for {len(centers)} systems but {len(systems)} systems"
+            )
+        out = [
+            np.arange(len(atoms)) if c is None else np.atleast_1d(np.asarray(c, dtype=np.int64))
+            for atoms, c in zip(systems, centers, strict=True)
+        ]
+    for index, (atoms, centres) in enumerate(zip(systems, out, strict=True)):
+        bad = centres[(centres < 0) | (centres >= len(atoms))]
+        if bad.size:
+            raise InputError(
+                f"centre index {int(bad[0])} is out of range for system {index} with "
+                f"{len(atoms)} atoms"
+            )
+    return out
+
+
+def _count_centres(systems, centers) -> int:
+    return int(sum(len(c) for c in _centres_per_system(systems, centers)))
