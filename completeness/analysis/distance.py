@@ -85,10 +85,10 @@ __all__ = [
     "N_TRANSFORMS",
     "RESOLVED_DECADES",
     "ROUND_OFF_FLOOR",
+    "Calibration",
     "PairClaim",
     "UserPair",
     "Verdict",
-    "Calibration",
     "calibrate",
     "classify",
     "expected_verdict",
@@ -457,11 +457,11 @@ def verdicts(
             continue
         try:
             _compute_batch(user, batch, scope)
-        except Exception:  # noqa: BLE001 - isolate the failing pair(s), each keeps its message
+        except Exception:  # isolate the failing pair(s): each keeps its own message
             for job in batch:
                 try:
                     _compute_batch(user, [job], scope)
-                except Exception as error:  # noqa: BLE001 - a failure is a finding, not a crash
+                except Exception as error:  # a failure is a finding, not a crash
                     job.error = _one_line(error)
     return [job.result() for job in jobs]
 
