@@ -1,0 +1,250 @@
+"""Throughput of the power spectrum (and the 4-body bispectrum) against featomic and dscribe.
+
+The benchmark of SCIENCE.md §6: 1000 environments, each a centre plus 12 neighbours drawn
+uniformly in a 4 Å ball, one species (C), cutoff 5 Å, 8 radial functions, max_angular 6, Gaussian
+density width 0.5 Å, only the centre computed, best of 3 runs. Every library is timed in the same
+process, one after the other, from the same list of ``ase.Atoms`` (so neighbour-list construction
+is part of every number). Gradients are position gradients of every atom (dscribe with
+``attach=True`` so the centre's gradient is included, featomic's ``gradients=["positions"]``).
+
+Translation table: ours ``n_radial=8`` = featomic ``max_radial=7`` = dscribe ``n_max=8``.
+
+Run::
+
+    python3 benchmarks/throughput.py              # full benchmark
+    python3 benchmarks/throughput.py --quick      # 200 environments, best of 2
+
+A missing peer library is reported ("not available") and the rest still runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import ase
+import numpy as np
+
+CUTOFF = 5.0
+CUTOFF_WIDTH = 0.5
+DENSITY_WIDTH = 0.5
+N_RADIAL = 8
+MAX_ANGULAR = 6
+N_NEIGHBOURS = 12
+BALL_RADIUS = 4.0
+# 4-body section
+N_RADIAL_4 = 4
+MAX_ANGULAR_4 = 4
+
+
+def make_environments(n_environments: int, seed: int = 0) -> list[ase.Atoms]:
+    """Centre at the origin plus 12 neighbours uniform in a 4 Å ball, all carbon."""
+    rng = np.random.default_rng(seed)
+    systems = []
+    for _ in range(n_environments):
+        direction = rng.normal(size=(N_NEIGHBOURS, 3))
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        radius = BALL_RADIUS * rng.uniform(size=(N_NEIGHBOURS, 1)) ** (1 / 3)
+        positions = np.vstack([np.zeros((1, 3)), direction * radius])
+        systems.append(ase.Atoms(numbers=[6] * (N_NEIGHBOURS + 1), positions=positions))
+    return systems
+
+
+def best_of(function, repeats: int) -> float:
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# --------------------------------------------------------------------------------------------
+# the contenders: each returns {"values": callable, "gradients": callable or None}
+# --------------------------------------------------------------------------------------------
+
+
+def ours_power_spectrum(systems):
+    from completeness.descriptors import PowerSpectrum
+
+    descriptor = PowerSpectrum(
+        cutoff=CUTOFF,
+        n_radial=N_RADIAL,
+        max_angular=MAX_ANGULAR,
+        density_width=DENSITY_WIDTH,
+        cutoff_width=CUTOFF_WIDTH,
+    )
+    return {
+        "values": lambda: descriptor.compute(systems, centers=[0]),
+        "gradients": lambda: descriptor.compute(systems, centers=[0], gradients=True),
+    }
+
+
+def featomic_power_spectrum(systems):
+    import featomic
+    import metatensor
+
+    calculator = featomic.SoapPowerSpectrum(
+        cutoff={"radius": CUTOFF, "smoothing": {"type": "ShiftedCosine", "width": CUTOFF_WIDTH}},
+        density={"type": "Gaussian", "width": DENSITY_WIDTH},
+        basis={
+            "type": "TensorProduct",
+            "max_angular": MAX_ANGULAR,
+            "radial": {"type": "Gto", "max_radial": N_RADIAL - 1},
+        },
+    )
+    centre = metatensor.Labels(["atom"], np.array([[0]], dtype=np.int32))
+    return {
+        "values": lambda: calculator.compute(systems, selected_samples=centre),
+        "gradients": lambda: calculator.compute(
+            systems, selected_samples=centre, gradients=["positions"]
+        ),
+    }
+
+
+def dscribe_power_spectrum(systems):
+    from dscribe.descriptors import SOAP
+
+    soap = SOAP(
+        species=["C"],
+        r_cut=CUTOFF,
+        n_max=N_RADIAL,
+        l_max=MAX_ANGULAR,
+        sigma=DENSITY_WIDTH,
+        rbf="gto",
+        periodic=False,
+    )
+    centres = [[0]] * len(systems)
+    return {
+        "values": lambda: soap.create(systems, centers=centres, n_jobs=1),
+        "gradients": lambda: soap.derivatives(
+            systems, centers=centres, attach=True, method="analytical", n_jobs=1
+        ),
+    }
+
+
+def ours_bispectrum(systems):
+    from completeness import descriptors
+
+    if not hasattr(descriptors, "Bispectrum"):
+        raise ImportError("completeness.descriptors.Bispectrum does not exist yet")
+    descriptor = descriptors.Bispectrum(
+        cutoff=CUTOFF,
+        n_radial=N_RADIAL_4,
+        max_angular=MAX_ANGULAR_4,
+        density_width=DENSITY_WIDTH,
+        cutoff_width=CUTOFF_WIDTH,
+    )
+    return {
+        "values": lambda: descriptor.compute(systems, centers=[0]),
+        "gradients": lambda: descriptor.compute(systems, centers=[0], gradients=True),
+    }
+
+
+def featomic_bispectrum(systems):
+    import featomic
+    import metatensor
+    from featomic.clebsch_gordan import DensityCorrelations
+
+    expansion = featomic.SphericalExpansion(
+        cutoff={"radius": CUTOFF, "smoothing": {"type": "ShiftedCosine", "width": CUTOFF_WIDTH}},
+        density={"type": "Gaussian", "width": DENSITY_WIDTH},
+        basis={
+            "type": "TensorProduct",
+            "max_angular": MAX_ANGULAR_4,
+            "radial": {"type": "Gto", "max_radial": N_RADIAL_4 - 1},
+        },
+    )
+    correlations = DensityCorrelations(n_correlations=2, max_angular=MAX_ANGULAR_4)
+    centre = metatensor.Labels(["atom"], np.array([[0]], dtype=np.int32))
+    invariant = metatensor.Labels(["o3_lambda", "o3_sigma"], np.array([[0, 1]], dtype=np.int32))
+
+    def values():
+        density = expansion.compute(systems, selected_samples=centre)
+        density = density.keys_to_properties("neighbor_type")
+        return correlations.compute(density, angular_cutoff=MAX_ANGULAR_4, selected_keys=invariant)
+
+    return {"values": values, "gradients": None}
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def measure(label, factory, systems, repeats, rows):
+    try:
+        calls = factory(systems)
+        # warm-up on a few systems (spline tables, sphericart objects, JIT caches)
+        factory(systems[:4])["values"]()
+    except ImportError as error:
+        print(f"  {label:<32s} not available ({error})")
+        rows[label] = None
+        return
+    n = len(systems)
+    result = {"values": n / best_of(calls["values"], repeats)}
+    result["gradients"] = (
+        n / best_of(calls["gradients"], repeats) if calls["gradients"] is not None else None
+    )
+    rows[label] = result
+    gradients = f"{result['gradients']:10.0f}" if result["gradients"] else "         -"
+    print(f"  {label:<32s} {result['values']:10.0f} {gradients}")
+
+
+def ratio(rows, ours, peer, kind):
+    if rows.get(ours) is None or rows.get(peer) is None:
+        return "n/a (missing)"
+    a, b = rows[ours][kind], rows[peer][kind]
+    if a is None or b is None:
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-environments", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="200 environments, best of 2")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n_environments, args.repeats = 200, 2
+
+    systems = make_environments(args.n_environments)
+    print(
+        f"# {args.n_environments} environments (centre + {N_NEIGHBOURS} neighbours in a "
+        f"{BALL_RADIUS} Å ball), cutoff {CUTOFF}, best of {args.repeats}; "
+        f"python {platform.python_version()}"
+    )
+    print(
+        f"\n## power spectrum: n_radial {N_RADIAL}, max_angular {MAX_ANGULAR}, "
+        f"density width {DENSITY_WIDTH}"
+    )
+    print(f"  {'library':<32s} {'values/s':>10s} {'+grad/s':>10s}   (environments per second)")
+    rows: dict = {}
+    measure("completeness PowerSpectrum", ours_power_spectrum, systems, args.repeats, rows)
+    measure("featomic SoapPowerSpectrum", featomic_power_spectrum, systems, args.repeats, rows)
+    measure("dscribe SOAP (gto, n_jobs=1)", dscribe_power_spectrum, systems, args.repeats, rows)
+    ours = "completeness PowerSpectrum"
+    targets = [("featomic SoapPowerSpectrum", 2.0), ("dscribe SOAP (gto, n_jobs=1)", 1.0)]
+    for peer, target in targets:
+        print(
+            f"  ratio ours / {peer}: values {ratio(rows, ours, peer, 'values')}, "
+            f"values+gradients {ratio(rows, ours, peer, 'gradients')}  (target >= {target:g}x)"
+        )
+
+    print(f"\n## 4-body (nu = 3): n_radial {N_RADIAL_4}, max_angular {MAX_ANGULAR_4}")
+    print(f"  {'library':<32s} {'values/s':>10s} {'+grad/s':>10s}")
+    rows4: dict = {}
+    measure("completeness Bispectrum", ours_bispectrum, systems, args.repeats, rows4)
+    measure("featomic DensityCorrelations", featomic_bispectrum, systems, args.repeats, rows4)
+    b, f = rows4.get("completeness Bispectrum"), rows4.get("featomic DensityCorrelations")
+    if b is not None and f is not None:
+        print(
+            f"  ratio ours / featomic: values {b['values'] / f['values']:.2f}x, ours with "
+            f"gradients / featomic values {b['gradients'] / f['values']:.2f}x  (target > 1x)"
+        )
+    else:
+        print("  ratio: n/a (a contender is not available)")
+
+
+if __name__ == "__main__":
+    main()
