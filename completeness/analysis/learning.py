@@ -3,7 +3,7 @@
 A model built on features that cannot tell the two members of a degenerate pair apart gives both
 the same prediction, so the within-pair difference ``y+ - y-`` of any target is unlearnable
 (SCIENCE.md §4; Nigam, Pozdnyakov, Huguenin-Dumittan, Ceriotti, APL Mach. Learn. 2, 016110
-(2024), doi:10.1063/5.0157627; Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020),
+(2024), arXiv:2302.14770; Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020),
 doi:10.1103/PhysRevLett.125.166001). This module measures it with real regressions:
 
 * :func:`within_pair_relative_rmse`: for pairs ``(X+, X-)`` with targets ``(y+, y-)`` and
@@ -97,7 +97,9 @@ def within_pair_relative_rmse(pred_plus, pred_minus, y_plus, y_minus) -> float:
         )
     ]
     if len({len(a) for a in arrays}) != 1 or len(arrays[0]) == 0:
-        raise InputError("pred_plus, pred_minus, y_plus, y_minus must have one equal, non-zero length")
+        raise InputError(
+            "pred_plus, pred_minus, y_plus, y_minus must have one equal, non-zero length"
+        )
     p_plus, p_minus, t_plus, t_minus = arrays
     true = t_plus - t_minus
     scale = np.sqrt(np.mean(true**2))
@@ -228,7 +230,9 @@ def fit_model(
     X = np.asarray(X, dtype=np.float64)
     y = _vector(y, "y")
     if X.ndim != 2 or len(X) != len(y):
-        raise InputError(f"X must be (n_samples, n_features) with one row per target, got {X.shape}")
+        raise InputError(
+            f"X must be (n_samples, n_features) with one row per target, got {X.shape}"
+        )
     if not np.isfinite(X).all():
         raise InputError("X contains NaN or inf; check the descriptor output")
     groups = np.arange(len(y)) if groups is None else np.asarray(groups).reshape(-1)

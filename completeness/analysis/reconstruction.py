@@ -80,7 +80,9 @@ def _as_matrix(array, name: str) -> np.ndarray:
     if matrix.ndim == 1:
         matrix = matrix[:, None]
     if matrix.ndim != 2:
-        raise InputError(f"{name} must be a (n_samples, n_features) array, got shape {matrix.shape}")
+        raise InputError(
+            f"{name} must be a (n_samples, n_features) array, got shape {matrix.shape}"
+        )
     if not np.isfinite(matrix).all():
         raise InputError(f"{name} contains NaN or inf; remove those samples first")
     return matrix
