@@ -1,0 +1,205 @@
+"""The two objects every generator returns: :class:`Claim` and :class:`DegeneratePair`.
+
+A *degenerate pair* is two structures that some class of invariant features cannot tell apart
+although they are not congruent. Its :class:`Claim` says which features, in terms the
+basis-free oracle (:mod:`completeness.oracle`) can check exactly:
+
+* ``scope="environment"``: atom 0 of each member is the centre and every other atom is a
+  neighbour. ``equal_up_to_o3`` is the highest body order ``k`` (``1..max_checked``) whose
+  O(3) k-body signatures agree, ``equal_up_to_so3`` the same for the oriented (SO(3))
+  signatures. ``equal_up_to_o3 == max_checked`` means "equal at every order checked" (mirror
+  images), and then the members must be related by a reflection, never by a rotation.
+* ``scope="global"``: the whole clouds are compared. ``equal_up_to_o3 = equal_up_to_so3 = 2``
+  means the full multisets of interatomic distances agree (``1``: they differ, only the
+  species counts agree). ``wl_iteration`` is the first iteration at which distance-only
+  message passing (geometric 1-WL) with ``wl_cutoff`` separates the clouds, ``None`` for never
+  within ``wl_max_iterations``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+
+import ase
+import numpy as np
+
+from ..environments import InputError
+
+__all__ = ["Claim", "ClaimError", "DegeneratePair", "make_atoms"]
+
+SCOPES = ("environment", "global")
+
+
+class ClaimError(InputError):
+    """A pair's claim is contradicted by the oracle, or its members are congruent."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a degenerate pair is claimed to be (checked by :func:`completeness.structures.verify`).
+
+    Attributes
+    ----------
+    scope : {"environment", "global"}
+    equal_up_to_o3, equal_up_to_so3 : int
+        Highest body order whose O(3) (resp. oriented, SO(3)) signatures agree; see the module
+        docstring for the global meaning.
+    statement : str
+        One sentence in words.
+    max_checked : int
+        Highest body order checked (environment scope).
+    wl_iteration : int or None
+        Global scope: first geometric 1-WL iteration that separates the clouds (None = never).
+    wl_cutoff : float or None
+        Global scope: graph cutoff of the 1-WL test in Å (None = complete graph).
+    wl_max_iterations : int
+    equivariant_hops : int or None
+        Global scope, literature value only (not checked by the distance-only oracle): number of
+        message-passing hops an *equivariant* network needs, as stated by the source.
+    """
+
+    scope: str
+    equal_up_to_o3: int
+    equal_up_to_so3: int
+    statement: str
+    max_checked: int = 5
+    wl_iteration: int | None = None
+    wl_cutoff: float | None = None
+    wl_max_iterations: int = 10
+    equivariant_hops: int | None = None
+
+    def __post_init__(self):
+        if self.scope not in SCOPES:
+            raise InputError(f"claim scope must be one of {SCOPES}, got {self.scope!r}")
+        if self.equal_up_to_so3 > self.equal_up_to_o3:
+            raise InputError(
+                "equal_up_to_so3 cannot exceed equal_up_to_o3: oriented signatures refine "
+                "the unoriented ones"
+            )
+
+    @property
+    def parity_only(self) -> bool:
+        """True for mirror images: O(3) equal at every checked order, SO(3) not."""
+        return (
+            self.scope == "environment"
+            and self.equal_up_to_o3 >= self.max_checked
+            and self.equal_up_to_so3 < self.max_checked
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_atoms(symbols, positions) -> ase.Atoms:
+    """A finite cluster (no cell, no periodicity) from symbols and positions in Å."""
+    return ase.Atoms(symbols=symbols, positions=np.asarray(positions, dtype=np.float64))
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+@dataclass(frozen=True)
+class DegeneratePair:
+    """Two non-congruent structures that a class of invariant features cannot separate.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``completeness.structures.load(name)``).
+    plus, minus : ase.Atoms
+        The members. Their ``info`` carries the provenance (family, pair, member, claim,
+        parameters as JSON, reference), so files written from them are self-describing.
+    claim : Claim
+    params : dict
+        The generator's parameters (JSON-serialisable), enough to regenerate the pair.
+    reference : str
+        Source, with DOI.
+    family : str
+        Class of the pair (one of the families of SCIENCE.md section 2).
+    """
+
+    name: str
+    plus: ase.Atoms
+    minus: ase.Atoms
+    claim: Claim
+    params: dict
+    reference: str
+    family: str = ""
+
+    def __post_init__(self):
+        for label, atoms in (("plus", self.plus), ("minus", self.minus)):
+            if not isinstance(atoms, ase.Atoms):
+                raise InputError(f"DegeneratePair.{label} must be an ase.Atoms")
+        if sorted(self.plus.numbers.tolist()) != sorted(self.minus.numbers.tolist()):
+            raise InputError(
+                f"pair {self.name!r}: members have different species; a degenerate pair "
+                "needs the same atoms arranged differently"
+            )
+        object.__setattr__(self, "params", _jsonable(dict(self.params)))
+        for member, atoms in (("+", self.plus), ("-", self.minus)):
+            atoms.info.clear()
+            atoms.info.update(self._info(member))
+
+    def _info(self, member: str) -> dict:
+        info = {
+            "family": self.family,
+            "pair": self.name,
+            "member": member,
+        }
+        for key, value in self.claim.as_dict().items():
+            if value is not None:
+                info[f"claim_{key}"] = value
+        info["params"] = json.dumps(self.params, sort_keys=True)
+        info["reference"] = self.reference
+        return info
+
+    @property
+    def members(self) -> tuple[ase.Atoms, ase.Atoms]:
+        return self.plus, self.minus
+
+    def _origin(self, atoms: ase.Atoms) -> np.ndarray:
+        if self.claim.scope == "environment":
+            return atoms.positions[0]
+        return atoms.positions.mean(axis=0)
+
+    def max_distance(self) -> float:
+        """Farthest neighbour from the centre (environment) or atom from the centroid (global)."""
+        return max(
+            float(np.linalg.norm(a.positions - self._origin(a), axis=1).max()) for a in self.members
+        )
+
+    def scaled(self, max_distance: float) -> DegeneratePair:
+        """A copy uniformly rescaled about the centre so the farthest neighbour is at
+        ``max_distance`` Å (global scope: about the centroid, farthest atom).
+
+        A similarity keeps every claim: signatures are compared after scaling both members
+        alike, and congruence is scale-covariant.
+        """
+        max_distance = float(max_distance)
+        if not np.isfinite(max_distance) or max_distance <= 0:
+            raise InputError(f"max_distance must be a positive number of Å, got {max_distance}")
+        factor = max_distance / self.max_distance()
+        members = []
+        for atoms in self.members:
+            origin = self._origin(atoms)
+            copy = atoms.copy()
+            copy.positions = origin + (atoms.positions - origin) * factor
+            members.append(copy)
+        params = dict(self.params)
+        params["scale_factor"] = factor * float(self.params.get("scale_factor", 1.0))
+        claim = self.claim
+        if claim.wl_cutoff is not None:
+            claim = replace(claim, wl_cutoff=claim.wl_cutoff * factor)
+        return replace(self, plus=members[0], minus=members[1], params=params, claim=claim)
