@@ -1,0 +1,221 @@
+"""Local MBTR (k = 2, 3): formulas, invariance, gradients, continuity, degeneracies."""
+
+import itertools
+import json
+
+import ase
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
+from sklearn.base import clone
+
+from completeness.descriptors import LocalMBTR, from_json
+from completeness.environments import InputError
+from completeness.testing import assert_gradients, assert_invariant, relative_difference
+
+SPECIES = [1, 6, 8]
+EXPONENTIAL_ANGLE = dict(
+    k2_geometry="inverse_distance",
+    k2_grid=(0.1, 2.0, 30, 0.1),
+    k2_weighting="exponential",
+    k2_scale=0.5,
+    k3_geometry="angle",
+    k3_grid=(0.0, 180.0, 40, 6.0),
+    k3_weighting="exponential",
+    k3_scale=0.3,
+)
+
+
+def mbtr(cutoff=4.0, **kwargs):
+    kwargs.setdefault("k2_grid", (0.0, 5.0, 40, 0.2))
+    kwargs.setdefault("k3_grid", (-1.0, 1.0, 30, 0.1))
+    return LocalMBTR(cutoff=cutoff, **kwargs)
+
+
+def random_cluster(seed, n_neighbours=7, radius=3.8, species=SPECIES, min_distance=0.7):
+    rng = np.random.default_rng(seed)
+    points = [np.zeros(3)]
+    while len(points) < n_neighbours + 1:
+        candidate = rng.uniform(-radius, radius, 3)
+        if np.linalg.norm(candidate) > radius:
+            continue
+        if min(np.linalg.norm(candidate - p) for p in points) < min_distance:
+            continue
+        points.append(candidate)
+    numbers = rng.choice(species, size=len(points))
+    numbers[1 : 1 + min(len(species), n_neighbours)] = species[: min(len(species), n_neighbours)]
+    return ase.Atoms(numbers=numbers, positions=np.array(points))
+
+
+def brute_force(atoms, d: LocalMBTR, species, centre=0):
+    """The module's formulas with explicit loops, scipy's normal CDF and the law of cosines."""
+    rc, y = d.cutoff, d.cutoff_sharpness
+    f = lambda r: 1 + y * (r / rc) ** (y + 1) - (y + 1) * (r / rc) ** y if r < rc else 0.0  # noqa: E731
+
+    def broadened(g, grid):
+        low, high, n, width = grid
+        dx = (high - low) / (n - 1)
+        x = np.linspace(low, high, n)
+        return (norm.cdf(x + dx / 2, g, width) - norm.cdf(x - dx / 2, g, width)) / dx
+
+    pos = atoms.positions - atoms.positions[centre]
+    others = [j for j in range(len(atoms)) if j != centre and np.linalg.norm(pos[j]) < rc]
+    dist = lambda p, q: np.linalg.norm(p - q)  # noqa: E731
+    z = {s: i for i, s in enumerate(species)}
+    ns = len(species)
+    k2 = np.zeros((ns, d.k2_grid[2]))
+    for j in others:
+        r = dist(pos[j], 0)
+        w = f(r) * (np.exp(-d.k2_scale * r) if d.k2_weighting == "exponential" else 1.0)
+        g = r if d.k2_geometry == "distance" else 1 / r
+        k2[z[atoms.numbers[j]]] += w * broadened(g, d.k2_grid)
+    centre_channels = {
+        (a, b): m for m, (b, a) in enumerate((b, a) for b in range(ns) for a in range(b + 1))
+    }
+    k3 = np.zeros((ns * (ns + 1) // 2 + ns * ns, d.k3_grid[2]))
+
+    def geometry(opposite, side1, side2):  # angle between side1 and side2
+        cos = (side1**2 + side2**2 - opposite**2) / (2 * side1 * side2)
+        cos = min(1.0, max(-1.0, cos))
+        return cos if d.k3_geometry == "cosine" else np.degrees(np.arccos(cos))
+
+    for j, k in itertools.permutations(others, 2):
+        rij, rik, rjk = dist(pos[j], 0), dist(pos[k], 0), dist(pos[j], pos[k])
+        w = f(rij) * f(rik)
+        if d.k3_weighting == "exponential":
+            w *= np.exp(-d.k3_scale * (rij + rik + rjk))
+        zj, zk = z[atoms.numbers[j]], z[atoms.numbers[k]]
+        # angle at the neighbour j: channel (X, Zj, Zk)
+        k3[ns * (ns + 1) // 2 + zj * ns + zk] += w * broadened(geometry(rik, rij, rjk), d.k3_grid)
+        if j < k:  # angle at the centre, once per unordered pair
+            channel = centre_channels[(min(zj, zk), max(zj, zk))]
+            k3[channel] += w * broadened(geometry(rjk, rij, rik), d.k3_grid)
+    return np.concatenate([k2.ravel(), k3.ravel()])
+
+
+@pytest.mark.parametrize("kwargs", [{}, EXPONENTIAL_ANGLE], ids=["cosine", "angle-exp"])
+def test_values_match_explicit_loops(kwargs):
+    atoms = random_cluster(3)
+    d = mbtr(**kwargs)
+    got = d.compute(atoms, centers=[0]).values[0]
+    expected = brute_force(atoms, d, SPECIES)
+    assert got.shape == expected.shape
+    assert relative_difference(got, expected) < 1e-12
+
+
+def test_k2_distribution_integrates_to_the_total_weight():
+    # a grid wide enough to hold every Gaussian: sum(values) dx = sum of weights (exactly, since
+    # each value is a bin average of the Gaussian)
+    atoms = ase.Atoms("CHO", positions=[[0, 0, 0], [1.1, 0, 0], [0, 1.9, 0.3]])
+    d = LocalMBTR(cutoff=3.0, k2_grid=(-2.0, 6.0, 81, 0.15), k3_geometry=None)
+    values = d.compute(atoms, centers=[0]).values[0].reshape(3, 81)  # channels H, C, O
+    f = lambda r: 1 + 2 * (r / 3) ** 3 - 3 * (r / 3) ** 2  # noqa: E731
+    np.testing.assert_allclose(values.sum(axis=1) * 0.1, [f(1.1), 0.0, f(np.hypot(1.9, 0.3))])
+
+
+def test_feature_layout_and_body_order():
+    d = mbtr(species=[1, 8])
+    names = d.feature_names()
+    assert len(names) == 2 * 40 + (3 + 4) * 30
+    assert names[0].startswith("k2[X,1]") and names[40].startswith("k2[X,8]")
+    assert names[80].startswith("k3[1,X,1]") and names[80 + 30].startswith("k3[1,X,8]")
+    assert names[80 + 90].startswith("k3[X,1,1]") and names[-1].startswith("k3[X,8,8]")
+    assert d.body_order == 3 and mbtr(k3_geometry=None).body_order == 2
+    assert d.parity == "O(3)"
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 7), angle=st.booleans())
+def test_invariance_on_random_multispecies_environments(seed, n, angle):
+    atoms = random_cluster(seed, n_neighbours=n)
+    d = mbtr(**(EXPONENTIAL_ANGLE if angle else {}))
+    assert_invariant(d, atoms, rtol=1e-12, seed=seed % 1000)
+
+
+@pytest.mark.parametrize("kwargs", [{}, EXPONENTIAL_ANGLE], ids=["cosine", "angle-exp"])
+def test_gradients_match_finite_differences(kwargs):
+    for seed in range(2):
+        atoms = random_cluster(seed, n_neighbours=5)
+        assert assert_gradients(mbtr(**kwargs), atoms, centers=[0, 2], rtol=1e-6) < 1e-6
+
+
+@pytest.mark.parametrize("kwargs", [{}, EXPONENTIAL_ANGLE], ids=["cosine", "angle-exp"])
+def test_continuous_when_an_atom_crosses_the_cutoff(kwargs):
+    cutoff, eps = 4.0, 1e-6
+    base = random_cluster(5, n_neighbours=4, radius=3.0)
+    d = mbtr(cutoff, **kwargs)
+
+    def with_extra(distance):
+        atoms = base.copy()
+        if distance is not None:
+            atoms += ase.Atom("O", position=distance * np.array([0.6, 0.0, 0.8]))
+        return d.compute(atoms, centers=[0]).values[0]
+
+    without = with_extra(None)
+    assert np.abs(with_extra(cutoff - eps) - without).max() < 1e-9
+    np.testing.assert_array_equal(with_extra(cutoff + eps), without)
+    assert np.abs(with_extra(cutoff - 0.5) - without).max() > 1e-3
+
+
+def test_params_clone_and_json_round_trip():
+    d = mbtr(species=SPECIES, **EXPONENTIAL_ANGLE)
+    assert clone(d).get_params() == d.get_params()
+    rebuilt = from_json(d.to_json())
+    assert isinstance(rebuilt, LocalMBTR)
+    assert json.loads(rebuilt.to_json()) == json.loads(d.to_json())
+    atoms = random_cluster(2)
+    np.testing.assert_array_equal(rebuilt.compute(atoms).values, d.compute(atoms).values)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(cutoff=0.0), "cutoff must be a positive"),
+        (dict(k2_geometry="angle"), "unknown k2_geometry"),
+        (dict(k3_geometry="dihedral"), "unknown k3_geometry"),
+        (dict(k2_grid=(1.0, 0.0, 10, 0.1)), "min < max"),
+        (dict(k3_grid=(-1.0, 1.0, 1, 0.1)), "n >= 2"),
+        (dict(k3_grid=(-1.0, 1.0, 10, 0.0)), "width > 0"),
+        (dict(k2_grid=(0.0, 1.0)), r"\(min, max, n, width\)"),
+        (dict(k3_weighting="unity"), "unknown k3_weighting"),
+        (dict(k2_scale=-1.0), "k2_scale must be a finite number >= 0"),
+        (dict(cutoff_sharpness=0.5), "cutoff_sharpness must be a number >= 1"),
+        (dict(k2_geometry=None, k3_geometry=None), "needs k2_geometry or k3_geometry"),
+    ],
+)
+def test_bad_hypers_raise_at_compute_with_the_valid_range(kwargs, message):
+    d = mbtr(**kwargs)
+    with pytest.raises(InputError, match=message):
+        d.compute(random_cluster(0))
+
+
+def _pair(plus_neighbours, minus_neighbours, max_distance):
+    plus_neighbours, minus_neighbours = np.array(plus_neighbours), np.array(minus_neighbours)
+    scale = max_distance / np.linalg.norm(plus_neighbours, axis=1).max()
+    make = lambda n: ase.Atoms(  # noqa: E731
+        numbers=[6] * (len(n) + 1), positions=np.vstack([[0, 0, 0], n]) * scale
+    )
+    return make(plus_neighbours), make(minus_neighbours)
+
+
+def _distance(d, plus, minus):
+    a = d.compute(plus, centers=[0]).values[0]
+    b = d.compute(minus, centers=[0]).values[0]
+    return relative_difference(a, b)
+
+
+def test_two_body_pair_separated_by_k3_but_not_by_k2():
+    plus, minus = _pair([[5, 0, 0], [3, 0, 4]], [[5, 0, 0], [-5, 0, 0]], 3.0)
+    assert _distance(mbtr(k3_geometry=None), plus, minus) < 1e-15
+    assert _distance(mbtr(), plus, minus) > 1e-3
+    assert _distance(mbtr(**EXPONENTIAL_ANGLE), plus, minus) > 1e-5  # k3 weights are small
+
+
+def test_prl_three_body_pair_is_not_separated():
+    a, bp, bm = [5, 0, 5], [5, 5, 5], [-5, -5, 5]
+    plus, minus = _pair([a, bp, bm, [0, 5, 5]], [a, bp, bm, [0, -5, 5]], 3.0)
+    assert not np.allclose(plus.positions, minus.positions)
+    assert _distance(mbtr(), plus, minus) < 1e-14
+    assert _distance(mbtr(**EXPONENTIAL_ANGLE), plus, minus) < 1e-14
