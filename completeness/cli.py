@@ -30,6 +30,28 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMANDS: list = []
 
 
+def _cmd_catalog(args) -> int:
+    from .structures.catalog import write_catalog
+
+    paths = write_catalog(args.out)
+    print(f"wrote {len(paths) - 2} pairs, index.json and README.md to {args.out}")
+    return 0
+
+
+def _register_catalog(commands) -> None:
+    parser = commands.add_parser(
+        "catalog",
+        help="verify every registered degenerate pair and write the catalog (extxyz + index)",
+    )
+    parser.add_argument(
+        "--out", default="structures", help="output directory (default: structures)"
+    )
+    parser.set_defaults(run=_cmd_catalog)
+
+
+_COMMANDS.append(_register_catalog)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
