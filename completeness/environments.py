@@ -364,16 +364,75 @@ def build_neighbourhoods(systems, cutoff: float, centers=None) -> Neighbourhoods
     centers : None, sequence of int, or sequence of sequences of int
         ``None``: every atom of every system. A flat sequence of ints: the same centres in every
         system. A sequence with one entry per system (each None or a sequence of ints): per system.
+
+    Notes
+    -----
+    Finite systems of up to ``_BRUTE_FORCE_ATOMS`` atoms that share their size and their centre
+    list are handled together by numpy broadcasting over the whole group (no Python loop over
+    systems); periodic or large systems get a vesin neighbour list each. Within a sample, pairs of
+    brute-forced systems are ordered by neighbour index.
     """
     systems = check_systems(systems)
     cutoff = check_cutoff(cutoff)
-    per_system = _centres_per_system(systems, centers)
+    per_system, uniform_centres = _centres_per_system_fast(systems, centers)
+    n_systems = len(systems)
+    n_atoms = np.fromiter(
+        (len(atoms.arrays["positions"]) for atoms in systems), np.int64, n_systems
+    )
+    n_centres = np.fromiter((len(c) for c in per_system), np.int64, n_systems)
+    sample_offsets = np.concatenate([[0], np.cumsum(n_centres)]).astype(np.int64)
+    n_samples = int(sample_offsets[-1])
 
-    samples, centre_species, n_atoms = [], [], []
-    pair_sample, pair_neighbour, pair_species, pair_vectors, pair_distances = [], [], [], [], []
-    offset = 0
-    for index, (atoms, centres) in enumerate(zip(systems, per_system, strict=True)):
-        n_atoms.append(len(atoms))
+    # group finite, small systems by size (and centre list) for the batched brute force
+    groups: dict[tuple, list[int]] = {}
+    singles = []
+    for index, atoms in enumerate(systems):
+        pbc = atoms.pbc
+        size = int(n_atoms[index])
+        if 2 <= size <= _BRUTE_FORCE_ATOMS and not (pbc[0] or pbc[1] or pbc[2]):
+            key = (size, None) if uniform_centres else (size, per_system[index].tobytes())
+            groups.setdefault(key, []).append(index)
+        else:
+            singles.append(index)
+
+    centre_species = np.zeros(n_samples, dtype=np.int64)
+    samples = np.zeros((n_samples, 2), dtype=np.int64)
+    samples[:, 0] = np.repeat(np.arange(n_systems), n_centres)
+    chunks = []  # (pair_sample, pair_neighbour, pair_species, vectors, distances)
+
+    for (size, _), members in groups.items():
+        members = np.asarray(members, dtype=np.int64)
+        centres = per_system[int(members[0])]
+        positions = np.stack([systems[k].arrays["positions"] for k in members])
+        numbers = np.stack([systems[k].arrays["numbers"] for k in members]).astype(np.int64)
+        vectors = positions[:, None, :, :] - positions[:, :, None, :]  # [g, i, j] = r_j - r_i
+        distances = np.sqrt(np.einsum("gijx,gijx->gij", vectors, vectors))
+        inside = distances < cutoff
+        diagonal = np.arange(size)
+        inside[:, diagonal, diagonal] = False
+        close = inside & (distances < COINCIDENT_TOLERANCE)
+        if close.any():
+            g, i, j = (int(x[0]) for x in np.nonzero(close))
+            _raise_coincident(int(members[g]), i, j, float(distances[g, i, j]))
+        rows = sample_offsets[members][:, None] + np.arange(len(centres))
+        samples[rows.reshape(-1), 1] = np.tile(centres, len(members))
+        centre_species[rows.reshape(-1)] = numbers[:, centres].reshape(-1)
+        g, c, j = np.nonzero(inside[:, centres, :])
+        i = centres[c]
+        chunks.append(
+            (
+                sample_offsets[members[g]] + c,
+                j,
+                numbers[g, j],
+                vectors[g, i, j],
+                distances[g, i, j],
+            )
+        )
+
+    for index in singles:
+        atoms = systems[index]
+        centres = per_system[index]
+        numbers = atoms.numbers.astype(np.int64)
         if len(atoms) == 1:
             i = j = np.zeros(0, dtype=np.int64)
             vectors, distances = np.zeros((0, 3)), np.zeros(0)
@@ -387,34 +446,66 @@ def build_neighbourhoods(systems, cutoff: float, centers=None) -> Neighbourhoods
         if close.any():
             k = int(np.flatnonzero(close)[0])
             _raise_coincident(index, int(i[k]), int(j[k]), float(distances[k]))
+        rows = sample_offsets[index] + np.arange(len(centres))
+        samples[rows, 1] = centres
+        centre_species[rows] = numbers[centres]
         # map atom index -> local sample index (or -1), keep pairs whose first atom is a centre
         local = np.full(len(atoms), -1, dtype=np.int64)
         local[centres] = np.arange(len(centres))
         keep = local[i] >= 0
         order = np.argsort(local[i[keep]], kind="stable")
-        samples.append(np.stack([np.full(len(centres), index), centres], axis=1))
-        centre_species.append(atoms.numbers[centres])
-        pair_sample.append(offset + local[i[keep]][order])
-        pair_neighbour.append(j[keep][order])
-        pair_species.append(atoms.numbers[j[keep][order]])
-        pair_vectors.append(vectors[keep][order])
-        pair_distances.append(distances[keep][order])
-        offset += len(centres)
+        chunks.append(
+            (
+                sample_offsets[index] + local[i[keep]][order],
+                j[keep][order],
+                numbers[j[keep][order]],
+                vectors[keep][order],
+                distances[keep][order],
+            )
+        )
 
-    pair_sample_array = _concat(pair_sample, np.int64)
-    counts = np.bincount(pair_sample_array, minlength=offset)
+    if chunks:
+        pair_sample = np.concatenate([c[0] for c in chunks]).astype(np.int64)
+        order = np.argsort(pair_sample, kind="stable")
+        pair_sample = pair_sample[order]
+        pair_neighbour = np.concatenate([c[1] for c in chunks]).astype(np.int64)[order]
+        pair_species = np.concatenate([c[2] for c in chunks]).astype(np.int64)[order]
+        pair_vectors = np.concatenate([c[3] for c in chunks]).astype(np.float64)[order]
+        pair_distances = np.concatenate([c[4] for c in chunks]).astype(np.float64)[order]
+    else:
+        pair_sample = pair_neighbour = pair_species = np.zeros(0, dtype=np.int64)
+        pair_vectors, pair_distances = np.zeros((0, 3)), np.zeros(0)
+    counts = np.bincount(pair_sample, minlength=n_samples)
     return Neighbourhoods(
-        samples=_concat(samples, np.int64).reshape(-1, 2),
-        centre_species=_concat(centre_species, np.int64),
-        n_atoms=np.asarray(n_atoms, dtype=np.int64),
-        pair_sample=pair_sample_array,
+        samples=samples,
+        centre_species=centre_species,
+        n_atoms=n_atoms,
+        pair_sample=pair_sample,
         pair_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        pair_neighbour=_concat(pair_neighbour, np.int64),
-        pair_species=_concat(pair_species, np.int64),
-        pair_vectors=_concat(pair_vectors, np.float64).reshape(-1, 3),
-        pair_distances=_concat(pair_distances, np.float64),
+        pair_neighbour=pair_neighbour,
+        pair_species=pair_species,
+        pair_vectors=pair_vectors.reshape(-1, 3),
+        pair_distances=pair_distances,
         cutoff=cutoff,
     )
+
+
+def _centres_per_system_fast(systems: list[ase.Atoms], centers):
+    """:func:`_centres_per_system`, vectorised for a flat list; also says if all lists agree."""
+    if centers is None or isinstance(centers, (int, np.integer)):
+        flat = centers is not None
+    else:
+        centers = list(centers)
+        flat = all(isinstance(c, (int, np.integer)) for c in centers)
+    if not flat or not systems:
+        return _centres_per_system(systems, centers), False
+    array = np.atleast_1d(np.asarray(centers))
+    sizes = np.fromiter((len(atoms.arrays["positions"]) for atoms in systems), np.int64)
+    if array.size and (array.min() < 0 or array.max() >= sizes.min()):
+        # the per-system check raises the usual message for the first offending system
+        return _centres_per_system(systems, centers), True
+    checked = _check_centres(systems[0], array, 0)
+    return [checked] * len(systems), True
 
 
 def _concat(arrays, dtype):
