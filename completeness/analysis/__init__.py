@@ -1,0 +1,66 @@
+"""Analyses of descriptors: verdicts on degenerate pairs, scans, report cards, and more.
+
+The audit's entry points are imported here::
+
+    from completeness import analysis
+    analysis.verdict(descriptor, pair)      # degenerate / resolved / inconclusive + numbers
+    analysis.report_card(descriptor)        # the six criteria, every catalog pair
+
+Other analysis modules (``sensitivity``, ``learning``, ``reconstruction``, ``targets``) are
+imported on first access (``analysis.sensitivity``), so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .distance import (
+    Calibration,
+    PairClaim,
+    UserPair,
+    Verdict,
+    calibrate,
+    classify,
+    expected_verdict,
+    feature_distance,
+    noise_floor,
+    rescale_pair,
+    user_pair,
+    verdict,
+    verdicts,
+)
+from .report import ReportCard, catalog_pairs, report_card
+from .scan import Scan, b8_scan, fold_scan, power_law_exponent, prl_scan, scan
+
+_SUBMODULES = ("distance", "scan", "report", "sensitivity", "learning", "reconstruction", "targets")
+
+__all__ = [
+    "Calibration",
+    "PairClaim",
+    "ReportCard",
+    "Scan",
+    "UserPair",
+    "Verdict",
+    "b8_scan",
+    "calibrate",
+    "catalog_pairs",
+    "classify",
+    "expected_verdict",
+    "feature_distance",
+    "fold_scan",
+    "noise_floor",
+    "power_law_exponent",
+    "prl_scan",
+    "report_card",
+    "rescale_pair",
+    "scan",
+    "user_pair",
+    "verdict",
+    "verdicts",
+]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
