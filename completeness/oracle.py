@@ -46,8 +46,9 @@ Floating-point signatures are compared with the tolerance ``DISTANCE_TOLERANCE +
   whether two structures are the same: a 1e-4 Å displacement is 100 times the tolerance and is
   reported as different (tested).
 
-Signed volumes (Å^3) are compared with ``3 L^2`` times the distance tolerance: that is how much a
-triple product of vectors of length <= L changes when each vector moves by the tolerance.
+Signed volumes (Å^3) are compared with ``3 max(L, 1 Å)^2`` times the distance tolerance: that is
+how much a triple product of vectors of length <= L changes when each vector moves by the
+tolerance.
 
 Multisets are compared robustly: an exact per-column test (sorting a single column commutes with
 perturbations smaller than the tolerance) rejects most different pairs quickly; then both multisets
@@ -530,7 +531,9 @@ class DegeneracyOrder:
     parity_only: bool
 
 
-def degeneracy_order(a, b, max_body_order: int = 5) -> DegeneracyOrder:
+def degeneracy_order(
+    a, b, max_body_order: int = 5, *, tolerance: float | None = None
+) -> DegeneracyOrder:
     """Up to which body order two environments are indistinguishable, O(3) and SO(3).
 
     Parameters
@@ -538,6 +541,8 @@ def degeneracy_order(a, b, max_body_order: int = 5) -> DegeneracyOrder:
     a, b : Environment or ase.Atoms (centre = atom 0)
     max_body_order : int
         Highest body order compared (``n^(max_body_order - 1)`` tuples per environment).
+    tolerance : float, optional
+        Distance tolerance in Å for signatures and congruence (default: module docstring).
 
     Returns
     -------
@@ -548,15 +553,15 @@ def degeneracy_order(a, b, max_body_order: int = 5) -> DegeneracyOrder:
     a = _as_environment(a, "a")
     b = _as_environment(b, "b")
     max_body_order = _check_body_order(max_body_order)
-    congruence = congruent(a, b)
+    congruence = congruent(a, b, tolerance=tolerance)
     o3 = 0
     for k in range(1, max_body_order + 1):
-        if not signatures_equal(a, b, k):
+        if not signatures_equal(a, b, k, tolerance=tolerance):
             break
         o3 = k
     so3 = min(o3, 3)
     for k in range(4, o3 + 1):
-        if not signatures_equal(a, b, k, oriented=True):
+        if not signatures_equal(a, b, k, oriented=True, tolerance=tolerance):
             break
         so3 = k
     return DegeneracyOrder(
@@ -908,6 +913,12 @@ def _certify(plus, minus, body_order, oriented, plus_species, minus_species, exa
                 break
         if witness is not None:
             break
+    scope = (
+        "as polynomials in " + ", ".join(map(str, symbols)) + " (a difference for generic "
+        "values, not proven for every value)"
+        if symbols
+        else "for these exact coordinates"
+    )
     statement = (
         f"The multisets of {what} of plus and minus differ {scope}: the tuple "
         f"{witness['values']} (neighbours {witness['tuple']} of {witness['member']}) occurs "
