@@ -230,16 +230,29 @@ def _jsonable(value):
 
 
 def _pair_to_atom_gradients(neighbourhoods: Neighbourhoods, pair_gradients) -> np.ndarray:
-    """Scatter ``d f_s / d r_ij`` to ``d f_s / d r_a`` in the dense layout of :class:`Features`."""
+    """Scatter ``d f_s / d r_ij`` to ``d f_s / d r_a`` in the dense layout of :class:`Features`.
+
+    Neighbour ``j`` gets ``+d/dr_ij`` and the centre ``i`` gets ``-d/dr_ij`` (periodic images of
+    one atom add up). Both scatters are one sparse matrix product ``A @ G`` with ``A`` of shape
+    ``(n_samples * n_atoms, n_pairs)`` (two entries per column), much faster than ``np.add.at``.
+    """
+    from scipy import sparse
+
     n_samples = neighbourhoods.n_samples
     n_features = pair_gradients.shape[-1]
     max_atoms = int(neighbourhoods.n_atoms.max()) if neighbourhoods.n_atoms.size else 0
-    out = np.zeros((n_samples, max_atoms, 3, n_features))
+    n_pairs = len(neighbourhoods.pair_sample)
+    if n_pairs == 0 or n_samples == 0:
+        return np.zeros((n_samples, max_atoms, 3, n_features))
     sample = neighbourhoods.pair_sample
-    # neighbour j gets +d/dr_ij (several periodic images of the same atom add up)
-    np.add.at(out, (sample, neighbourhoods.pair_neighbour), pair_gradients)
-    # the centre gets -sum_j d/dr_ij
-    per_sample = np.zeros((n_samples, 3, n_features))
-    np.add.at(per_sample, sample, pair_gradients)
-    out[np.arange(n_samples), neighbourhoods.samples[:, 1]] -= per_sample
-    return out
+    rows = np.concatenate(
+        [
+            sample * max_atoms + neighbourhoods.pair_neighbour,
+            sample * max_atoms + neighbourhoods.samples[sample, 1],
+        ]
+    )
+    columns = np.concatenate([np.arange(n_pairs), np.arange(n_pairs)])
+    data = np.concatenate([np.ones(n_pairs), -np.ones(n_pairs)])
+    scatter = sparse.csr_matrix((data, (rows, columns)), shape=(n_samples * max_atoms, n_pairs))
+    out = scatter @ np.ascontiguousarray(pair_gradients).reshape(n_pairs, 3 * n_features)
+    return np.asarray(out).reshape(n_samples, max_atoms, 3, n_features)

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..environments import Neighbourhoods
 from .base import Descriptor
-from .spherical_expansion import SphericalExpansion
+from .spherical_expansion import SphericalExpansion, _pad, _padding, _unpad
 
 __all__ = ["PowerSpectrum", "RadialSpectrum"]
 
@@ -212,30 +212,54 @@ class PowerSpectrum(Descriptor):
         n_pairs = neighbourhoods.n_pairs
         if n_pairs == 0:
             return values, np.zeros((0, 3, values.shape[1]))
-        # u[p, j, l] = sum_m Y_lm(p) c_{j lm}(s_p), v[p, x, j, l] = sum_m dY_lm/dx(p) c_{j lm}(s_p)
+        return values, self._pair_gradients(
+            neighbourhoods, channels, species_index, terms, first, second, scale
+        )
+
+    def _pair_gradients(self, neighbourhoods, channels, species_index, terms, first, second, scale):
+        """``d p / d r_p`` of every pair, ``(n_pairs, 3, n_features)`` (module docstring)."""
+        n_samples, n_channels, n_lm = channels.shape
+        n_pairs = neighbourhoods.n_pairs
+        n_radial = int(self.n_radial)
+        n_angular = int(self.max_angular) + 1
+        l_of_lm = np.repeat(np.arange(n_angular), 2 * np.arange(n_angular) + 1)
+        # u[p, l, j] = sum_m Y_lm(p) c_{j lm}(s_p) and v[p, x, l, j] with grad Y, as one batched
+        # product per sample against c laid out block-diagonally in l: (lm) x (l', j)
+        expanded = np.zeros((n_samples, n_lm, n_angular, n_channels))
+        expanded[:, np.arange(n_lm), l_of_lm, :] = channels.transpose(0, 2, 1)
         harmonics = np.concatenate([terms.harmonics[:, None, :], terms.harmonics_gradient], axis=1)
-        own = channels[neighbourhoods.pair_sample]  # (P, Q, n_lm)
-        uv = np.empty((n_pairs, 4, n_channels, max_angular + 1))
-        for l in range(max_angular + 1):
-            block = slice(l * l, (l + 1) ** 2)
-            uv[..., l] = np.matmul(harmonics[:, :, block], own[:, :, block].transpose(0, 2, 1))
+        sample = neighbourhoods.pair_sample
+        width, position = _padding(sample, n_samples)
+        padded = _pad(harmonics, sample, position, n_samples, width)  # (S, W, 4, lm)
+        uv = np.matmul(
+            padded.reshape(n_samples, width * 4, n_lm),
+            expanded.reshape(n_samples, n_lm, n_angular * n_channels),
+        ).reshape(n_samples, width, 4, n_angular, n_channels)
+        uv = _unpad(uv, sample, position, n_pairs)  # (P, 4, L, Q)
         u, v = uv[:, 0], uv[:, 1:]
-        radial, dradial = terms.radial, terms.radial_derivative  # (P, n, L)
-        directions = terms.directions
-
-        def half(rows, columns):
-            """d/dr_p sum_m c_rows c_columns, counting only rows of the pair's own species."""
-            n_of_row = rows % n_radial
-            gathered_u = dradial[:, n_of_row, :] * u[:, columns, :]  # (P, K, L)
-            out = directions[:, :, None, None] * gathered_u[:, None]
-            out += radial[:, None, n_of_row, :] * v[:, :, columns, :]  # (P, 3, K, L)
-            if n_species > 1:
-                mask = (rows // n_radial)[None, :] == species_index[:, None]  # (P, K)
-                out *= mask[:, None, :, None]
-            return out
-
-        gradient = half(first, second)
-        gradient += half(second, first)
-        # (P, 3, K, L) -> (P, 3, L, K) with the feature scale
-        gradient = gradient.transpose(0, 1, 3, 2) * scale[None, None]
-        return values, gradient.reshape(n_pairs, 3, -1)
+        # the pair's own radial functions, placed in its species' channels (zero elsewhere)
+        n_species = n_channels // n_radial
+        if n_species == 1:
+            radial = terms.radial.transpose(0, 2, 1)  # (P, L, Q)
+            dradial = terms.radial_derivative.transpose(0, 2, 1)
+        else:
+            radial = np.zeros((n_pairs, n_angular, n_species, n_radial))
+            dradial = np.zeros_like(radial)
+            pairs = np.arange(n_pairs)
+            radial[pairs, :, species_index] = terms.radial.transpose(0, 2, 1)
+            dradial[pairs, :, species_index] = terms.radial_derivative.transpose(0, 2, 1)
+            radial = radial.reshape(n_pairs, n_angular, n_channels)
+            dradial = dradial.reshape(n_pairs, n_angular, n_channels)
+        # d/dr_p sum_m c_i c_j = r^ (R'_i u_j + R'_j u_i) + (R_i v_j + R_j v_i)
+        radial_first = np.take(radial, first, axis=2) * scale
+        radial_second = np.take(radial, second, axis=2) * scale
+        along = np.take(dradial, first, axis=2) * scale * np.take(u, second, axis=2)
+        along += np.take(dradial, second, axis=2) * scale * np.take(u, first, axis=2)
+        gradient = np.take(v, second, axis=3)
+        gradient *= radial_first[:, None]
+        buffer = np.take(v, first, axis=3)
+        buffer *= radial_second[:, None]
+        gradient += buffer
+        np.multiply(terms.directions[:, :, None, None], along[:, None], out=buffer)
+        gradient += buffer
+        return gradient.reshape(n_pairs, 3, -1)

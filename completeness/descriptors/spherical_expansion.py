@@ -204,7 +204,12 @@ class SphericalExpansion:
         return _PairTerms(radial, dradial, y, dy, directions)
 
     def _dense(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
-        """``(c (n_samples, n_species, n_radial, (L+1)^2), species index (P,), pair terms)``."""
+        """``(c (n_samples, n_species, n_radial, (L+1)^2), species index (P,), pair terms)``.
+
+        The sum over the pairs of each (sample, species) channel is a batched matrix product
+        per ``l``: ``c_l[k] = R_l[k]^T Y_l[k]`` with the pairs of channel ``k`` stacked (padded
+        with zeros to the largest channel).
+        """
         _, n_radial, max_angular, *_ = self.check()
         species = np.asarray(species, dtype=np.int64)
         terms = self._pair_terms(neighbourhoods, gradients)
@@ -219,17 +224,24 @@ class SphericalExpansion:
             raise InputError(
                 f"the neighbours contain species not in species={species.tolist()}; add them"
             )
-        # per pair: R_nl(r) Y_lm(r^) for all (l, m) at once
-        pair_coefficients = terms.radial[:, :, l_of_lm] * terms.harmonics[:, None, :]
-        dense = np.zeros((n_samples * n_species, n_radial, n_lm))
+        n_keys = n_samples * n_species
+        dense = np.zeros((n_keys, n_radial, n_lm))
         if neighbourhoods.n_pairs:
             key = neighbourhoods.pair_sample * n_species + species_index
+            order = None
             if n_species > 1:
                 order = np.argsort(key, kind="stable")
                 key = key[order]
-                pair_coefficients = pair_coefficients[order]
-            starts = np.concatenate([[0], np.flatnonzero(key[1:] != key[:-1]) + 1])
-            dense[key[starts]] = np.add.reduceat(pair_coefficients, starts, axis=0)
+            radial = terms.radial if order is None else terms.radial[order]
+            harmonics = terms.harmonics if order is None else terms.harmonics[order]
+            width, position = _padding(key, n_keys)
+            radial_padded = _pad(radial, key, position, n_keys, width)  # (k, W, n, L)
+            harmonics_padded = _pad(harmonics, key, position, n_keys, width)  # (k, W, lm)
+            for l in range(max_angular + 1):
+                block = slice(l * l, (l + 1) ** 2)
+                dense[:, :, block] = np.matmul(
+                    radial_padded[..., l].transpose(0, 2, 1), harmonics_padded[:, :, block]
+                )
         dense = dense.reshape(n_samples, n_species, n_radial, n_lm)
         return dense, species_index, terms, l_of_lm
 
@@ -278,3 +290,28 @@ class SphericalExpansion:
             pair_species_index=species_index,
             species=species,
         )
+
+
+def _padding(key, n_keys):
+    """``(width, position)`` to lay sorted segments ``key`` out as rows padded to ``width``."""
+    counts = np.bincount(key, minlength=n_keys)
+    width = int(counts.max()) if len(key) else 0
+    starts = np.cumsum(counts) - counts
+    position = np.arange(len(key)) - starts[key]
+    return width, position
+
+
+def _pad(array, key, position, n_keys, width):
+    """Scatter per-pair rows into ``(n_keys, width, ...)`` (a free reshape when already full)."""
+    if len(array) == n_keys * width:
+        return array.reshape(n_keys, width, *array.shape[1:])
+    out = np.zeros((n_keys, width, *array.shape[1:]), dtype=array.dtype)
+    out[key, position] = array
+    return out
+
+
+def _unpad(padded, key, position, n_pairs):
+    """Inverse of :func:`_pad`."""
+    if padded.shape[0] * padded.shape[1] == n_pairs:
+        return padded.reshape(n_pairs, *padded.shape[2:])
+    return padded[key, position]
