@@ -52,11 +52,14 @@ from ..descriptors.user import UserDescriptor, as_descriptor
 from .distance import Verdict, _one_line, feature_distance, verdicts
 
 __all__ = [
+    "GLYPHS",
     "GRADIENT_TOLERANCE",
     "INVARIANCE_TOLERANCE",
+    "Audit",
     "ReportCard",
     "catalog_pairs",
     "report_card",
+    "run_audit",
 ]
 
 INVARIANCE_TOLERANCE = 1e-8
@@ -579,3 +582,253 @@ def report_card(
         except Exception as error:  # a failure is a finding, not a crash
             card.finding(criterion, _one_line(error))
     return card
+
+
+# --------------------------------------------------------------------------------------------
+# the audit: several descriptors on several pairs (what `completeness audit` runs)
+# --------------------------------------------------------------------------------------------
+
+GLYPHS = {"degenerate": "x", "inconclusive": "?", "resolved": "o", "error": "!"}
+_LEGEND = (
+    "x degenerate (no more than 10x the noise floor)   o resolved (>= 100x the floor)   "
+    "? inconclusive   ! error;  * the verdict differs from what the claim predicts "
+    "(a finding: basis-limited or contradiction)"
+)
+
+
+@dataclass
+class Audit:
+    """Verdicts of several descriptors on several pairs, with a report card per descriptor.
+
+    ``verdicts[name]`` is the list of :class:`Verdict` in pair order; ``cards[name]`` the
+    :class:`ReportCard` (None when cards were not requested).
+    """
+
+    descriptors: dict
+    pairs: list
+    verdicts: dict
+    cards: dict
+    seed: int
+    timings: bool
+    pair_statement: str | None = None
+
+    # ---- machine-readable ------------------------------------------------------------------
+
+    def to_dict(self, *, timings: bool | None = None) -> dict:
+        """Everything as JSON-ready data; ``timings=False`` drops the efficiency timings (the
+        only machine-dependent numbers), so two runs compare equal."""
+        from .. import __version__
+        from . import distance
+
+        timings = self.timings if timings is None else timings
+        out = {
+            "completeness": __version__,
+            "seed": self.seed,
+            "rule": {
+                "distance": "||f+ - f-|| / max(||f+||, ||f-||) (global: after optimal assignment)",
+                "round_off_floor": distance.ROUND_OFF_FLOOR,
+                "degenerate_decades": distance.DEGENERATE_DECADES,
+                "resolved_decades": distance.RESOLVED_DECADES,
+                "neighbour_fraction": distance.NEIGHBOUR_FRACTION,
+                "n_transforms": distance.N_TRANSFORMS,
+            },
+            "pairs": [_pair_record(pair) for pair in self.pairs],
+            "descriptors": [
+                _descriptor_record(name, user) for name, user in self.descriptors.items()
+            ],
+            "verdicts": [v.to_dict() for name in self.descriptors for v in self.verdicts[name]],
+            "cards": {
+                name: card.to_dict(timings=False)
+                for name, card in self.cards.items()
+                if card is not None
+            },
+        }
+        if self.pair_statement is not None:
+            out["oracle"] = self.pair_statement
+        if timings:
+            out["timings"] = {
+                name: _clean(card.timings) for name, card in self.cards.items() if card is not None
+            }
+        return out
+
+    # ---- text ------------------------------------------------------------------------------
+
+    def table_lines(self) -> list[str]:
+        """Pairs x descriptors, one glyph per verdict, then the legend."""
+        names = list(self.descriptors)
+        width = max([len("pair")] + [len(pair.name) for pair in self.pairs])
+        header = f"{'pair':<{width}}  O3/SO3  " + " ".join(f"{k + 1:>3}" for k in range(len(names)))
+        lines = [header, "-" * len(header)]
+        for index, pair in enumerate(self.pairs):
+            claim = pair.claim
+            reading = f"{claim.equal_up_to_o3}/{claim.equal_up_to_so3}"
+            if getattr(claim, "scope", "environment") == "global":
+                reading += "g"
+            cells = []
+            for name in names:
+                result = self.verdicts[name][index]
+                mark = "*" if result.status in ("basis-limited", "contradiction") else " "
+                cells.append(f"{GLYPHS[result.verdict]:>2}{mark}")
+            lines.append((f"{pair.name:<{width}}  {reading:<6}  " + " ".join(cells)).rstrip())
+        lines.append("")
+        for k, name in enumerate(names):
+            user = self.descriptors[name]
+            flavour = (
+                f"{user.parity} {user.body_order}-body"
+                if user.body_order is not None and user.parity is not None
+                else "undeclared body order/parity"
+            )
+            lines.append(f"{k + 1:>3}  {name} ({flavour})")
+        lines.append("")
+        lines.append(_LEGEND)
+        lines.append(
+            "O3/SO3: highest body order at which the pair's O(3) / oriented signatures coincide "
+            "(g: whole-cloud pair, features of every atom compared as a multiset)"
+        )
+        return lines
+
+    def text(self, *, timings: bool | None = None) -> str:
+        timings = self.timings if timings is None else timings
+        lines = []
+        if self.pair_statement is not None:
+            lines += [f"oracle: {self.pair_statement}", ""]
+        lines += self.table_lines()
+        if len(self.pairs) == 1:
+            lines.append("")
+            for name in self.descriptors:
+                lines.append(f"{name}: {self.verdicts[name][0].reading}")
+        cards = [card for card in self.cards.values() if card is not None]
+        if cards:
+            lines += ["", "Report cards", ""]
+            for card in cards:
+                lines += card.summary_lines(timings=timings)
+                lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+    def markdown(self, *, timings: bool | None = None) -> str:
+        timings = self.timings if timings is None else timings
+        names = list(self.descriptors)
+        lines = ["# completeness audit", ""]
+        if self.pair_statement is not None:
+            lines += [f"Oracle: {self.pair_statement}", ""]
+        lines.append("| pair | O3/SO3 | " + " | ".join(names) + " |")
+        lines.append("|---|---|" + "---|" * len(names))
+        for index, pair in enumerate(self.pairs):
+            claim = pair.claim
+            cells = []
+            for name in names:
+                result = self.verdicts[name][index]
+                mark = "*" if result.status in ("basis-limited", "contradiction") else ""
+                cells.append(f"{GLYPHS[result.verdict]}{mark}")
+            lines.append(
+                f"| {pair.name} | {claim.equal_up_to_o3}/{claim.equal_up_to_so3} | "
+                + " | ".join(cells)
+                + " |"
+            )
+        lines += ["", _LEGEND, ""]
+        cards = [card for card in self.cards.values() if card is not None]
+        if cards:
+            lines += ["## Report cards", ""]
+            for card in cards:
+                lines.append(card.markdown(timings=timings))
+        return "\n".join(lines).rstrip() + "\n"
+
+    def figure(self):
+        """A verdict heat map (matplotlib Figure; pairs x descriptors)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.colors import ListedColormap
+
+        names = list(self.descriptors)
+        codes = {"error": 0, "degenerate": 1, "inconclusive": 2, "resolved": 3}
+        matrix = np.array(
+            [[codes[self.verdicts[n][i].verdict] for n in names] for i in range(len(self.pairs))]
+        )
+        colours = ListedColormap(["#555555", "#d7301f", "#fdcc8a", "#1a9850"])
+        fig, ax = plt.subplots(
+            figsize=(1.2 + 0.55 * len(names), 1.2 + 0.3 * len(self.pairs)), layout="constrained"
+        )
+        ax.imshow(matrix, cmap=colours, vmin=-0.5, vmax=3.5, aspect="auto")
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(len(self.pairs)), [pair.name for pair in self.pairs], fontsize=8)
+        for i in range(len(self.pairs)):
+            for j, name in enumerate(names):
+                result = self.verdicts[name][i]
+                label = "" if not math.isfinite(result.margin) else f"{result.margin:.0f}"
+                ax.text(j, i, label, ha="center", va="center", fontsize=6)
+        ax.set_title(
+            "verdicts (red degenerate, green resolved, orange inconclusive, grey error;"
+            " numbers: margin in decades)",
+            fontsize=8,
+        )
+        return fig
+
+
+def _pair_record(pair) -> dict:
+    claim = pair.claim
+    return {
+        "name": pair.name,
+        "scope": getattr(claim, "scope", "environment"),
+        "equal_up_to_o3": int(claim.equal_up_to_o3),
+        "equal_up_to_so3": int(claim.equal_up_to_so3),
+        "statement": getattr(claim, "statement", ""),
+        "reference": getattr(pair, "reference", ""),
+    }
+
+
+def _descriptor_record(name: str, user: UserDescriptor) -> dict:
+    record = {
+        "name": name,
+        "kind": user.kind,
+        "body_order": user.body_order,
+        "parity": user.parity,
+        "cutoff": user.cutoff,
+    }
+    if user.kind == "descriptor":
+        record["class"] = type(user.wrapped).__name__
+        record["hypers"] = _clean(user.wrapped.get_params())
+    return record
+
+
+def run_audit(
+    descriptors: dict,
+    pairs=None,
+    *,
+    cards: bool = True,
+    timings: bool = True,
+    seed: int = 0,
+    progress: bool = False,
+    pair_statement: str | None = None,
+) -> Audit:
+    """Verdicts of every descriptor on every pair (one batch per descriptor) and their cards.
+
+    ``descriptors``: ``{name: descriptor}`` (any shape :func:`as_descriptor` accepts).
+    ``progress``: show a tqdm bar on stderr.
+    """
+    from tqdm import tqdm
+
+    if pairs is None:
+        pairs = catalog_pairs()
+    users = {name: as_descriptor(d, name=name) for name, d in descriptors.items()}
+    results, report = {}, {}
+    for name in tqdm(users, desc="audit", unit="descriptor", disable=not progress, leave=False):
+        user = users[name]
+        results[name] = verdicts(user, pairs, seed=seed)
+        report[name] = (
+            report_card(
+                user, pairs=pairs, seed=seed, timings=timings, verdict_results=results[name]
+            )
+            if cards
+            else None
+        )
+    return Audit(
+        descriptors=users,
+        pairs=list(pairs),
+        verdicts=results,
+        cards=report,
+        seed=seed,
+        timings=timings and cards,
+        pair_statement=pair_statement,
+    )

@@ -12,13 +12,14 @@ first, then family), so tables and JSON are stable from run to run.
 
 from __future__ import annotations
 
+from ..environments import InputError
 from .base import Descriptor
 from .chebyshev import ChebyshevDescriptor
 from .mbtr import LocalMBTR
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
 
-__all__ = ["AUDIT_CUTOFF", "builtin_descriptors"]
+__all__ = ["AUDIT_CUTOFF", "builtin_descriptors", "resolve_descriptors"]
 
 #: Cutoff (Å) of every built-in descriptor in the audit.
 AUDIT_CUTOFF = 5.0
@@ -45,3 +46,39 @@ def builtin_descriptors() -> dict[str, Descriptor]:
         ),
         "lmbtr-k3": LocalMBTR(cutoff=cutoff, k2_geometry=None),
     }
+
+
+def resolve_descriptors(specs) -> dict:
+    """Descriptors named on the command line: a :func:`builtin_descriptors` key, a built-in
+    class name (every default of that class, or the class with default hyperparameters when
+    none is listed), or ``module:attr`` (a user's own, see
+    :func:`completeness.descriptors.user.load_descriptor`). Returns ``{name: descriptor}``.
+    """
+    from .base import registered_descriptors
+    from .user import load_descriptor
+
+    builtin = builtin_descriptors()
+    chosen: dict = {}
+    for spec in specs:
+        if spec in builtin:
+            chosen[spec] = builtin[spec]
+        elif ":" in spec:
+            chosen[spec] = load_descriptor(spec)
+        elif spec in registered_descriptors():
+            matches = {k: d for k, d in builtin.items() if type(d).__name__ == spec}
+            if matches:
+                chosen.update(matches)
+            else:
+                try:
+                    chosen[spec] = registered_descriptors()[spec](cutoff=AUDIT_CUTOFF)
+                except TypeError as error:
+                    raise InputError(
+                        f"{spec} has no audit defaults and cannot be built with "
+                        f"cutoff={AUDIT_CUTOFF} ({error}); pass an instance as module:attr"
+                    ) from None
+        else:
+            raise InputError(
+                f"unknown descriptor {spec!r}; use one of {sorted(builtin)}, a class name, or "
+                "module:attr for your own"
+            )
+    return chosen

@@ -32,7 +32,7 @@ import numpy as np
 from ..environments import InputError, check_systems
 from .base import Descriptor
 
-__all__ = ["UserDescriptor", "as_descriptor"]
+__all__ = ["UserDescriptor", "as_descriptor", "load_descriptor"]
 
 
 class UserDescriptor:
@@ -54,6 +54,7 @@ class UserDescriptor:
 
     def __init__(self, wrapped, *, name: str | None = None):
         if isinstance(wrapped, UserDescriptor):
+            name = name or wrapped.name
             wrapped = wrapped.wrapped
         self.wrapped = wrapped
         if isinstance(wrapped, Descriptor):
@@ -268,3 +269,49 @@ def _centres_per_system(systems, centers) -> list[np.ndarray]:
 
 def _count_centres(systems, centers) -> int:
     return int(sum(len(c) for c in _centres_per_system(systems, centers)))
+
+
+def load_descriptor(spec: str):
+    """The object named by ``"module:attr"`` (a class is instantiated without arguments).
+
+    ``module`` is imported like any Python module: from ``PYTHONPATH``, installed packages or
+    the current working directory (which is put on ``sys.path`` for this import, as ``python -m``
+    does, so that a user's ``my_descriptor.py`` next to their data is found).
+    """
+    import importlib
+    import os
+    import sys
+
+    module_name, sep, attribute = str(spec).partition(":")
+    if not sep or not module_name or not attribute:
+        raise InputError(
+            f"descriptor {spec!r} is neither a built-in name nor 'module:attr'; give e.g. "
+            "--descriptor my_module:my_descriptor"
+        )
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise InputError(
+            f"cannot import module {module_name!r} for descriptor {spec!r} ({error}); put it "
+            "on PYTHONPATH or in the current directory"
+        ) from None
+    obj = module
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise InputError(
+                f"module {module_name!r} has no attribute {attribute!r}; check the name after "
+                "the colon"
+            )
+        obj = getattr(obj, part)
+    if isinstance(obj, type):
+        try:
+            obj = obj()
+        except TypeError as error:
+            raise InputError(
+                f"{spec} is a class that cannot be built without arguments ({error}); point "
+                "to an instance instead"
+            ) from None
+    return obj
