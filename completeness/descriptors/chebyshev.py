@@ -30,11 +30,11 @@ from ..environments import InputError, Neighbourhoods, check_cutoff
 from .base import Descriptor
 from .symmetry_functions import (
     check_species_list,
-    cosine_and_gradients,
     cosine_cutoff,
     pair_triplets,
     sample_chunks,
     scatter_rows,
+    triplet_pair_gradients,
 )
 
 __all__ = ["ChebyshevDescriptor", "chebyshev_polynomials", "typespins"]
@@ -207,31 +207,36 @@ class ChebyshevDescriptor(Descriptor):
                 continue
             a = neighbourhoods.pair_vectors[first + p0]
             b = neighbourhoods.pair_vectors[second + p0]
-            fa, dfa = cosine_cutoff(neighbourhoods.pair_distances[first + p0], angular_cutoff)
-            fb, dfb = cosine_cutoff(neighbourhoods.pair_distances[second + p0], angular_cutoff)
-            cos, dcos_a, dcos_b = cosine_and_gradients(a, b)
+            ra = neighbourhoods.pair_distances[first + p0]
+            rb = neighbourhoods.pair_distances[second + p0]
+            fa, dfa = cosine_cutoff(ra, angular_cutoff)
+            fb, dfb = cosine_cutoff(rb, angular_cutoff)
+            cos = np.einsum("tx,tx->t", a, b) / (ra * rb)
             t, dt = chebyshev_polynomials(cos, n_angular - 1)
             weight = fa * fb
             terms = t * weight[:, None]
             sample = neighbourhoods.pair_sample[first + p0] - s0
-            spins = [np.ones(len(first))]
+            spins = [None]
             if weighted:
                 spins.append(spin[first + p0] * spin[second + p0])
             if gradients:
-                ra = neighbourhoods.pair_distances[first + p0]
-                rb = neighbourhoods.pair_distances[second + p0]
-                grad_a = (
-                    dcos_a[:, :, None] * (dt * weight[:, None])[:, None, :]
-                    + ((dfa * fb / ra)[:, None] * a)[:, :, None] * t[:, None, :]
-                )
-                grad_b = (
-                    dcos_b[:, :, None] * (dt * weight[:, None])[:, None, :]
-                    + ((fa * dfb / rb)[:, None] * b)[:, :, None] * t[:, None, :]
-                )
-                rows = np.concatenate([first, second])
+                # d cos/da = -cos/ra^2 a + b/(ra rb), d cos/db = -cos/rb^2 b + a/(ra rb);
+                # d weight/da = f'(ra) f(rb)/ra a, d weight/db = f(ra) f'(rb)/rb b
+                along = dt * weight[:, None]
+                cross = along / (ra * rb)[:, None]
+                own_a = along * (-cos / ra**2)[:, None] + t * (dfa * fb / ra)[:, None]
+                own_b = along * (-cos / rb**2)[:, None] + t * (fa * dfb / rb)[:, None]
+                row_vectors = neighbourhoods.pair_vectors[p0:p1]
             for cols, w in zip(columns, spins, strict=True):
-                values[s0:s1, cols] = scatter_rows(sample, s1 - s0, terms * w[:, None])
+                scale = 1.0 if w is None else w[:, None]
+                values[s0:s1, cols] = scatter_rows(sample, s1 - s0, terms * scale)
                 if gradients:
-                    both = np.concatenate([grad_a, grad_b]) * np.concatenate([w, w])[:, None, None]
-                    pair_gradients[p0:p1, :, cols] = scatter_rows(rows, p1 - p0, both)
+                    pair_gradients[p0:p1, :, cols] = triplet_pair_gradients(
+                        a,
+                        b,
+                        first,
+                        second,
+                        row_vectors,
+                        (own_a * scale, cross * scale, own_b * scale, cross * scale),
+                    )
         return values, pair_gradients

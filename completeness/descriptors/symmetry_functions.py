@@ -32,7 +32,13 @@ import scipy.sparse
 from ..environments import InputError, Neighbourhoods, check_cutoff
 from .base import Descriptor
 
-__all__ = ["SymmetryFunctions", "pair_triplets", "sample_chunks", "scatter_rows"]
+__all__ = [
+    "SymmetryFunctions",
+    "pair_triplets",
+    "sample_chunks",
+    "scatter_rows",
+    "triplet_pair_gradients",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,6 +109,57 @@ def scatter_rows(rows: np.ndarray, n_rows: int, data: np.ndarray) -> np.ndarray:
         (np.ones(n_terms), (rows, np.arange(n_terms))), shape=(n_rows, n_terms)
     )
     return np.asarray(matrix @ data.reshape(n_terms, -1)).reshape(n_rows, *trailing)
+
+
+def triplet_pair_gradients(
+    vectors_first: np.ndarray,
+    vectors_second: np.ndarray,
+    rows_first: np.ndarray,
+    rows_second: np.ndarray,
+    row_vectors: np.ndarray,
+    coefficients: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Sum triplet-term gradients into per-pair rows without (n_terms, 3, F) temporaries.
+
+    Every 3-body term ``F_t(a, b)`` of two pair vectors ``a`` (the term's first pair) and ``b``
+    (its second) has gradients in the plane of ``a`` and ``b``::
+
+        dF_t/da = C_a[t] a + D_a[t] b,        dF_t/db = C_b[t] b + D_b[t] a
+
+    so the derivative with respect to pair ``p`` is ``r_p (sum of C over the terms of p) +
+    sum of (partner vector) D``. The first sum is a plain scatter of ``(n_terms, F)`` arrays
+    multiplied by the row's own vector; the second is one sparse product whose entries are the
+    partner's coordinates.
+
+    Parameters
+    ----------
+    vectors_first, vectors_second : (T, 3) arrays ``a`` and ``b`` of every term
+    rows_first, rows_second : (T,) int arrays, the output row of the term's first / second pair
+    row_vectors : (n_rows, 3) array, the pair vector of each output row
+    coefficients : ``(C_a, D_a, C_b, D_b)``, each (T, F)
+
+    Returns
+    -------
+    (n_rows, 3, F) array
+    """
+    c_a, d_a, c_b, d_b = coefficients
+    n_rows, n_terms = len(row_vectors), len(rows_first)
+    own = scatter_rows(
+        np.concatenate([rows_first, rows_second]), n_rows, np.concatenate([c_a, c_b])
+    )
+    out = row_vectors[:, :, None] * own[:, None, :]
+    if n_terms == 0:
+        return out
+    axis = np.arange(3)
+    rows = np.concatenate(
+        [(rows_first[:, None] * 3 + axis).ravel(), (rows_second[:, None] * 3 + axis).ravel()]
+    )
+    columns = np.concatenate([np.repeat(np.arange(n_terms), 3), np.repeat(np.arange(n_terms), 3)])
+    columns[3 * n_terms :] += n_terms
+    partners = np.concatenate([vectors_second.ravel(), vectors_first.ravel()])
+    matrix = scipy.sparse.csr_matrix((partners, (rows, columns)), shape=(3 * n_rows, 2 * n_terms))
+    cross = np.asarray(matrix @ np.concatenate([d_a, d_b]))
+    return out + cross.reshape(n_rows, 3, -1)
 
 
 def cosine_cutoff(distances: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
@@ -320,14 +377,9 @@ class SymmetryFunctions(Descriptor):
             if len(first) == 0:
                 continue
             first_global, second_global = first + p0, second + p0
-            block_values, block_a, block_b = self._angular(
-                neighbourhoods.pair_vectors[first_global],
-                neighbourhoods.pair_vectors[second_global],
-                g4,
-                g5,
-                cutoff,
-                gradients,
-            )
+            a = neighbourhoods.pair_vectors[first_global]
+            b = neighbourhoods.pair_vectors[second_global]
+            block_values, coefficients = self._angular(a, b, g4, g5, cutoff, gradients)
             sa = species_index[first_global]
             sb = species_index[second_global]
             high, low = np.maximum(sa, sb), np.minimum(sa, sb)
@@ -338,11 +390,13 @@ class SymmetryFunctions(Descriptor):
             )
             values[s0:s1, offset:] = summed.reshape(s1 - s0, -1)
             if gradients:
-                rows = np.concatenate(
-                    [first * n_species_pairs + channel, second * n_species_pairs + channel]
-                )
-                summed = scatter_rows(
-                    rows, (p1 - p0) * n_species_pairs, np.concatenate([block_a, block_b])
+                summed = triplet_pair_gradients(
+                    a,
+                    b,
+                    first * n_species_pairs + channel,
+                    second * n_species_pairs + channel,
+                    np.repeat(neighbourhoods.pair_vectors[p0:p1], n_species_pairs, axis=0),
+                    coefficients,
                 )
                 # (pairs, channel, 3, n_angular) -> (pairs, 3, channel * n_angular)
                 summed = summed.reshape(p1 - p0, n_species_pairs, 3, n_angular)
@@ -355,24 +409,26 @@ class SymmetryFunctions(Descriptor):
     def _angular(a, b, g4, g5, cutoff, gradients):
         """G4 and G5 terms of triplets with pair vectors ``a = r_ij``, ``b = r_ik``.
 
-        Returns ``(terms (T, n4 + n5), d terms / d a (T, 3, n4 + n5), d terms / d b)``.
+        Returns ``(terms (T, n4 + n5), coefficients)`` with ``coefficients = (C_a, D_a, C_b,
+        D_b)`` of :func:`triplet_pair_gradients` (None without gradients).
         """
         c = b - a  # r_jk
         ra = np.sqrt(np.einsum("tx,tx->t", a, a))
         rb = np.sqrt(np.einsum("tx,tx->t", b, b))
         rc = np.sqrt(np.einsum("tx,tx->t", c, c))
-        cos, dcos_a, dcos_b = cosine_and_gradients(a, b)
+        cos = np.einsum("tx,tx->t", a, b) / (ra * rb)
         fa, dfa = cosine_cutoff(ra, cutoff)
         fb, dfb = cosine_cutoff(rb, cutoff)
         fcc, dfcc = cosine_cutoff(rc, cutoff)
 
-        terms, grads_a, grads_b = [], [], []
+        terms, coefficients = [], []
         for table, with_jk in ((g4, True), (g5, False)):
             if len(table) == 0:
                 continue
             eta, zeta, lam = table[:, 0], table[:, 1], table[:, 2]
-            base = 0.5 * (1.0 + lam * cos[:, None])  # (T, n)
-            angular = 2.0 * base**zeta
+            base = 0.5 * (1.0 + lam * cos[:, None])  # (T, n), >= 0 since |lambda| <= 1
+            power = base ** (zeta - 1.0)  # finite for zeta >= 1
+            angular = 2.0 * power * base
             squares = ra**2 + rb**2 + (rc**2 if with_jk else 0.0)
             gauss = np.exp(-eta * squares[:, None])
             cut = fa * fb * (fcc if with_jk else 1.0)
@@ -380,33 +436,37 @@ class SymmetryFunctions(Descriptor):
             terms.append(term)
             if not gradients:
                 continue
-            # d angular / d cos = zeta lam base^(zeta-1); base^(zeta-1) is finite for zeta >= 1
-            d_angular = zeta * lam * base ** (zeta - 1.0)
-            p_cos = d_angular * gauss * cut[:, None]  # coefficient of d cos
-            p_squares = -eta * term  # coefficient of d(squares)
-            p_cut = angular * gauss  # coefficient of d(cut)
-            # d squares / d a = 2 a - 2 c (r_jk = b - a), d squares / d b = 2 b + 2 c
-            ds_a = 2 * a - (2 * c if with_jk else 0.0)
-            ds_b = 2 * b + (2 * c if with_jk else 0.0)
-            ua, ub = a / ra[:, None], b / rb[:, None]
+            p_cos = zeta * lam * power * gauss * cut[:, None]  # d term / d cos
+            p_squares = -eta * term  # d term / d squares
+            p_cut = angular * gauss  # d term / d cut
+            # d cos/da = -cos/ra^2 a + b/(ra rb);  d cos/db = -cos/rb^2 b + a/(ra rb)
+            # d squares/da = 4a - 2b (2a for G5);  d squares/db = 4b - 2a (2b for G5)
+            # d cut/da = (f'a fb fc/ra + fa fb f'c/rc) a - fa fb f'c/rc b   (r_jk = |b - a|)
+            inverse = (1.0 / (ra * rb))[:, None]
+            own_squares, cross_squares = (4.0, -2.0) if with_jk else (2.0, 0.0)
             if with_jk:
-                uc = c / rc[:, None]
-                dcut_a = (dfa * fb * fcc)[:, None] * ua - (fa * fb * dfcc)[:, None] * uc
-                dcut_b = (fa * dfb * fcc)[:, None] * ub + (fa * fb * dfcc)[:, None] * uc
+                shared = fa * fb * dfcc / rc
+                cut_a, cut_b = dfa * fb * fcc / ra + shared, fa * dfb * fcc / rb + shared
+                cross_cut = (-shared)[:, None] * p_cut
             else:
-                dcut_a = (dfa * fb)[:, None] * ua
-                dcut_b = (fa * dfb)[:, None] * ub
-            grads_a.append(
-                dcos_a[:, :, None] * p_cos[:, None, :]
-                + ds_a[:, :, None] * p_squares[:, None, :]
-                + dcut_a[:, :, None] * p_cut[:, None, :]
-            )
-            grads_b.append(
-                dcos_b[:, :, None] * p_cos[:, None, :]
-                + ds_b[:, :, None] * p_squares[:, None, :]
-                + dcut_b[:, :, None] * p_cut[:, None, :]
+                cut_a, cut_b = dfa * fb / ra, fa * dfb / rb
+                cross_cut = 0.0
+            cross = p_cos * inverse + cross_squares * p_squares + cross_cut
+            coefficients.append(
+                (
+                    p_cos * (-cos / ra**2)[:, None]
+                    + own_squares * p_squares
+                    + cut_a[:, None] * p_cut,
+                    cross,
+                    p_cos * (-cos / rb**2)[:, None]
+                    + own_squares * p_squares
+                    + cut_b[:, None] * p_cut,
+                    cross,
+                )
             )
         values = np.concatenate(terms, axis=1)
         if not gradients:
-            return values, None, None
-        return values, np.concatenate(grads_a, axis=2), np.concatenate(grads_b, axis=2)
+            return values, None
+        return values, tuple(
+            np.concatenate(parts, axis=1) for parts in zip(*coefficients, strict=True)
+        )
