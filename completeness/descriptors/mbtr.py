@@ -41,10 +41,10 @@ from ..environments import InputError, Neighbourhoods, check_cutoff
 from .base import Descriptor
 from .symmetry_functions import (
     check_species_list,
-    cosine_and_gradients,
     pair_triplets,
     sample_chunks,
     scatter_rows,
+    triplet_pair_gradients,
 )
 
 __all__ = ["LocalMBTR", "polynomial_cutoff"]
@@ -300,7 +300,7 @@ class LocalMBTR(Descriptor):
         scale = float(self.k3_scale)
         angle = self.k3_geometry == "angle"
         species_index = np.searchsorted(species, neighbourhoods.pair_species)
-        # memory per triplet ~ 3 terms x 2 pairs x 3 x n doubles: keep chunks moderate
+        # per triplet: 3 angles x ~6 arrays of n grid values; chunks keep that to ~100 MB
         max_triplets = max(1000, 2_000_000 // max(n, 1))
         for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, max_triplets):
             p0 = neighbourhoods.pair_offsets[s0]
@@ -314,29 +314,43 @@ class LocalMBTR(Descriptor):
             ra = neighbourhoods.pair_distances[first + p0]
             rb = neighbourhoods.pair_distances[second + p0]
             rc = np.sqrt(np.einsum("tx,tx->t", c, c))
-            ua, ub, uc = a / ra[:, None], b / rb[:, None], c / rc[:, None]
-
-            # weight, shared by the three angles of the triangle (i, j, k)
+            # weight, shared by the three angles of the triangle (i, j, k); its gradient is
+            # dw/da = wa_own a + wa_cross b and dw/db = wb_own b + wb_cross a
             fa, dfa = polynomial_cutoff(ra, cutoff, sharpness)
             fb, dfb = polynomial_cutoff(rb, cutoff, sharpness)
             weight = fa * fb
-            dw_a = (dfa * fb)[:, None] * ua
-            dw_b = (fa * dfb)[:, None] * ub
+            wa_own, wb_own = dfa * fb / ra, fa * dfb / rb
+            wa_cross = wb_cross = np.zeros_like(ra)
             if exponential:
+                # d (ra + rb + rc)/da = a/ra - (b - a)/rc, d (ra + rb + rc)/db = b/rb + (b - a)/rc
                 decay = np.exp(-scale * (ra + rb + rc))
-                # d (ra + rb + rc) / d a = ua - uc, / d b = ub + uc
-                dw_a = (dw_a - scale * weight[:, None] * (ua - uc)) * decay[:, None]
-                dw_b = (dw_b - scale * weight[:, None] * (ub + uc)) * decay[:, None]
+                wa_own = (wa_own - scale * weight * (1 / ra + 1 / rc)) * decay
+                wb_own = (wb_own - scale * weight * (1 / rb + 1 / rc)) * decay
+                wa_cross = wb_cross = scale * weight / rc * decay
                 weight = weight * decay
 
-            # the three angles: at the centre (a, b), at j (-a, c), at k (-b, -c)
-            cos_i, di_u, di_v = cosine_and_gradients(a, b)
-            cos_j, dj_u, dj_v = cosine_and_gradients(-a, c)
-            cos_k, dk_u, dk_v = cosine_and_gradients(b, c)  # (-b).(-c) = b.c
-            cosines = [
-                (cos_i, di_u, di_v),  # d/da, d/db
-                (cos_j, -dj_u - dj_v, dj_v),  # u = -a, v = b - a
-                (cos_k, -dk_v, dk_u + dk_v),  # u = b, v = b - a
+            # the three angles, with d cos/da = alpha_a a + beta_a b, d cos/db = alpha_b b +
+            # beta_b a (from d cos(u, v)/du = v/(|u||v|) - cos u/|u|^2 and the chain rule)
+            inv_ab, inv_ac, inv_bc = 1 / (ra * rb), 1 / (ra * rc), 1 / (rb * rc)
+            cos_i = np.einsum("tx,tx->t", a, b) * inv_ab  # at the centre: (a, b)
+            cos_j = -np.einsum("tx,tx->t", a, c) * inv_ac  # at j: (-a, c)
+            cos_k = np.einsum("tx,tx->t", b, c) * inv_bc  # at k: (-b, -c)
+            angles = [
+                (cos_i, -cos_i / ra**2, inv_ab, -cos_i / rb**2, inv_ab),
+                (
+                    cos_j,
+                    2 * inv_ac - cos_j / ra**2 - cos_j / rc**2,
+                    cos_j / rc**2 - inv_ac,
+                    -cos_j / rc**2,
+                    cos_j / rc**2 - inv_ac,
+                ),
+                (
+                    cos_k,
+                    -cos_k / rc**2,
+                    cos_k / rc**2 - inv_bc,
+                    2 * inv_bc - cos_k / rb**2 - cos_k / rc**2,
+                    cos_k / rc**2 - inv_bc,
+                ),
             ]
 
             sa, sb = species_index[first + p0], species_index[second + p0]
@@ -348,8 +362,10 @@ class LocalMBTR(Descriptor):
             ]
             sample = neighbourhoods.pair_sample[first + p0] - s0
 
-            term_rows, term_values, grad_rows, grad_values = [], [], [], []
-            for (cos, dcos_a, dcos_b), channel in zip(cosines, channels, strict=True):
+            term_rows, term_values, rows_a, rows_b, parts = [], [], [], [], []
+            for (cos, alpha_a, beta_a, alpha_b, beta_b), channel in zip(
+                angles, channels, strict=True
+            ):
                 cos = np.clip(cos, -1.0, 1.0)
                 if angle:
                     g = np.degrees(np.arccos(cos))
@@ -361,23 +377,29 @@ class LocalMBTR(Descriptor):
                 term_rows.append(sample * n_channels + channel)
                 term_values.append(gauss * weight[:, None])
                 if gradients:
-                    along = d_gauss * (weight * d_g)[:, None]  # coefficient of d cos
-                    grad_rows += [first * n_channels + channel, second * n_channels + channel]
-                    grad_values.append(
-                        dcos_a[:, :, None] * along[:, None, :]
-                        + dw_a[:, :, None] * gauss[:, None, :]
-                    )
-                    grad_values.append(
-                        dcos_b[:, :, None] * along[:, None, :]
-                        + dw_b[:, :, None] * gauss[:, None, :]
+                    along = d_gauss * (weight * d_g)[:, None]  # d term / d cos
+                    rows_a.append(first * n_channels + channel)
+                    rows_b.append(second * n_channels + channel)
+                    parts.append(
+                        (
+                            along * alpha_a[:, None] + gauss * wa_own[:, None],
+                            along * beta_a[:, None] + gauss * wa_cross[:, None],
+                            along * alpha_b[:, None] + gauss * wb_own[:, None],
+                            along * beta_b[:, None] + gauss * wb_cross[:, None],
+                        )
                     )
             summed = scatter_rows(
                 np.concatenate(term_rows), (s1 - s0) * n_channels, np.concatenate(term_values)
             )
             values[s0:s1] = summed.reshape(s1 - s0, n_channels * n)
             if gradients:
-                summed = scatter_rows(
-                    np.concatenate(grad_rows), (p1 - p0) * n_channels, np.concatenate(grad_values)
+                summed = triplet_pair_gradients(
+                    np.tile(a, (3, 1)),
+                    np.tile(b, (3, 1)),
+                    np.concatenate(rows_a),
+                    np.concatenate(rows_b),
+                    np.repeat(neighbourhoods.pair_vectors[p0:p1], n_channels, axis=0),
+                    tuple(np.concatenate(x) for x in zip(*parts, strict=True)),
                 )
                 summed = summed.reshape(p1 - p0, n_channels, 3, n)
                 pair_gradients[p0:p1] = summed.transpose(0, 2, 1, 3).reshape(p1 - p0, 3, -1)
