@@ -250,16 +250,29 @@ class PowerSpectrum(Descriptor):
             dradial[pairs, :, species_index] = terms.radial_derivative.transpose(0, 2, 1)
             radial = radial.reshape(n_pairs, n_angular, n_channels)
             dradial = dradial.reshape(n_pairs, n_angular, n_channels)
-        # d/dr_p sum_m c_i c_j = r^ (R'_i u_j + R'_j u_i) + (R_i v_j + R_j v_i)
-        radial_first = np.take(radial, first, axis=2) * scale
-        radial_second = np.take(radial, second, axis=2) * scale
-        along = np.take(dradial, first, axis=2) * scale * np.take(u, second, axis=2)
-        along += np.take(dradial, second, axis=2) * scale * np.take(u, first, axis=2)
-        gradient = np.take(v, second, axis=3)
-        gradient *= radial_first[:, None]
-        buffer = np.take(v, first, axis=3)
-        buffer *= radial_second[:, None]
-        gradient += buffer
-        np.multiply(terms.directions[:, :, None, None], along[:, None], out=buffer)
-        gradient += buffer
+        # d/dr_p sum_m c_i c_j = r^ (R'_i u_j + R'_j u_i) + (R_i v_j + R_j v_i), built one row i
+        # of the upper triangle at a time (columns j >= i are a contiguous run of features), so
+        # nothing is gathered. 1/sqrt(2l+1) goes into u and v (each term has exactly one of them),
+        # the sqrt(2) of off-diagonal features into the row factors, then undone on the diagonal.
+        inverse_norm = 1.0 / np.sqrt(2 * np.arange(n_angular) + 1.0)
+        u = u * inverse_norm[None, :, None]
+        v = v * inverse_norm[None, None, :, None]
+        radial = np.ascontiguousarray(radial)
+        dradial = np.ascontiguousarray(dradial)
+        directions = terms.directions[:, :, None, None]
+        n_half = len(first)
+        gradient = np.empty((n_pairs, 3, n_angular, n_half))
+        start = 0
+        for i in range(n_channels):
+            columns = slice(i, n_channels)
+            block = gradient[..., start : start + n_channels - i]
+            row_radial = np.sqrt(2.0) * radial[:, :, i, None]  # (P, L, 1)
+            row_dradial = np.sqrt(2.0) * dradial[:, :, i, None]
+            np.multiply(row_radial[:, None], v[:, :, :, columns], out=block)
+            block += (np.sqrt(2.0) * v[:, :, :, i, None]) * radial[:, None, :, columns]
+            along = row_dradial * u[:, :, columns]
+            along += (np.sqrt(2.0) * u[:, :, i, None]) * dradial[:, :, columns]
+            block += directions * along[:, None]
+            gradient[..., start] *= np.sqrt(0.5)
+            start += n_channels - i
         return gradient.reshape(n_pairs, 3, -1)
