@@ -20,8 +20,9 @@ centre's species is not encoded.
 
 The module also holds the triplet machinery shared with the Chebyshev and MBTR descriptors:
 :func:`pair_triplets` builds every unordered pair of neighbours of every sample with numpy
-(no Python loop over environments), and :func:`scatter_rows` sums per-term contributions into
-samples or pairs with one sparse matrix product.
+(no Python loop over environments), :func:`scatter_rows` sums per-term contributions into
+samples or pairs with one sparse matrix product, and :func:`triplet_pair_gradients` sums
+triplet gradients into pairs using that they lie in the plane of the two pair vectors.
 """
 
 from __future__ import annotations
@@ -169,17 +170,6 @@ def cosine_cutoff(distances: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.
     value = np.where(inside, 0.5 * (np.cos(angle) + 1.0), 0.0)
     derivative = np.where(inside, -0.5 * np.pi / cutoff * np.sin(angle), 0.0)
     return value, derivative
-
-
-def cosine_and_gradients(a: np.ndarray, b: np.ndarray):
-    """cos of the angle between vectors ``a`` and ``b`` (rows), and its gradients w.r.t. both."""
-    ra = np.sqrt(np.einsum("tx,tx->t", a, a))
-    rb = np.sqrt(np.einsum("tx,tx->t", b, b))
-    inverse = 1.0 / (ra * rb)
-    cos = np.einsum("tx,tx->t", a, b) * inverse
-    d_a = b * inverse[:, None] - (cos / ra**2)[:, None] * a
-    d_b = a * inverse[:, None] - (cos / rb**2)[:, None] * b
-    return cos, d_a, d_b
 
 
 def check_species_list(species) -> None:
