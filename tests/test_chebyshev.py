@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from numpy.polynomial import chebyshev as npcheb
 from sklearn.base import clone
 
-from completeness.descriptors import ChebyshevDescriptor, from_json
+from completeness.descriptors import ChebyshevDescriptor, from_json, symmetry_functions
 from completeness.descriptors.chebyshev import chebyshev_polynomials, typespins
 from completeness.environments import InputError
 from completeness.testing import assert_gradients, assert_invariant, relative_difference
@@ -203,3 +203,16 @@ def test_prl_three_body_pair_is_not_separated():
     plus, minus = _pair([a, bp, bm, [0, 5, 5]], [a, bp, bm, [0, -5, 5]], 3.0)
     assert not np.allclose(plus.positions, minus.positions)
     assert _distance(descriptor(radial_order=12, angular_order=12), plus, minus) < 1e-14
+
+
+def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):
+    systems = [random_cluster(seed, n_neighbours=4 + seed) for seed in range(4)]
+    d = descriptor()
+    single = [d.compute(s, centers=[0, 1], gradients=True) for s in systems]
+    monkeypatch.setattr(symmetry_functions, "MAX_TRIPLETS_PER_CHUNK", 2)
+    batch = d.compute(systems, centers=[0, 1], gradients=True)
+    np.testing.assert_allclose(batch.values, np.concatenate([f.values for f in single]), rtol=1e-14)
+    for k, (f, s) in enumerate(zip(single, systems, strict=True)):
+        np.testing.assert_allclose(
+            batch.gradients[2 * k : 2 * k + 2, : len(s)], f.gradients, rtol=1e-13, atol=1e-15
+        )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 from sklearn.base import clone
 
-from completeness.descriptors import LocalMBTR, from_json
+from completeness.descriptors import LocalMBTR, from_json, symmetry_functions
 from completeness.environments import InputError
 from completeness.testing import assert_gradients, assert_invariant, relative_difference
 
@@ -219,3 +219,16 @@ def test_prl_three_body_pair_is_not_separated():
     assert not np.allclose(plus.positions, minus.positions)
     assert _distance(mbtr(), plus, minus) < 1e-14
     assert _distance(mbtr(**EXPONENTIAL_ANGLE), plus, minus) < 1e-14
+
+
+def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):
+    systems = [random_cluster(seed, n_neighbours=4 + seed) for seed in range(4)]
+    d = mbtr(**EXPONENTIAL_ANGLE)
+    single = [d.compute(s, centers=[0, 1], gradients=True) for s in systems]
+    monkeypatch.setattr(symmetry_functions, "MAX_TRIPLETS_PER_CHUNK", 2)
+    batch = d.compute(systems, centers=[0, 1], gradients=True)
+    np.testing.assert_allclose(batch.values, np.concatenate([f.values for f in single]), rtol=1e-14)
+    for k, (f, s) in enumerate(zip(single, systems, strict=True)):
+        np.testing.assert_allclose(
+            batch.gradients[2 * k : 2 * k + 2, : len(s)], f.gradients, rtol=1e-13, atol=1e-15
+        )

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from completeness.descriptors import SymmetryFunctions, from_json
+from completeness.descriptors import SymmetryFunctions, from_json, symmetry_functions
+from completeness.descriptors.symmetry_functions import pair_triplets, sample_chunks
 from completeness.environments import InputError
 from completeness.testing import assert_gradients, assert_invariant, relative_difference
 
@@ -240,3 +241,35 @@ def test_matches_dscribe_feature_for_feature():
         # the centre too): agreement is limited by their O(h^2) truncation error, ~1e-8
         derivatives = reference.derivatives(atoms, attach=True, return_descriptor=False)
         assert relative_difference(features.gradients, derivatives) < 1e-6
+
+
+def test_pair_triplets_are_every_unordered_pair_within_each_sample():
+    offsets = np.array([0, 0, 1, 4, 4, 8])
+    first, second = pair_triplets(offsets)
+    expected = [
+        (p, q)
+        for s in range(len(offsets) - 1)
+        for p, q in itertools.combinations(range(offsets[s], offsets[s + 1]), 2)
+    ]
+    assert list(zip(first.tolist(), second.tolist(), strict=True)) == expected
+
+
+def test_sample_chunks_cover_every_sample_once():
+    offsets = np.concatenate([[0], np.cumsum([3, 0, 5, 1, 7, 2, 4])])
+    for limit in (1, 5, 20, 1000):
+        chunks = sample_chunks(offsets, limit)
+        assert chunks[0][0] == 0 and chunks[-1][1] == 7
+        assert all(a[1] == b[0] and a[0] < a[1] for a, b in itertools.pairwise(chunks))
+
+
+def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):
+    systems = [random_cluster(seed, n_neighbours=4 + seed) for seed in range(4)]
+    descriptor = full()
+    single = [descriptor.compute(s, centers=[0, 1], gradients=True) for s in systems]
+    monkeypatch.setattr(symmetry_functions, "MAX_TRIPLETS_PER_CHUNK", 7)
+    batch = descriptor.compute(systems, centers=[0, 1], gradients=True)
+    np.testing.assert_allclose(batch.values, np.concatenate([f.values for f in single]), rtol=1e-14)
+    for k, (f, s) in enumerate(zip(single, systems, strict=True)):
+        np.testing.assert_allclose(
+            batch.gradients[2 * k : 2 * k + 2, : len(s)], f.gradients, rtol=1e-13, atol=1e-15
+        )

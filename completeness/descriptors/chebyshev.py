@@ -27,6 +27,7 @@ import operator
 import numpy as np
 
 from ..environments import InputError, Neighbourhoods, check_cutoff
+from . import symmetry_functions
 from .base import Descriptor
 from .symmetry_functions import (
     check_species_list,
@@ -199,7 +200,9 @@ class ChebyshevDescriptor(Descriptor):
         columns = [slice(n_radial, block)]
         if weighted:
             columns.append(slice(block + n_radial, 2 * block))
-        for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, 200_000):
+        for s0, s1 in sample_chunks(
+            neighbourhoods.pair_offsets, symmetry_functions.MAX_TRIPLETS_PER_CHUNK
+        ):
             p0 = neighbourhoods.pair_offsets[s0]
             p1 = neighbourhoods.pair_offsets[s1]
             first, second = pair_triplets(neighbourhoods.pair_offsets[s0 : s1 + 1] - p0)

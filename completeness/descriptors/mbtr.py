@@ -38,6 +38,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from ..environments import InputError, Neighbourhoods, check_cutoff
+from . import symmetry_functions
 from .base import Descriptor
 from .symmetry_functions import (
     check_species_list,
@@ -300,8 +301,8 @@ class LocalMBTR(Descriptor):
         scale = float(self.k3_scale)
         angle = self.k3_geometry == "angle"
         species_index = np.searchsorted(species, neighbourhoods.pair_species)
-        # per triplet: 3 angles x ~6 arrays of n grid values; chunks keep that to ~100 MB
-        max_triplets = max(1000, 2_000_000 // max(n, 1))
+        # per triplet: 3 angles x ~6 arrays of n grid values (n ~ 50 -> ~10x ACSF's per triplet)
+        max_triplets = max(1, symmetry_functions.MAX_TRIPLETS_PER_CHUNK * 10 // max(n, 1))
         for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, max_triplets):
             p0 = neighbourhoods.pair_offsets[s0]
             p1 = neighbourhoods.pair_offsets[s1]

@@ -34,6 +34,7 @@ from ..environments import InputError, Neighbourhoods, check_cutoff
 from .base import Descriptor
 
 __all__ = [
+    "MAX_TRIPLETS_PER_CHUNK",
     "SymmetryFunctions",
     "pair_triplets",
     "sample_chunks",
@@ -45,6 +46,10 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # shared helpers (also used by chebyshev.py and mbtr.py)
 # --------------------------------------------------------------------------------------------
+
+#: Triplets (neighbour pairs) processed at once; bounds the memory of per-triplet arrays
+#: (~ 100 MB for the descriptors here). Tests lower it to exercise the chunking.
+MAX_TRIPLETS_PER_CHUNK = 200_000
 
 
 def pair_triplets(pair_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -360,7 +365,7 @@ class SymmetryFunctions(Descriptor):
 
         # ---- angular: G4, G5 per unordered species pair ----------------------------------
         offset = n_species * n_radial
-        for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, 200_000):
+        for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, MAX_TRIPLETS_PER_CHUNK):
             p0 = neighbourhoods.pair_offsets[s0]
             p1 = neighbourhoods.pair_offsets[s1]
             first, second = pair_triplets(neighbourhoods.pair_offsets[s0 : s1 + 1] - p0)
