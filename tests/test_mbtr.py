@@ -12,6 +12,7 @@ from scipy.stats import norm
 from sklearn.base import clone
 
 from completeness.descriptors import LocalMBTR, from_json, symmetry_functions
+from completeness.descriptors.mbtr import _broadened
 from completeness.environments import InputError
 from completeness.testing import assert_gradients, assert_invariant, relative_difference
 
@@ -232,3 +233,17 @@ def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):
         np.testing.assert_allclose(
             batch.gradients[2 * k : 2 * k + 2, : len(s)], f.gradients, rtol=1e-13, atol=1e-15
         )
+
+
+def test_windowed_gaussians_equal_the_dense_evaluation_inside_and_outside_the_grid():
+    grid = (-1.0, 1.0, 60, 0.03)
+    g = np.linspace(-1.6, 1.6, 101)
+    values, derivative = _broadened(g, grid, gradients=True)
+    x = np.linspace(-1.0, 1.0, 60)
+    dx = x[1] - x[0]
+    hi, lo = x[None, :] + dx / 2 - g[:, None], x[None, :] - dx / 2 - g[:, None]
+    np.testing.assert_allclose(
+        values, (norm.cdf(hi, scale=0.03) - norm.cdf(lo, scale=0.03)) / dx, atol=1e-15
+    )
+    expected = -(norm.pdf(hi, scale=0.03) - norm.pdf(lo, scale=0.03)) / dx
+    np.testing.assert_allclose(derivative, expected, atol=1e-12 * np.abs(expected).max())
