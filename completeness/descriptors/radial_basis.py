@@ -240,18 +240,26 @@ class RadialSpline:
     coefficients: np.ndarray
     max_error: float
 
-    def __call__(self, distances):
-        """``(I, dI/dr)``, each ``(len(distances), n_radial, max_angular + 1)``."""
+    def __call__(self, distances, derivatives: bool = True):
+        """``(I, dI/dr)``, each ``(len(distances), n_radial, max_angular + 1)``.
+
+        ``dI/dr`` is None when ``derivatives`` is False.
+        """
         r = np.asarray(distances, dtype=np.float64).reshape(-1)
         position = r / self.spacing
         index = np.minimum(position.astype(np.int64), self.n_intervals - 1)
-        t = (position - index)[:, None]
-        c = self.coefficients[index]  # (P, 4, F)
-        c0, c1, c2, c3 = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
-        values = c0 + t * (c1 + t * (c2 + t * c3))
-        derivatives = (c1 + t * (2 * c2 + t * (3 * c3))) / self.spacing
+        t = position - index
+        coefficients = np.take(self.coefficients, index, axis=0)  # (P, 4, F)
         shape = (len(r), self.n_radial, self.max_angular + 1)
-        return values.reshape(shape), derivatives.reshape(shape)
+        powers = np.stack([np.ones_like(t), t, t * t, t * t * t], axis=1)
+        values = np.einsum("pk,pkf->pf", powers, coefficients).reshape(shape)
+        if not derivatives:
+            return values, None
+        slopes = (
+            np.stack([np.zeros_like(t), np.ones_like(t), 2 * t, 3 * t * t], axis=1) / self.spacing
+        )
+        slope_values = np.einsum("pk,pkf->pf", slopes, coefficients).reshape(shape)
+        return values, slope_values
 
 
 def _hermite_coefficients(values, derivatives, spacing):

@@ -217,62 +217,89 @@ class PowerSpectrum(Descriptor):
         )
 
     def _pair_gradients(self, neighbourhoods, channels, species_index, terms, first, second, scale):
-        """``d p / d r_p`` of every pair, ``(n_pairs, 3, n_features)`` (module docstring)."""
-        n_samples, n_channels, n_lm = channels.shape
+        """``d p / d r_p`` of every pair, ``(n_pairs, 3, n_features)`` (module docstring).
+
+        Works on chunks of whole samples so that every intermediate stays in cache, with the pair
+        axis innermost (long contiguous loops), and transposes each chunk once into the output.
+        """
+        n_samples = channels.shape[0]
         n_pairs = neighbourhoods.n_pairs
+        offsets = neighbourhoods.pair_offsets
+        out = np.empty((n_pairs, 3, (int(self.max_angular) + 1) * len(first)))
+        chunk = max(1, _CHUNK_PAIRS * n_samples // max(n_pairs, 1))
+        for s0 in range(0, n_samples, chunk):
+            s1 = min(n_samples, s0 + chunk)
+            p0, p1 = int(offsets[s0]), int(offsets[s1])
+            if p1 > p0:
+                out[p0:p1] = self._pair_gradients_chunk(
+                    neighbourhoods, channels, species_index, terms, s0, s1, p0, p1, len(first)
+                )
+        return out
+
+    def _pair_gradients_chunk(
+        self, neighbourhoods, channels, species_index, terms, s0, s1, p0, p1, n_half
+    ):
         n_radial = int(self.n_radial)
         n_angular = int(self.max_angular) + 1
+        _, n_channels, n_lm = channels.shape
+        n_species = n_channels // n_radial
+        n_samples, n_pairs = s1 - s0, p1 - p0
         l_of_lm = np.repeat(np.arange(n_angular), 2 * np.arange(n_angular) + 1)
         # u[p, l, j] = sum_m Y_lm(p) c_{j lm}(s_p) and v[p, x, l, j] with grad Y, as one batched
         # product per sample against c laid out block-diagonally in l: (lm) x (l', j)
         expanded = np.zeros((n_samples, n_lm, n_angular, n_channels))
-        expanded[:, np.arange(n_lm), l_of_lm, :] = channels.transpose(0, 2, 1)
-        harmonics = np.concatenate([terms.harmonics[:, None, :], terms.harmonics_gradient], axis=1)
-        sample = neighbourhoods.pair_sample
+        expanded[:, np.arange(n_lm), l_of_lm, :] = channels[s0:s1].transpose(0, 2, 1)
+        expanded *= (1.0 / np.sqrt(2 * np.arange(n_angular) + 1.0))[:, None]
+        harmonics = np.concatenate(
+            [terms.harmonics[p0:p1, None, :], terms.harmonics_gradient[p0:p1]], axis=1
+        )
+        sample = neighbourhoods.pair_sample[p0:p1] - s0
         width, position = _padding(sample, n_samples)
         padded = _pad(harmonics, sample, position, n_samples, width)  # (S, W, 4, lm)
         uv = np.matmul(
             padded.reshape(n_samples, width * 4, n_lm),
             expanded.reshape(n_samples, n_lm, n_angular * n_channels),
         ).reshape(n_samples, width, 4, n_angular, n_channels)
-        uv = _unpad(uv, sample, position, n_pairs)  # (P, 4, L, Q)
-        u, v = uv[:, 0], uv[:, 1:]
+        uv = _unpad(uv, sample, position, n_pairs)  # (P, 4, L, Q), already / sqrt(2l+1)
+        uv = np.ascontiguousarray(uv.transpose(1, 2, 3, 0))  # pair axis last: (4, L, Q, P)
+        u, v = uv[0], uv[1:]
         # the pair's own radial functions, placed in its species' channels (zero elsewhere)
-        n_species = n_channels // n_radial
+        radial = terms.radial[p0:p1].transpose(2, 1, 0)  # (L, n, P)
+        dradial = terms.radial_derivative[p0:p1].transpose(2, 1, 0)
         if n_species == 1:
-            radial = terms.radial.transpose(0, 2, 1)  # (P, L, Q)
-            dradial = terms.radial_derivative.transpose(0, 2, 1)
+            radial, dradial = np.ascontiguousarray(radial), np.ascontiguousarray(dradial)
         else:
-            radial = np.zeros((n_pairs, n_angular, n_species, n_radial))
-            dradial = np.zeros_like(radial)
+            own = species_index[p0:p1]
             pairs = np.arange(n_pairs)
-            radial[pairs, :, species_index] = terms.radial.transpose(0, 2, 1)
-            dradial[pairs, :, species_index] = terms.radial_derivative.transpose(0, 2, 1)
-            radial = radial.reshape(n_pairs, n_angular, n_channels)
-            dradial = dradial.reshape(n_pairs, n_angular, n_channels)
+            full = np.zeros((2, n_angular, n_species, n_radial, n_pairs))
+            full[0][:, own, :, pairs] = radial.transpose(2, 0, 1)
+            full[1][:, own, :, pairs] = dradial.transpose(2, 0, 1)
+            radial = full[0].reshape(n_angular, n_channels, n_pairs)
+            dradial = full[1].reshape(n_angular, n_channels, n_pairs)
+        directions = np.ascontiguousarray(terms.directions[p0:p1].T)[:, None, None, :]
         # d/dr_p sum_m c_i c_j = r^ (R'_i u_j + R'_j u_i) + (R_i v_j + R_j v_i), built one row i
-        # of the upper triangle at a time (columns j >= i are a contiguous run of features), so
-        # nothing is gathered. 1/sqrt(2l+1) goes into u and v (each term has exactly one of them),
-        # the sqrt(2) of off-diagonal features into the row factors, then undone on the diagonal.
-        inverse_norm = 1.0 / np.sqrt(2 * np.arange(n_angular) + 1.0)
-        u = u * inverse_norm[None, :, None]
-        v = v * inverse_norm[None, None, :, None]
-        radial = np.ascontiguousarray(radial)
-        dradial = np.ascontiguousarray(dradial)
-        directions = terms.directions[:, :, None, None]
-        n_half = len(first)
-        gradient = np.empty((n_pairs, 3, n_angular, n_half))
+        # of the upper triangle at a time (columns j >= i are a contiguous run of features).
+        # The sqrt(2) of off-diagonal features goes into the row factors and is undone on the
+        # diagonal; 1/sqrt(2l+1) is already in u and v (each term has exactly one of them).
+        root2 = np.sqrt(2.0)
+        gradient = np.empty((3, n_angular, n_half, n_pairs))
+        buffer = np.empty((3, n_angular, n_channels, n_pairs))
+        along = np.empty((n_angular, n_channels, n_pairs))
         start = 0
         for i in range(n_channels):
-            columns = slice(i, n_channels)
-            block = gradient[..., start : start + n_channels - i]
-            row_radial = np.sqrt(2.0) * radial[:, :, i, None]  # (P, L, 1)
-            row_dradial = np.sqrt(2.0) * dradial[:, :, i, None]
-            np.multiply(row_radial[:, None], v[:, :, :, columns], out=block)
-            block += (np.sqrt(2.0) * v[:, :, :, i, None]) * radial[:, None, :, columns]
-            along = row_dradial * u[:, :, columns]
-            along += (np.sqrt(2.0) * u[:, :, i, None]) * dradial[:, :, columns]
-            block += directions * along[:, None]
-            gradient[..., start] *= np.sqrt(0.5)
-            start += n_channels - i
-        return gradient.reshape(n_pairs, 3, -1)
+            count = n_channels - i
+            block = gradient[:, :, start : start + count]
+            np.multiply(root2 * radial[None, :, i, None], v[:, :, i:], out=block)
+            np.multiply(root2 * v[:, :, i, None], radial[None, :, i:], out=buffer[:, :, :count])
+            block += buffer[:, :, :count]
+            np.multiply(root2 * dradial[:, i, None], u[:, i:], out=along[:, :count])
+            along[:, :count] += (root2 * u[:, i, None]) * dradial[:, i:]
+            np.multiply(directions, along[None, :, :count], out=buffer[:, :, :count])
+            block += buffer[:, :, :count]
+            gradient[:, :, start] *= np.sqrt(0.5)
+            start += count
+        return gradient.reshape(3, n_angular * n_half, n_pairs).transpose(2, 0, 1)
+
+
+#: Pairs per chunk of the power-spectrum gradient (intermediates of a few MB stay in cache).
+_CHUNK_PAIRS = 512

@@ -181,7 +181,7 @@ class SphericalExpansion:
         spline = radial_spline(basis, cutoff, n_radial, max_angular, density)
         distances = neighbourhoods.pair_distances
         vectors = neighbourhoods.pair_vectors
-        radial, dradial = spline(distances)
+        radial, dradial = spline(distances, derivatives=gradients)
         fc, dfc = shifted_cosine_cutoff(distances, cutoff, width)
         harmonics_calculator = _spherical_harmonics(max_angular)
         n_pairs = len(distances)
