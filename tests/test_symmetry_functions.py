@@ -273,3 +273,15 @@ def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):
         np.testing.assert_allclose(
             batch.gradients[2 * k : 2 * k + 2, : len(s)], f.gradients, rtol=1e-13, atol=1e-15
         )
+
+
+def test_matches_dscribe_on_a_periodic_crystal():
+    dscribe = pytest.importorskip("dscribe.descriptors")
+    from ase.build import bulk
+
+    atoms = bulk("NaCl", "rocksalt", a=5.64) * (2, 1, 1)
+    atoms.positions += np.random.default_rng(0).normal(scale=0.1, size=atoms.positions.shape)
+    params = dict(g2_params=G2, g4_params=G4, g5_params=G5, species=[11, 17])
+    expected = dscribe.ACSF(r_cut=5.0, periodic=True, **params).create(atoms)
+    got = SymmetryFunctions(cutoff=5.0, **params).compute(atoms).values
+    assert relative_difference(got, expected) < 1e-10
