@@ -106,7 +106,8 @@ class ChebyshevDescriptor(Descriptor):
         Highest Chebyshev order of the ADF expansion; None: no angular terms (2-body only).
     species : list of int or None
         Atomic numbers whose typespins weight the second feature set; None uses the species
-        present in the input (centres included, as aenet's type list).
+        present in the input (centres included, as aenet's type list). Fix it when comparing
+        features across inputs: the typespins depend on the whole list.
 
     Notes
     -----
