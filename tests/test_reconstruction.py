@@ -90,7 +90,7 @@ def test_split_half_and_complements():
 
 def test_standardise_unit_total_variance():
     X = _gaussian(50, 4, 8) * np.array([1.0, 10.0, 0.1, 3.0]) + 5.0
-    train, test = standardise(X[:30], X[30:])
+    train, _ = standardise(X[:30], X[30:])
     assert np.allclose(train.mean(axis=0), 0.0)
     # total variance 1: ||train||_F^2 = n_train
     assert np.sum(train**2) == pytest.approx(30.0)

@@ -30,7 +30,8 @@ reference implementation, pins old scikit-learn and scipy; its conventions are f
   separate affine map is fitted on its ``n_local_points`` nearest training neighbours in ``X``
   (Euclidean distance in standardised ``X``)::
 
-      ytilde_i = mean_k(y_k) + (x_i - mean_k(x_k)) P^{(i)},  LFRE = sqrt(mean_i ||y_i - ytilde_i||^2)
+      ytilde_i = mean_k(y_k) + (x_i - mean_k(x_k)) P^{(i)}
+      LFRE = sqrt(mean_i ||y_i - ytilde_i||^2)
 
   It detects features that are reconstructible locally but not globally (non-linear relations).
 
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
+from threadpoolctl import threadpool_limits
 
 from ..environments import InputError
 
@@ -249,7 +251,7 @@ def gfre(X, Y, **kwargs) -> float:
 
 def pointwise_gfrd(X, Y, *, train_idx=None, test_idx=None, seed: int = GFRE_SEED, alphas=None):
     """``||x_i W - x_i Q||`` per test sample: linear versus best orthogonal reconstruction."""
-    X_train, X_test, Y_train, Y_test = _prepare(X, Y, train_idx, test_idx, seed)
+    X_train, X_test, Y_train, _ = _prepare(X, Y, train_idx, test_idx, seed)
     model = TruncatedRidgeCV(DEFAULT_ALPHAS if alphas is None else alphas, seed).fit(
         X_train, Y_train
     )
@@ -302,8 +304,16 @@ def pointwise_lfre(
         + np.sum(X_train**2, axis=1)[None, :]
         - 2 * X_test @ X_train.T
     )
-    errors = np.zeros(len(X_test))
     alphas = DEFAULT_ALPHAS if alphas is None else alphas
+    # many tiny decompositions: several BLAS threads only add overhead
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _local_errors(
+            X_train, Y_train, X_test, Y_test, squared, n_local_points, alphas, seed
+        )
+
+
+def _local_errors(X_train, Y_train, X_test, Y_test, squared, n_local_points, alphas, seed):
+    errors = np.zeros(len(X_test))
     for i in range(len(X_test)):
         local = np.argsort(squared[i], kind="stable")[:n_local_points]
         x_mean = X_train[local].mean(axis=0)
