@@ -1,0 +1,719 @@
+r"""Bispectrum (nu = 3) and general nu-point density correlations by iterated CG coupling.
+
+Both are rotational invariants of the spherical expansion :math:`c^a_{nlm}` of
+:mod:`completeness.descriptors.spherical_expansion` (real harmonics in sphericart's convention),
+coupled with the real Clebsch-Gordan tensors :math:`C^{l_1 l_2 \to l_3}_{m_1 m_2 m_3}` of
+:mod:`completeness.descriptors.clebsch_gordan`.
+
+Channels
+    A channel is ``t = (l, a, n)`` (angular order, species index, radial index); channels are
+    ordered lexicographically on ``(l, a, n)``. Inside a fixed ``l`` the channel index is
+    ``k = a * n_radial + n``.
+
+Bispectrum (nu = 3, body order 4; Bartók, Payne, Kondor, Csányi, PRL 104, 136403 (2010),
+doi:10.1103/PhysRevLett.104.136403; SNAP-style real form: Willatt, Musil, Ceriotti, JCP 150,
+154110 (2019), doi:10.1063/1.5090481)
+    .. math::
+
+        B_{t_1 t_2 t_3} = \sum_{m_1 m_2 m_3} C^{l_1 l_2 \to l_3}_{m_1 m_2 m_3}\,
+            c_{t_1 m_1}\, c_{t_2 m_2}\, c_{t_3 m_3},
+        \qquad t_1 \le t_2 \le t_3,\quad l_3 \le l_1 + l_2 .
+
+    Selection rule: the invariant of :math:`V_{l_1} \otimes V_{l_2} \otimes V_{l_3}` is unique
+    up to a factor, and exchanging two factors multiplies it by :math:`\pm 1`
+    (:math:`(-1)^{l_1+l_2+l_3}`), so one sorted representative per multiset of channels is
+    complete and free of duplicates. When :math:`l_1 + l_2 + l_3` is odd, a multiset with a
+    repeated channel gives an identically zero invariant and is dropped. Even
+    :math:`l_1+l_2+l_3` terms are O(3) invariants (default); odd ones are pseudoscalars
+    (``include_pseudoscalar=True``): they flip sign under a mirror, and the descriptor's
+    ``parity`` becomes ``"SO(3)"``, with :meth:`Bispectrum.feature_parity` giving ``+1``/``-1``.
+
+Density correlations (any nu >= 1, body order nu + 1; Nigam, Pozdnyakov, Ceriotti, JCP 153,
+121101 (2020), doi:10.1063/5.0021116 (NICE); Drautz, PRB 99, 014104 (2019),
+doi:10.1103/PhysRevB.99.014104 (ACE))
+    .. math::
+
+        A^{(1)}_{\lambda_1 = l_1} = c_{t_1},\quad
+        A^{(k)}_{\lambda_k} = \big(A^{(k-1)}_{\lambda_{k-1}} \otimes c_{t_k}\big)_{\lambda_k},
+        \quad
+        D_{t_1 \ldots t_\nu;\,\lambda_2 \ldots \lambda_{\nu-2}}
+            = \sum_m A^{(\nu-1)}_{\lambda_{\nu-1} m}\, c_{t_\nu m},\ \lambda_{\nu-1} = l_\nu .
+
+    Selection: sorted channels :math:`t_1 \le \dots \le t_\nu`; every intermediate
+    :math:`\lambda_k` allowed by the triangle rule and able to reach the final contraction
+    (:math:`\lambda_k \le (\nu - k)\,` ``max_angular``), optionally capped by
+    ``max_intermediate_angular`` (None: no cap, so for each sorted channel tuple the
+    intermediates span every invariant of :math:`\otimes_k V_{l_k}`, i.e. the selection is
+    complete for polynomials of degree nu in the expansion coefficients). Dropped because
+    identically zero: :math:`t_1 = t_2` with odd :math:`\lambda_2`, and
+    :math:`t_{\nu-1} = t_\nu` with odd :math:`\lambda_{\nu-2}` (:math:`\nu \ge 3`). Linear
+    relations between the remaining features are not removed (completeness before
+    minimality). nu = 1 is the radial spectrum :math:`c_{a n 0 0}`, nu = 2 the unnormalised power
+    spectrum :math:`\sum_m c_{t_1 m} c_{t_2 m}`, nu = 3 the bispectrum above (same features,
+    same order). Parity of a feature: :math:`(-1)^{l_1 + \dots + l_\nu}`.
+
+Gradients are analytic. The bispectrum uses the product rule with
+:math:`\partial c_{nlm}/\partial \mathbf r_p = R'_{nl} \hat{\mathbf r}_p Y_{lm}
++ R_{nl} \nabla Y_{lm}`, contracting the partial derivative tensors
+:math:`\partial B / \partial c_{t_k}` with :math:`(Y, \nabla Y)` per pair first (no per-pair
+``(n, m)`` tensor). DensityCorrelations uses forward-mode chain rule through every coupling step
+(exact for every nu; memory grows as ``n_pairs * 3 * n_intermediate_features``).
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..environments import InputError, Neighbourhoods
+from .base import Descriptor
+from .clebsch_gordan import real_clebsch_gordan
+from .spherical_expansion import SphericalExpansion
+
+__all__ = ["Bispectrum", "DensityCorrelations"]
+
+_MAX_CORRELATION_ORDER = 6
+_STRUCTURE_CACHE: dict = {}
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be True or False, got {value!r}")
+
+
+class _CorrelationBase(Descriptor):
+    """Shared hyperparameter handling (expansion hypers + parity option)."""
+
+    def _expansion(self) -> SphericalExpansion:
+        return SphericalExpansion(
+            cutoff=self.cutoff,
+            n_radial=self.n_radial,
+            max_angular=self.max_angular,
+            density_width=self.density_width,
+            radial_basis=self.radial_basis,
+            cutoff_width=self.cutoff_width,
+        )
+
+    def _check_hypers(self) -> None:
+        self._expansion().check()
+        _check_bool(self.include_pseudoscalar, "include_pseudoscalar")
+
+    @property
+    def parity(self) -> str:  # type: ignore[override]
+        """``"SO(3)"`` when pseudoscalar terms are included, else ``"O(3)"``."""
+        return "SO(3)" if self.include_pseudoscalar is True else "O(3)"
+
+
+# ------------------------------------------------------------------------------------------------
+# bispectrum
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Block:  # row_offsets (per position: offset in the stacked partials) set by the plan
+    """Features of one sorted l-triple: channel indices ``k1, k2, k3`` (each (F,))."""
+
+    ls: tuple[int, int, int]
+    odd: bool
+    channels: tuple[np.ndarray, np.ndarray, np.ndarray]
+    start: int
+
+    @property
+    def size(self) -> int:
+        return len(self.channels[0])
+
+
+def _bispectrum_blocks(max_angular: int, n_channels: int, include_odd: bool) -> list[_Block]:
+    blocks, start = [], 0
+    grid = np.indices((n_channels,) * 3).reshape(3, -1)
+    for l1 in range(max_angular + 1):
+        for l2 in range(l1, max_angular + 1):
+            for l3 in range(l2, min(l1 + l2, max_angular) + 1):
+                odd = (l1 + l2 + l3) % 2 == 1
+                if odd and not include_odd:
+                    continue
+                k1, k2, k3 = grid
+                keep = np.ones(k1.shape, dtype=bool)
+                if l1 == l2:
+                    keep &= (k1 < k2) if odd else (k1 <= k2)
+                if l2 == l3:
+                    keep &= (k2 < k3) if odd else (k2 <= k3)
+                if not keep.any():
+                    continue
+                block = _Block((l1, l2, l3), odd, (k1[keep], k2[keep], k3[keep]), start)
+                blocks.append(block)
+                start += block.size
+    return blocks
+
+
+def _partial(x: np.ndarray, y: np.ndarray, tensor: np.ndarray) -> np.ndarray:
+    """``out[s, i * n_y + j, q] = sum_{a b} tensor[a, b, q] x[s, i, a] y[s, j, b]``.
+
+    One GEMM on the outer product (faster than batched small matmuls for these sizes).
+    """
+    n_samples, n_x, m_a = x.shape
+    _, n_y, m_b = y.shape
+    m_q = tensor.shape[2]
+    outer = x[:, :, None, :, None] * y[:, None, :, None, :]  # (S, n_x, n_y, m_a, m_b)
+    out = outer.reshape(-1, m_a * m_b) @ np.ascontiguousarray(tensor).reshape(m_a * m_b, m_q)
+    return out.reshape(n_samples, n_x * n_y, m_q)
+
+
+class Bispectrum(_CorrelationBase):
+    """Bispectrum ``B_{t1 t2 t3}`` (nu = 3, body order 4); see the module docstring.
+
+    Parameters
+    ----------
+    cutoff : float
+        Cutoff radius in Å.
+    n_radial : int
+        Number of radial functions.
+    max_angular : int
+        Largest angular channel ``l`` of the expansion (and of every ``l1 <= l2 <= l3``).
+    density_width : float
+        Width (Å) of the Gaussian atomic density (``radial_basis="gto"``).
+    radial_basis : {"gto", "spherical_bessel"}
+    cutoff_width : float
+        Width (Å) of the shifted-cosine switching region ending at ``cutoff``.
+    species : None or list of int
+        Species channels; None uses the species present in each ``compute`` call.
+    include_pseudoscalar : bool
+        Also return the odd ``l1 + l2 + l3`` terms (mirror-odd); ``parity`` becomes "SO(3)".
+    """
+
+    body_order = 4
+
+    def __init__(
+        self,
+        cutoff=5.0,
+        n_radial=4,
+        max_angular=4,
+        density_width=0.3,
+        radial_basis="gto",
+        cutoff_width=0.5,
+        species=None,
+        include_pseudoscalar=False,
+    ):
+        self.cutoff = cutoff
+        self.n_radial = n_radial
+        self.max_angular = max_angular
+        self.density_width = density_width
+        self.radial_basis = radial_basis
+        self.cutoff_width = cutoff_width
+        self.species = species
+        self.include_pseudoscalar = include_pseudoscalar
+
+    def _blocks(self, n_species: int) -> list[_Block]:
+        return _bispectrum_blocks(
+            int(self.max_angular), n_species * int(self.n_radial), bool(self.include_pseudoscalar)
+        )
+
+    def _feature_names(self, species):
+        n_radial = int(self.n_radial)
+        names = []
+        for block in self._blocks(len(species)):
+            for ks in zip(*block.channels, strict=True):
+                names.append(
+                    "".join(
+                        f"(a{species[k // n_radial]},n{k % n_radial},l{l})"
+                        for k, l in zip(ks, block.ls, strict=True)
+                    )
+                )
+        return tuple(names)
+
+    def feature_parity(self, species=None) -> np.ndarray:
+        """``+1`` for each scalar (even) feature, ``-1`` for each pseudoscalar (odd) one."""
+        self._check_hypers()
+        if species is None:
+            species = self.species
+        if species is None:
+            raise InputError("feature_parity needs species=[...] (or the species hyperparameter)")
+        blocks = self._blocks(len(np.unique(np.asarray(species))))
+        return np.concatenate([np.full(b.size, -1 if b.odd else 1, dtype=np.int64) for b in blocks])
+
+    def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        expansion = self._expansion().compute(neighbourhoods, species, gradients=gradients)
+        n_samples = neighbourhoods.n_samples
+        n_species, n_radial = len(species), int(self.n_radial)
+        max_angular = int(self.max_angular)
+        plan = _bispectrum_plan(max_angular, n_species, n_radial, self.include_pseudoscalar is True)
+        n_channels = n_species * n_radial
+        per_l = [
+            c.reshape(n_samples, n_channels, 2 * l + 1)
+            for l, c in enumerate(expansion.coefficients)
+        ]
+        values = np.empty((n_samples, plan.n_features))
+        for block in plan.blocks:
+            l1, l2, l3 = block.ls
+            k1, k2, k3 = block.channels
+            p12 = _partial(per_l[l1], per_l[l2], real_clebsch_gordan(l1, l2, l3))
+            values[:, block.start : block.start + block.size] = np.einsum(
+                "sfq,sfq->sf", p12[:, k1 * n_channels + k2], per_l[l3][:, k3]
+            )
+        if not gradients:
+            return values, None
+
+        # d B_f / d r_p = sum_{(a n l m)} dc^a_{nlm}/dr_p  dB_f/dc^a_{nlm}: per sample one GEMM
+        # (3 n_pairs_s, n_species n_radial (L+1)^2) @ (.., n_features) written straight into
+        # the pair-gradient rows of that sample
+        n_pairs = neighbourhoods.n_pairs
+        n_lm = (max_angular + 1) ** 2
+        pair_gradients = np.empty((n_pairs, 3, plan.n_features))
+        if n_pairs == 0:
+            return values, pair_gradients
+        own = np.concatenate(expansion.pair_gradients, axis=3)  # (P, 3, n, (L+1)^2)
+        if n_species > 1:
+            dc = np.zeros((n_pairs, 3, n_species, n_radial, n_lm))
+            dc[np.arange(n_pairs), :, expansion.pair_species_index] = own
+            dc = dc.reshape(n_pairs, 3, n_channels * n_lm)
+        else:
+            dc = own.reshape(n_pairs, 3, n_channels * n_lm)
+        offsets = neighbourhoods.pair_offsets
+        counts = np.diff(offsets)
+        max_pairs = int(counts.max())
+        uniform = bool(np.all(counts == max_pairs))
+        chunk = max(1, 2**21 // (n_channels * n_lm * plan.n_features))
+        # many small GEMMs: BLAS threading only adds overhead (and oversubscribes)
+        with threadpool_limits(1, user_api="blas"):
+            for first in range(0, n_samples, chunk):
+                samples = slice(first, min(first + chunk, n_samples))
+                pairs = slice(offsets[samples.start], offsets[samples.stop])
+                if pairs.stop == pairs.start:
+                    continue
+                jacobian = _bispectrum_jacobian(plan, [c[samples] for c in per_l])
+                n_chunk = samples.stop - samples.start
+                if uniform:
+                    out = pair_gradients[pairs].reshape(n_chunk, 3 * max_pairs, -1)
+                    np.matmul(dc[pairs].reshape(n_chunk, 3 * max_pairs, -1), jacobian, out=out)
+                else:
+                    local = neighbourhoods.pair_sample[pairs] - first
+                    slot = np.arange(pairs.start, pairs.stop) - offsets[local + first]
+                    padded = np.zeros((n_chunk, max_pairs, 3, dc.shape[2]))
+                    padded[local, slot] = dc[pairs]
+                    out = np.matmul(padded.reshape(n_chunk, 3 * max_pairs, -1), jacobian)
+                    out = out.reshape(n_chunk, max_pairs, 3, -1)
+                    pair_gradients[pairs] = out[local, slot]
+        return values, pair_gradients
+
+
+def _bispectrum_jacobian(plan, per_l) -> np.ndarray:
+    """``J[s, k * (L+1)^2 + lm, f] = d B_f / d c_{k lm}`` (dense; ~3 (2l+1) nonzeros per f)."""
+    n_samples, n_channels, _ = per_l[0].shape
+    n_lm = len(per_l) ** 2
+    jacobian = np.zeros((n_samples, n_channels * n_lm * plan.n_features))
+    for block in plan.blocks:
+        l1, l2, l3 = block.ls
+        tensor = real_clebsch_gordan(l1, l2, l3)
+        parts = (
+            (per_l[l2], per_l[l3], tensor.transpose(1, 2, 0)),
+            (per_l[l1], per_l[l3], tensor.transpose(0, 2, 1)),
+            (per_l[l1], per_l[l2], tensor),
+        )
+        for position, (x, y, t) in enumerate(parts):
+            others = [block.channels[i] for i in range(3) if i != position]
+            partial = _partial(x, y, t)[:, others[0] * n_channels + others[1]]  # (S, F_b, M)
+            # t1 == t2 (say) puts two terms on the same entries: accumulate, never assign
+            jacobian[:, block.jacobian_index[position]] += partial.reshape(n_samples, -1)
+    return jacobian.reshape(n_samples, n_channels * n_lm, plan.n_features)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Index tables of the bispectrum for one (max_angular, n_species, n_radial, parity)."""
+
+    blocks: list
+    n_features: int
+    rows: list  # per l: number of stacked partial-derivative rows
+    term_rows: list  # per position k: (F,) column of u (rows of every l concatenated)
+    term_radial: list  # per position k: (F,) column n_k * (L + 1) + l_k of the radial table
+    term_species: list  # per position k: (F,) species index of channel t_k
+
+
+_PLANS: dict = {}
+
+
+def _bispectrum_plan(max_angular, n_species, n_radial, include_odd) -> _Plan:
+    key = (max_angular, n_species, n_radial, include_odd)
+    if key in _PLANS:
+        return _PLANS[key]
+    n_channels = n_species * n_radial
+    blocks = _bispectrum_blocks(max_angular, n_channels, include_odd)
+    rows = [0] * (max_angular + 1)
+    for block in blocks:
+        offsets = []
+        for l_k in block.ls:
+            offsets.append(rows[l_k])
+            rows[l_k] += n_channels**2
+        object.__setattr__(block, "row_offsets", tuple(offsets))
+    l_base = np.concatenate([[0], np.cumsum(rows)])
+    n_features = sum(b.size for b in blocks)
+    term_rows = [np.empty(n_features, dtype=np.int64) for _ in range(3)]
+    term_radial = [np.empty(n_features, dtype=np.int64) for _ in range(3)]
+    term_species = [np.empty(n_features, dtype=np.int64) for _ in range(3)]
+    for block in blocks:
+        features = slice(block.start, block.start + block.size)
+        for k in range(3):
+            others = [block.channels[i] for i in range(3) if i != k]
+            own = block.channels[k]
+            l_k = block.ls[k]
+            term_rows[k][features] = (
+                l_base[l_k] + block.row_offsets[k] + others[0] * n_channels + others[1]
+            )
+            term_radial[k][features] = (own % n_radial) * (max_angular + 1) + l_k
+            term_species[k][features] = own // n_radial
+        index = []
+        n_lm = (max_angular + 1) ** 2
+        for k in range(3):
+            l_k = block.ls[k]
+            row = block.channels[k][:, None] * n_lm + l_k * l_k + np.arange(2 * l_k + 1)[None, :]
+            column = np.arange(block.start, block.start + block.size)[:, None]
+            index.append((row * n_features + column).reshape(-1))  # (F_b * M) flat, unique
+        object.__setattr__(block, "jacobian_index", tuple(index))
+    plan = _Plan(blocks, n_features, rows, term_rows, term_radial, term_species)
+    _PLANS[key] = plan
+    return plan
+
+
+# ------------------------------------------------------------------------------------------------
+# general nu
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Level:
+    """Intermediate equivariants of one order ``lam``: rows with their channel history."""
+
+    lam: int
+    values: np.ndarray  # (S, R, 2 lam + 1)
+    gradients: np.ndarray | None  # (P, 3, R, 2 lam + 1)
+    last_l: np.ndarray  # (R,) l of the last coupled channel
+    last_k: np.ndarray  # (R,) channel index of the last coupled channel
+    previous_lam: np.ndarray  # (R,) intermediate order before the last coupling (-1 if none)
+    l_sum: np.ndarray  # (R,) sum of channel l's (parity)
+    history: list  # (R,) names
+
+
+class DensityCorrelations(_CorrelationBase):
+    """nu-point density correlations by iterated Clebsch-Gordan coupling; see the module doc.
+
+    Parameters
+    ----------
+    correlation_order : int
+        nu >= 1 (body order nu + 1). Tested up to 4.
+    cutoff, n_radial, max_angular, density_width, radial_basis, cutoff_width, species
+        As for :class:`Bispectrum`.
+    include_pseudoscalar : bool
+        Also return the odd-parity (mirror-odd) invariants; ``parity`` becomes "SO(3)".
+    max_intermediate_angular : None or int
+        Cap on the intermediate orders ``lambda_k``; None (default) keeps every order that can
+        reach the final invariant, which makes the selection complete.
+    """
+
+    def __init__(
+        self,
+        correlation_order=3,
+        cutoff=5.0,
+        n_radial=4,
+        max_angular=4,
+        density_width=0.3,
+        radial_basis="gto",
+        cutoff_width=0.5,
+        species=None,
+        include_pseudoscalar=False,
+        max_intermediate_angular=None,
+    ):
+        self.correlation_order = correlation_order
+        self.cutoff = cutoff
+        self.n_radial = n_radial
+        self.max_angular = max_angular
+        self.density_width = density_width
+        self.radial_basis = radial_basis
+        self.cutoff_width = cutoff_width
+        self.species = species
+        self.include_pseudoscalar = include_pseudoscalar
+        self.max_intermediate_angular = max_intermediate_angular
+
+    @property
+    def body_order(self) -> int:  # type: ignore[override]
+        """nu + 1."""
+        return int(self.correlation_order) + 1
+
+    def _check_hypers(self) -> None:
+        super()._check_hypers()
+        nu = self.correlation_order
+        if (
+            isinstance(nu, bool)
+            or not isinstance(nu, numbers.Integral)
+            or not 1 <= nu <= _MAX_CORRELATION_ORDER
+        ):
+            raise InputError(
+                f"correlation_order must be an integer in 1..{_MAX_CORRELATION_ORDER}, got {nu!r}"
+            )
+        cap = self.max_intermediate_angular
+        if cap is not None and (
+            isinstance(cap, bool) or not isinstance(cap, numbers.Integral) or cap < 0
+        ):
+            raise InputError(
+                f"max_intermediate_angular must be None or an integer >= 0, got {cap!r}"
+            )
+
+    # -- the structure of the features (values computed on demand) ----------------------------
+
+    def _run(self, coefficients, pair_gradients, pair_sample, species_index, species, n_radial):
+        """Iterate the couplings; return (values, gradients, names, parities)."""
+        nu = int(self.correlation_order)
+        max_angular = int(self.max_angular)
+        cap = self.max_intermediate_angular
+        cap = nu * max_angular if cap is None else int(cap)
+        n_samples = coefficients[0].shape[0]
+        n_species = len(species)
+        n_channels = n_species * n_radial
+        with_gradients = pair_gradients is not None
+        channel_name = [f"a{species[k // n_radial]},n{k % n_radial}" for k in range(n_channels)]
+        c = [x.reshape(n_samples, n_channels, 2 * l + 1) for l, x in enumerate(coefficients)]
+        dc = None
+        if with_gradients:
+            n_pairs = len(pair_sample)
+            dc = []
+            for l, g in enumerate(pair_gradients):
+                full = np.zeros((n_pairs, 3, n_species, n_radial, 2 * l + 1))
+                full[np.arange(n_pairs), :, species_index] = (
+                    g  # advanced indices first: (P, 3, n, m)
+                )
+                dc.append(full.reshape(n_pairs, 3, n_channels, 2 * l + 1))
+
+        # level 1
+        levels = []
+        for l in range(max_angular + 1):
+            ks = np.arange(n_channels)
+            levels.append(
+                _Level(
+                    lam=l,
+                    values=c[l],
+                    gradients=dc[l] if with_gradients else None,
+                    last_l=np.full(n_channels, l),
+                    last_k=ks,
+                    previous_lam=np.full(n_channels, -1),
+                    l_sum=np.full(n_channels, l),
+                    history=[f"({channel_name[k]},l{l})" for k in ks],
+                )
+            )
+        if nu == 1:
+            level = levels[0]
+            return (
+                level.values[:, :, 0],
+                (level.gradients[..., 0] if with_gradients else None),
+                level.history,
+                np.ones(n_channels, dtype=np.int64),
+            )
+
+        # intermediate levels 2 .. nu-1
+        for k in range(2, nu):
+            reach = (nu - k) * max_angular
+            new: dict[int, list] = {}
+            for level in levels:
+                for l in range(int(level.last_l.min()), max_angular + 1):
+                    pairs = _sorted_pairs(level, l, n_channels)
+                    if pairs is None:
+                        continue
+                    rows, ks = pairs
+                    for lam in range(abs(level.lam - l), min(level.lam + l, cap, reach) + 1):
+                        if k == 2:  # t1 == t2 with odd lambda_2 vanishes identically
+                            same = (level.last_k[rows] == ks) & (level.last_l[rows] == l)
+                            keep = ~same if lam % 2 else np.ones(len(rows), dtype=bool)
+                            r, q = rows[keep], ks[keep]
+                        else:
+                            r, q = rows, ks
+                        if len(r) == 0:
+                            continue
+                        new.setdefault(lam, []).append(
+                            _couple_rows(
+                                level,
+                                r,
+                                q,
+                                c[l],
+                                dc[l] if dc else None,
+                                l,
+                                lam,
+                                pair_sample,
+                                channel_name,
+                            )
+                        )
+            levels = [_merge(lam, parts) for lam, parts in sorted(new.items())]
+
+        # final contraction with the last channel: lambda_{nu-1} = l_nu
+        values, gradients, names, parities = [], [], [], []
+        include_odd = self.include_pseudoscalar is True
+        for level in levels:
+            l = level.lam
+            if l > max_angular:
+                continue
+            pairs = _sorted_pairs(level, l, n_channels)
+            if pairs is None:
+                continue
+            rows, ks = pairs
+            odd = (level.l_sum[rows] + l) % 2 == 1
+            keep = ~odd | include_odd
+            if nu >= 3:  # t_{nu-1} == t_nu with odd lambda_{nu-2} vanishes identically
+                same = (level.last_k[rows] == ks) & (level.last_l[rows] == l)
+                keep &= ~(same & (level.previous_lam[rows] % 2 == 1))
+            rows, ks, odd = rows[keep], ks[keep], odd[keep]
+            if len(rows) == 0:
+                continue
+            values.append(np.einsum("srm,srm->sr", level.values[:, rows], c[l][:, ks]))
+            if with_gradients:
+                g = np.einsum(
+                    "pxrm,prm->pxr", level.gradients[:, :, rows], c[l][pair_sample][:, ks]
+                )
+                g += np.einsum("prm,pxrm->pxr", level.values[pair_sample][:, rows], dc[l][:, :, ks])
+                gradients.append(g)
+            names.extend(
+                f"{level.history[r]}[{l}]({channel_name[q]},l{l})"
+                for r, q in zip(rows, ks, strict=True)
+            )
+            parities.append(np.where(odd, -1, 1))
+        if not values:
+            raise InputError(
+                "no invariant survives the selection; raise max_angular or max_intermediate_angular"
+            )
+        out_values = np.concatenate(values, axis=1)
+        out_gradients = np.concatenate(gradients, axis=2) if with_gradients else None
+        return out_values, out_gradients, names, np.concatenate(parities)
+
+    def _structure(self, species):
+        """(names, parities, keep mask) of the selection, cached per hyperparameters.
+
+        The couplings are evaluated once at seeded random expansion coefficients (4 samples of
+        standard normal numbers): an invariant that is identically zero as a polynomial of the
+        coefficients (a symmetry cancellation that the rules in the module doc do not catch,
+        e.g. ``(c_0 (x) c_t)_l (x) c_t`` coupled to odd order) evaluates to round-off there,
+        every other one to O(1). Those are dropped (``keep`` is False).
+        """
+        n_radial = int(self.n_radial)
+        max_angular = int(self.max_angular)
+        key = (
+            int(self.correlation_order),
+            n_radial,
+            max_angular,
+            len(species),
+            self.include_pseudoscalar is True,
+            self.max_intermediate_angular,
+        )
+        if key not in _STRUCTURE_CACHE:
+            rng = np.random.default_rng(12345)
+            coefficients = [
+                rng.normal(size=(4, len(species), n_radial, 2 * l + 1))
+                for l in range(max_angular + 1)
+            ]
+            values, _, names, parities = self._run(
+                coefficients,
+                None,
+                np.zeros(0, dtype=np.int64),
+                np.zeros(0, dtype=np.int64),
+                np.arange(len(species)),
+                n_radial,
+            )
+            size = np.abs(values).max(axis=0)
+            keep = size > 1e-9 * size.max()
+            _STRUCTURE_CACHE[key] = (names, parities, keep)
+        names, parities, keep = _STRUCTURE_CACHE[key]
+        # names were built with species indices: substitute the atomic numbers
+        lookup = {f"a{i},": f"a{z}," for i, z in enumerate(species)}
+        pattern = re.compile(r"a(\d+),")
+        names = [
+            pattern.sub(lambda m: lookup[m.group(0)], name)
+            for name, k in zip(names, keep, strict=True)
+            if k
+        ]
+        return names, parities[keep], keep
+
+    def _feature_names(self, species):
+        return tuple(self._structure(species)[0])
+
+    def feature_parity(self, species=None) -> np.ndarray:
+        """``+1`` for each scalar (even) feature, ``-1`` for each pseudoscalar (odd) one."""
+        self._check_hypers()
+        if species is None:
+            species = self.species
+        if species is None:
+            raise InputError("feature_parity needs species=[...] (or the species hyperparameter)")
+        return self._structure(np.unique(np.asarray(species)))[1]
+
+    def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        expansion = self._expansion().compute(neighbourhoods, species, gradients=gradients)
+        values, pair_gradients, _, _ = self._run(
+            expansion.coefficients,
+            expansion.pair_gradients,
+            neighbourhoods.pair_sample,
+            expansion.pair_species_index,
+            species,
+            int(self.n_radial),
+        )
+        keep = self._structure(species)[2]
+        values = values[:, keep]
+        if pair_gradients is not None:
+            pair_gradients = pair_gradients[:, :, keep]
+        return values, pair_gradients
+
+
+def _sorted_pairs(level: _Level, l: int, n_channels: int):
+    """(rows, channel indices) with the new channel ``(l, k) >= `` each row's last channel."""
+    rows = np.repeat(np.arange(len(level.last_l)), n_channels)
+    ks = np.tile(np.arange(n_channels), len(level.last_l))
+    keep = (level.last_l[rows] < l) | ((level.last_l[rows] == l) & (level.last_k[rows] <= ks))
+    if not keep.any():
+        return None
+    return rows[keep], ks[keep]
+
+
+def _couple_rows(level, rows, ks, c_l, dc_l, l, lam, pair_sample, channel_name):
+    tensor = real_clebsch_gordan(level.lam, l, lam)
+    a = level.values[:, rows]  # (S, R, M1)
+    b = c_l[:, ks]  # (S, R, M2)
+    values = np.einsum("sra,srb,abq->srq", a, b, tensor, optimize=True)
+    gradients = None
+    if dc_l is not None:
+        gradients = np.einsum(
+            "pxra,prb,abq->pxrq",
+            level.gradients[:, :, rows],
+            b[pair_sample],
+            tensor,
+            optimize=True,
+        )
+        gradients += np.einsum(
+            "pra,pxrb,abq->pxrq", a[pair_sample], dc_l[:, :, ks], tensor, optimize=True
+        )
+    return _Level(
+        lam=lam,
+        values=values,
+        gradients=gradients,
+        last_l=np.full(len(rows), l),
+        last_k=ks,
+        previous_lam=np.full(len(rows), level.lam),
+        l_sum=level.l_sum[rows] + l,
+        history=[
+            f"{level.history[r]}[{level.lam}]({channel_name[q]},l{l})"
+            for r, q in zip(rows, ks, strict=True)
+        ],
+    )
+
+
+def _merge(lam: int, parts: list[_Level]) -> _Level:
+    return _Level(
+        lam=lam,
+        values=np.concatenate([p.values for p in parts], axis=1),
+        gradients=(
+            None
+            if parts[0].gradients is None
+            else np.concatenate([p.gradients for p in parts], axis=2)
+        ),
+        last_l=np.concatenate([p.last_l for p in parts]),
+        last_k=np.concatenate([p.last_k for p in parts]),
+        previous_lam=np.concatenate([p.previous_lam for p in parts]),
+        l_sum=np.concatenate([p.l_sum for p in parts]),
+        history=[h for p in parts for h in p.history],
+    )
