@@ -21,3 +21,7 @@ from .spectra import PowerSpectrum, RadialSpectrum
 __all__ += ["PowerSpectrum", "RadialSpectrum"]
 
 __all__ += ["ChebyshevDescriptor", "LocalMBTR", "SymmetryFunctions"]
+
+from .correlations import Bispectrum, DensityCorrelations
+
+__all__ += ["Bispectrum", "DensityCorrelations"]
