@@ -232,9 +232,10 @@ def _jsonable(value):
 def _pair_to_atom_gradients(neighbourhoods: Neighbourhoods, pair_gradients) -> np.ndarray:
     """Scatter ``d f_s / d r_ij`` to ``d f_s / d r_a`` in the dense layout of :class:`Features`.
 
-    Neighbour ``j`` gets ``+d/dr_ij`` and the centre ``i`` gets ``-d/dr_ij`` (periodic images of
-    one atom add up). Both scatters are one sparse matrix product ``A @ G`` with ``A`` of shape
-    ``(n_samples * n_atoms, n_pairs)`` (two entries per column), much faster than ``np.add.at``.
+    Neighbour ``j`` gets ``+d/dr_ij`` and the centre ``i`` gets ``-sum_j d/dr_ij`` (periodic
+    images of one atom add up). When no (sample, neighbour) repeats (finite systems) the
+    neighbour part is a plain indexed copy; otherwise, and for the centre sums, a sparse matrix
+    product. Both are much faster than ``np.add.at``.
     """
     from scipy import sparse
 
@@ -242,17 +243,27 @@ def _pair_to_atom_gradients(neighbourhoods: Neighbourhoods, pair_gradients) -> n
     n_features = pair_gradients.shape[-1]
     max_atoms = int(neighbourhoods.n_atoms.max()) if neighbourhoods.n_atoms.size else 0
     n_pairs = len(neighbourhoods.pair_sample)
+    out = np.zeros((n_samples, max_atoms, 3, n_features))
     if n_pairs == 0 or n_samples == 0:
-        return np.zeros((n_samples, max_atoms, 3, n_features))
+        return out
     sample = neighbourhoods.pair_sample
-    rows = np.concatenate(
-        [
-            sample * max_atoms + neighbourhoods.pair_neighbour,
-            sample * max_atoms + neighbourhoods.samples[sample, 1],
-        ]
+    flat_out = out.reshape(n_samples * max_atoms, 3 * n_features)
+    flat_gradients = np.ascontiguousarray(pair_gradients).reshape(n_pairs, 3 * n_features)
+    target = sample * max_atoms + neighbourhoods.pair_neighbour
+    if np.unique(target).size == n_pairs:
+        flat_out[target] = flat_gradients
+    else:
+        scatter = sparse.csr_matrix(
+            (np.ones(n_pairs), (target, np.arange(n_pairs))),
+            shape=(n_samples * max_atoms, n_pairs),
+        )
+        flat_out += scatter @ flat_gradients
+    # centre: minus the sum over the pairs of its sample (pairs are grouped by sample)
+    sums = sparse.csr_matrix(
+        (np.ones(n_pairs), np.arange(n_pairs), neighbourhoods.pair_offsets),
+        shape=(n_samples, n_pairs),
     )
-    columns = np.concatenate([np.arange(n_pairs), np.arange(n_pairs)])
-    data = np.concatenate([np.ones(n_pairs), -np.ones(n_pairs)])
-    scatter = sparse.csr_matrix((data, (rows, columns)), shape=(n_samples * max_atoms, n_pairs))
-    out = scatter @ np.ascontiguousarray(pair_gradients).reshape(n_pairs, 3 * n_features)
-    return np.asarray(out).reshape(n_samples, max_atoms, 3, n_features)
+    flat_out[np.arange(n_samples) * max_atoms + neighbourhoods.samples[:, 1]] -= (
+        sums @ flat_gradients
+    )
+    return out
