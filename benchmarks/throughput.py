@@ -9,6 +9,10 @@ is part of every number). Gradients are position gradients of every atom (dscrib
 
 Translation table: ours ``n_radial=8`` = featomic ``max_radial=7`` = dscribe ``n_max=8``.
 
+Contenders are timed round-robin (one run of each, repeated) so that a change of machine load
+hits all of them alike; the load average is printed. featomic may use several threads (rayon);
+ours and dscribe (``n_jobs=1``) use one.
+
 Run::
 
     python3 benchmarks/throughput.py              # full benchmark
@@ -20,6 +24,7 @@ A missing peer library is reported ("not available") and the rest still runs.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -171,23 +176,36 @@ def featomic_bispectrum(systems):
 # --------------------------------------------------------------------------------------------
 
 
-def measure(label, factory, systems, repeats, rows):
-    try:
-        calls = factory(systems)
-        # warm-up on a few systems (spline tables, sphericart objects, JIT caches)
-        factory(systems[:4])["values"]()
-    except ImportError as error:
-        print(f"  {label:<32s} not available ({error})")
-        rows[label] = None
-        return
+def measure_all(contenders, systems, repeats):
+    """Time every contender, interleaved round-robin so that load changes hit all of them alike.
+
+    Returns ``{label: {"values": env/s, "gradients": env/s or None} or None}``.
+    """
+    calls, rows = {}, {}
+    for label, factory in contenders:
+        try:
+            calls[label] = factory(systems)
+            # warm-up on a few systems (spline tables, sphericart objects, caches)
+            factory(systems[:4])["values"]()
+        except ImportError as error:
+            print(f"  {label:<32s} not available ({error})")
+            rows[label] = None
+    best = {(label, kind): np.inf for label in calls for kind in ("values", "gradients")}
+    for _ in range(repeats):
+        for label, call in calls.items():
+            for kind in ("values", "gradients"):
+                if call[kind] is not None:
+                    best[label, kind] = min(best[label, kind], best_of(call[kind], 1))
     n = len(systems)
-    result = {"values": n / best_of(calls["values"], repeats)}
-    result["gradients"] = (
-        n / best_of(calls["gradients"], repeats) if calls["gradients"] is not None else None
-    )
-    rows[label] = result
-    gradients = f"{result['gradients']:10.0f}" if result["gradients"] else "         -"
-    print(f"  {label:<32s} {result['values']:10.0f} {gradients}")
+    for label, call in calls.items():
+        result = {
+            kind: (n / best[label, kind] if call[kind] is not None else None)
+            for kind in ("values", "gradients")
+        }
+        rows[label] = result
+        gradients = f"{result['gradients']:10.0f}" if result["gradients"] else "         -"
+        print(f"  {label:<32s} {result['values']:10.0f} {gradients}")
+    return rows
 
 
 def ratio(rows, ours, peer, kind):
@@ -211,18 +229,24 @@ def main(argv=None):
     systems = make_environments(args.n_environments)
     print(
         f"# {args.n_environments} environments (centre + {N_NEIGHBOURS} neighbours in a "
-        f"{BALL_RADIUS} Å ball), cutoff {CUTOFF}, best of {args.repeats}; "
-        f"python {platform.python_version()}"
+        f"{BALL_RADIUS} Å ball), cutoff {CUTOFF}, best of {args.repeats} (contenders "
+        f"interleaved); python {platform.python_version()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
     print(
         f"\n## power spectrum: n_radial {N_RADIAL}, max_angular {MAX_ANGULAR}, "
         f"density width {DENSITY_WIDTH}"
     )
     print(f"  {'library':<32s} {'values/s':>10s} {'+grad/s':>10s}   (environments per second)")
-    rows: dict = {}
-    measure("completeness PowerSpectrum", ours_power_spectrum, systems, args.repeats, rows)
-    measure("featomic SoapPowerSpectrum", featomic_power_spectrum, systems, args.repeats, rows)
-    measure("dscribe SOAP (gto, n_jobs=1)", dscribe_power_spectrum, systems, args.repeats, rows)
+    rows = measure_all(
+        [
+            ("completeness PowerSpectrum", ours_power_spectrum),
+            ("featomic SoapPowerSpectrum", featomic_power_spectrum),
+            ("dscribe SOAP (gto, n_jobs=1)", dscribe_power_spectrum),
+        ],
+        systems,
+        args.repeats,
+    )
     ours = "completeness PowerSpectrum"
     targets = [("featomic SoapPowerSpectrum", 2.0), ("dscribe SOAP (gto, n_jobs=1)", 1.0)]
     for peer, target in targets:
@@ -233,9 +257,14 @@ def main(argv=None):
 
     print(f"\n## 4-body (nu = 3): n_radial {N_RADIAL_4}, max_angular {MAX_ANGULAR_4}")
     print(f"  {'library':<32s} {'values/s':>10s} {'+grad/s':>10s}")
-    rows4: dict = {}
-    measure("completeness Bispectrum", ours_bispectrum, systems, args.repeats, rows4)
-    measure("featomic DensityCorrelations", featomic_bispectrum, systems, args.repeats, rows4)
+    rows4 = measure_all(
+        [
+            ("completeness Bispectrum", ours_bispectrum),
+            ("featomic DensityCorrelations", featomic_bispectrum),
+        ],
+        systems,
+        args.repeats,
+    )
     b, f = rows4.get("completeness Bispectrum"), rows4.get("featomic DensityCorrelations")
     if b is not None and f is not None:
         print(
