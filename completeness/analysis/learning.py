@@ -173,11 +173,6 @@ def _group_folds(groups: np.ndarray, n_folds: int, seed: int):
     return [(np.flatnonzero(labels != f), np.flatnonzero(labels == f)) for f in range(n_folds)]
 
 
-def _rbf(A, B, gamma):
-    squared = np.sum(A**2, axis=1)[:, None] + np.sum(B**2, axis=1)[None, :] - 2 * A @ B.T
-    return np.exp(-gamma * np.maximum(squared, 0.0))
-
-
 def _cv_errors(kind, Z, t, folds, alphas, gammas):
     """Mean squared validation error for every hyperparameter (grid indexed [gamma, alpha]).
 
@@ -186,8 +181,11 @@ def _cv_errors(kind, Z, t, folds, alphas, gammas):
     Q^T t``.
     """
     errors = np.zeros((len(gammas), len(alphas)))
+    if kind == "krr":
+        norms = np.sum(Z**2, axis=1)
+        squared = np.maximum(norms[:, None] + norms[None, :] - 2 * Z @ Z.T, 0.0)
     for g, gamma in enumerate(gammas):
-        kernel = _rbf(Z, Z, gamma) if kind == "krr" else None
+        kernel = np.exp(-gamma * squared) if kind == "krr" else None
         for train, valid in folds:
             if kind == "krr":
                 eigenvalues, Q = np.linalg.eigh(kernel[np.ix_(train, train)])
@@ -335,18 +333,34 @@ class PairDataset:
         return difference / np.where(scale > 0, scale, 1.0)
 
 
-def pair_features(descriptor, pairs) -> tuple[np.ndarray, np.ndarray]:
+def pair_features(descriptor, pairs, *, chunk_pairs: int = 250) -> tuple[np.ndarray, np.ndarray]:
     """Features of the centre (atom 0) of ``pair.plus`` and ``pair.minus`` for every pair.
 
-    ``descriptor`` is anything with ``compute(systems, centers=[0]).values``. Returns two
-    ``(n_pairs, n_features)`` arrays.
+    ``descriptor`` is anything with ``compute(systems, centers=[0]).values``. Features are
+    computed ``chunk_pairs`` pairs at a time, and columns that are exactly zero in the first
+    chunk are dropped (e.g. every channel of a species that is only ever the centre); they are
+    checked to stay exactly zero in every later chunk (an error otherwise, never a silent
+    drop). Returns two ``(n_pairs, n_kept_features)`` arrays.
     """
     pairs = list(pairs)
     if not pairs:
         raise InputError("no pairs given; generate some pairs first")
-    systems = [p.plus for p in pairs] + [p.minus for p in pairs]
-    values = np.asarray(descriptor.compute(systems, centers=[0]).values, dtype=np.float64)
-    return values[: len(pairs)], values[len(pairs) :]
+    chunk_pairs = max(1, int(chunk_pairs))
+    plus, minus, keep = [], [], None
+    for start in range(0, len(pairs), chunk_pairs):
+        chunk = pairs[start : start + chunk_pairs]
+        systems = [p.plus for p in chunk] + [p.minus for p in chunk]
+        values = np.asarray(descriptor.compute(systems, centers=[0]).values, dtype=np.float64)
+        if keep is None:
+            keep = np.any(values != 0.0, axis=0)
+        elif np.any(values[:, ~keep] != 0.0):
+            raise InputError(
+                "a feature that was exactly zero for the first pairs is non-zero later; call "
+                "pair_features with chunk_pairs >= the number of pairs"
+            )
+        plus.append(values[: len(chunk), keep])
+        minus.append(values[len(chunk) :, keep])
+    return np.vstack(plus), np.vstack(minus)
 
 
 #: Families of degenerate pairs usable as data sets (generators of :mod:`completeness.structures`).

@@ -55,6 +55,7 @@ __all__ = [
     "GFRE_SEED",
     "ReconstructionSplit",
     "TruncatedRidgeCV",
+    "degenerate_gfre_floor",
     "gfrd",
     "gfre",
     "lfre",
@@ -331,6 +332,29 @@ def lfre(X, Y, n_local_points: int = 100, **kwargs) -> float:
     """
     errors = pointwise_lfre(X, Y, n_local_points, **kwargs)
     return float(np.sqrt(np.mean(errors**2)))
+
+
+def degenerate_gfre_floor(Y_plus, Y_minus) -> float:
+    """Lowest GFRE any source can reach if it gives both members of every pair the same features.
+
+    A source blind to the pairs must reconstruct ``y+`` and ``y-`` by the same vector; the best
+    is their mean, so the per-sample squared error is at least ``||y+ - y-||^2 / 4``. With ``Y``
+    standardised as in :func:`gfre` (total variance of all ``2 n_pairs`` rows)::
+
+        floor = sqrt(mean_pairs ||y+ - y-||^2 / 4) / sqrt(total variance)
+
+    (expected value over a random half split; the estimate on one split fluctuates around it).
+    """
+    Y_plus = _as_matrix(Y_plus, "Y_plus")
+    Y_minus = _as_matrix(Y_minus, "Y_minus")
+    if Y_plus.shape != Y_minus.shape:
+        raise InputError(f"Y_plus {Y_plus.shape} and Y_minus {Y_minus.shape} differ in shape")
+    both = np.vstack([Y_plus, Y_minus])
+    variance = ((both - both.mean(axis=0)) ** 2).mean(axis=0).sum()
+    if not variance > 0:
+        raise InputError("Y has zero variance; nothing to reconstruct")
+    squared = np.sum((Y_plus - Y_minus) ** 2, axis=1).mean() / 4
+    return float(np.sqrt(squared / variance))
 
 
 def reconstruction_table(features: dict, *, measure: str = "gfre", **kwargs) -> dict:

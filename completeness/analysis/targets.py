@@ -36,6 +36,7 @@ from ..environments import Environment, InputError, environment
 
 __all__ = [
     "TARGETS",
+    "TARGET_UNITS",
     "evaluate_target",
     "neighbour_vectors",
     "squared_volume_sum",
@@ -143,6 +144,14 @@ def torsion_energy(system, barriers=(1.0, -0.5, 0.25)) -> float:
         energy += barrier / 2 * np.sum(1.0 + sign * np.cos(multiplicity * phi))
     return float(energy)
 
+
+#: Units of each target (for axis labels and tables).
+TARGET_UNITS = {
+    "triangle_normals": "dimensionless",
+    "squared_volumes": "Å$^6$",
+    "squared_volumes_neighbours": "Å$^6$",
+    "torsion": "arb. energy units",
+}
 
 #: Name -> function of one environment.
 TARGETS = {
