@@ -270,3 +270,42 @@ def test_two_body_pair_separated_by_power_not_radial_spectrum():
     assert np.linalg.norm(r_plus - r_minus) <= 1e-13 * np.linalg.norm(r_plus)
     p_plus, p_minus = ps.compute(plus, centers=[0]).values, ps.compute(minus, centers=[0]).values
     assert np.linalg.norm(p_plus - p_minus) > 1e-2 * np.linalg.norm(p_plus)
+
+
+def test_power_spectrum_matches_featomic():
+    """An independent implementation: featomic's SoapPowerSpectrum without the centre's density.
+
+    featomic's invariant carries (-1)^l (Clebsch-Gordan coupling to lambda = 0), keeps both
+    (n, n') orders of a same-species block without sqrt(2), and includes sqrt(2) in blocks of two
+    different species; its radial integrals are splined independently (agreement ~1e-6).
+    """
+    featomic = pytest.importorskip("featomic")
+    atoms = _cluster(8)
+    hypers = {
+        "cutoff": {"radius": CUTOFF, "smoothing": {"type": "ShiftedCosine", "width": 0.5}},
+        "density": {"type": "Gaussian", "width": 0.4, "center_atom_weight": 0.0},
+        "basis": {
+            "type": "TensorProduct",
+            "max_angular": 3,
+            "radial": {"type": "Gto", "max_radial": 3},
+        },
+    }
+    reference = featomic.SoapPowerSpectrum(**hypers).compute([atoms])
+    reference = reference.keys_to_samples("center_type")
+    descriptor = power(species=[1, 6, 8])
+    ours = descriptor.compute(atoms).values
+    index = {name: k for k, name in enumerate(descriptor.feature_names())}
+    mapped = np.zeros_like(ours)  # featomic stores no rows for absent neighbour species
+    covered = set()
+    for key, block in reference.items():
+        a, b = int(key["neighbor_1_type"]), int(key["neighbor_2_type"])
+        rows = block.samples.column("atom")
+        for column, (l, n, m) in enumerate(block.properties.values.tolist()):
+            name = f"a{a}_n{n}_b{b}_n{m}_l{l}"
+            if name not in index:
+                continue  # the other half of a same-species block
+            factor = (-1) ** l * (np.sqrt(2.0) if a == b and n != m else 1.0)
+            mapped[rows, index[name]] = factor * block.values[:, column]
+            covered.add(name)
+    assert covered == set(index)
+    assert np.linalg.norm(mapped - ours) < 1e-6 * np.linalg.norm(ours)

@@ -262,3 +262,33 @@ def test_unknown_neighbour_species_raises():
     neighbourhoods = build_neighbourhoods(_random_cluster(0), CUTOFF)
     with pytest.raises(InputError, match="species"):
         SphericalExpansion(CUTOFF, 3, 2).compute(neighbourhoods, [1])
+
+
+def test_expansion_matches_featomic():
+    """featomic's SphericalExpansion (centre density off) is an independent implementation of
+    the same GTO convention: same m order and phase, agreement to its spline accuracy."""
+    featomic = pytest.importorskip("featomic")
+    atoms = _random_cluster(11)
+    hypers = {
+        "cutoff": {"radius": CUTOFF, "smoothing": {"type": "ShiftedCosine", "width": 0.5}},
+        "density": {"type": "Gaussian", "width": 0.4, "center_atom_weight": 0.0},
+        "basis": {
+            "type": "TensorProduct",
+            "max_angular": 3,
+            "radial": {"type": "Gto", "max_radial": 4},
+        },
+    }
+    reference = featomic.SphericalExpansion(**hypers).compute([atoms])
+    species = np.unique(atoms.numbers)
+    neighbourhoods = build_neighbourhoods(atoms, CUTOFF)
+    ours = SphericalExpansion(CUTOFF, 5, 3, density_width=0.4).compute(neighbourhoods, species)
+    checked = 0
+    for key, block in reference.items():
+        l, a = int(key["o3_lambda"]), list(species).index(int(key["neighbor_type"]))
+        atoms_rows = block.samples.column("atom")
+        assert block.properties.column("n").tolist() == list(range(5))
+        expected = block.values.transpose(0, 2, 1)  # (samples, n, m)
+        got = ours.coefficients[l][atoms_rows, a]
+        assert np.abs(got - expected).max() < 1e-7 * max(np.abs(expected).max(), 1e-3)
+        checked += 1
+    assert checked == len(reference.keys) >= 4 * len(species)
