@@ -277,3 +277,37 @@ def test_b8_pairs_five_body_resolves():
     dataset = pair_dataset(pairs, descriptor, "squared_volumes_neighbours")
     test, _ = _pair_rmse(dataset, 240)
     assert test < 0.1
+
+
+def test_cli_learn(tmp_path, capsys):
+    import json
+
+    from completeness.cli import main
+
+    out = tmp_path / "learn.json"
+    status = main(
+        [
+            "learn",
+            "--family",
+            "prl",
+            "--n-pairs",
+            "40",
+            "--seeds",
+            "0",
+            "--n-radial",
+            "3",
+            "--max-angular",
+            "2",
+            "--gfre",
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "PowerSpectrum (body order 3)" in printed and "PowerSpectrum -> Bispectrum" in printed
+    data = json.loads(out.read_text())
+    power = data["results"][0]
+    assert power["descriptor"] == "PowerSpectrum"
+    np.testing.assert_allclose(power["curve"]["test_pair_rmse"], 1.0, atol=0.01)
+    assert main(["learn", "--descriptor", "NoSuchDescriptor", "--n-pairs", "5"]) == 2
