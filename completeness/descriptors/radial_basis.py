@@ -246,7 +246,8 @@ class RadialSpline:
         ``dI/dr`` is None when ``derivatives`` is False.
         """
         r = np.asarray(distances, dtype=np.float64).reshape(-1)
-        position = r / self.spacing
+        # beyond the grid (r > cutoff, where the cutoff function is zero anyway) stay finite
+        position = np.minimum(r / self.spacing, self.n_intervals)
         index = np.minimum(position.astype(np.int64), self.n_intervals - 1)
         t = position - index
         coefficients = np.take(self.coefficients, index, axis=0)  # (P, 4, F)

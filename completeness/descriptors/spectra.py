@@ -17,9 +17,12 @@ Power spectrum
     kept only for :math:`(a, n) \le (b, n')` (lexicographic on (species index, n)): the matrix
     is symmetric, and the :math:`\sqrt 2` makes the Euclidean norm (hence every dot-product
     kernel) of the half vector equal to that of the full symmetric matrix. The
-    :math:`1/\sqrt{2l+1}` is featomic's normalisation. The power spectrum is invariant under
-    O(3) (mirror included: a reflection multiplies :math:`c_{nlm}` by a real orthogonal
-    matrix within each l, and the sum over m is the invariant dot product).
+    :math:`1/\sqrt{2l+1}` is featomic's normalisation. featomic's ``SoapPowerSpectrum`` (with
+    ``center_atom_weight=0``) equals ``(-1)^l p`` for pairs of different species and
+    ``(-1)^l p / sqrt(2)`` for ``n != n'`` of one species, where it keeps both orders (tested).
+    The power spectrum is invariant under O(3) (mirror included: a reflection multiplies
+    :math:`c_{nlm}` by a real orthogonal matrix within each l, and the sum over m is the
+    invariant dot product).
 
 Features are ordered by ``l`` (outermost), then by the pair of channels ``(a n) <= (b n')``
 in row-major upper-triangle order. Names read ``"a{a}_n{n}_b{b}_n{n'}_l{l}"`` (atomic numbers).

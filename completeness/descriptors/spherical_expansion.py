@@ -14,6 +14,9 @@ standard real combination of the Condon–Shortley complex harmonics:
 :math:`Y_{l,m>0} = \sqrt2 (-1)^m \mathrm{Re}\, Y_l^m`, :math:`Y_{l,0} = Y_l^0`,
 :math:`Y_{l,m<0} = \sqrt2 (-1)^m \mathrm{Im}\, Y_l^{|m|}`; pinned by a test against scipy).
 :math:`I_{nl}` and :math:`f_c` are described in :mod:`completeness.descriptors.radial_basis`.
+With ``radial_basis="gto"`` the coefficients equal featomic's ``SphericalExpansion`` with
+``density={"type": "Gaussian", "width": density_width, "center_atom_weight": 0}``, ``Gto`` radial
+basis with ``max_radial = n_radial - 1`` and a ``ShiftedCosine`` smoothing (tested to 1e-7).
 The centre atom's own density is **not** included (it would only add a constant to
 ``c^{a_i}_{n00}``); periodic images of the centre are ordinary neighbours.
 
