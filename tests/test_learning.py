@@ -311,3 +311,29 @@ def test_cli_learn(tmp_path, capsys):
     assert power["descriptor"] == "PowerSpectrum"
     np.testing.assert_allclose(power["curve"]["test_pair_rmse"], 1.0, atol=0.01)
     assert main(["learn", "--descriptor", "NoSuchDescriptor", "--n-pairs", "5"]) == 2
+
+
+def test_learning_curve_without_pairs_and_transfer():
+    from completeness.analysis.learning import learning_curve
+
+    rng = np.random.default_rng(6)
+    X = rng.uniform(-1, 1, size=(120, 2))
+    y = X[:, 0] + 2 * X[:, 1]
+    curve = learning_curve(X, y, model="ridge", train_sizes=[10, 90], seeds=(0,))
+    assert curve.test_rmse.shape == (2, 1) and np.isnan(curve.test_pair_rmse).all()
+    assert curve.test_rmse[-1, 0] < 1e-3
+    # transfer: a model of the first feature only cannot predict a set where only the second
+    # varies; the test RMSE equals the std of the test targets (prediction ~ constant)
+    X_test = np.column_stack([np.zeros(50), np.linspace(-1, 1, 50)])
+    curve = learning_curve(
+        X[:, :1],
+        X[:, 0],
+        model="ridge",
+        train_sizes=[100],
+        seeds=(0,),
+        X_test=X_test[:, :1],
+        y_test=X_test[:, 1],
+    )
+    assert curve.test_rmse[0, 0] == pytest.approx(np.std(X_test[:, 1]), rel=0.05)
+    with pytest.raises(InputError, match="X_test"):
+        learning_curve(X, y, X_test=np.zeros((3, 5)), y_test=np.zeros(3))

@@ -232,6 +232,135 @@ def run_gfre(config: dict, out: Path, quick: bool) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# CH4 along and off the insensitive manifold
+# --------------------------------------------------------------------------------------------
+
+
+def run_ch4(config: dict, out: Path, quick: bool) -> dict:
+    from completeness.analysis.sensitivity import ch4_four_body_target, follow_insensitive_mode
+    from completeness.analysis.targets import triangle_normal_target
+    from completeness.structures.pair import make_atoms
+
+    spec = config["ch4"]
+    n_steps = config["quick"]["ch4_n_steps"] if quick else spec["n_steps"]
+    n_off = config["quick"]["ch4_n_off"] if quick else spec["n_off"]
+    seeds = config["quick"]["seeds"] if quick else config["seeds"]
+    start = make_atoms("CH4", np.vstack([np.zeros(3), spec["start"]]))
+    followed = make_descriptor(spec["followed"], spec["descriptors"][spec["followed"]])
+    log(f"CH4: following the least sensitive mode of {spec['followed']} for {n_steps} steps")
+    path = follow_insensitive_mode(
+        followed, start, n_steps=n_steps, step=spec["step"], target=ch4_four_body_target
+    )
+    summary = path.summary()
+    log(f"CH4 path: {summary}")
+    along = path.vectors[:: spec["every"]]
+    length = path.end_to_end
+    rng = np.random.default_rng(spec["off_seed"])
+    fields = rng.normal(size=(n_off, 4, 3))
+    fields /= np.linalg.norm(fields.reshape(n_off, -1), axis=1)[:, None, None]
+    off = along[0][None] + rng.uniform(0, length, size=(n_off, 1, 1)) * fields
+    result = {"path": summary, "n_along": len(along), "n_off": n_off, "curves": {}}
+    datasets = {}
+    for label, vectors in (("along", along), ("off", off)):
+        systems = [make_atoms("CH4", np.vstack([np.zeros(3), v])) for v in vectors]
+        y = np.array([triangle_normal_target(a) for a in systems])
+        result.setdefault("target_std", {})[label] = float(np.std(y))
+        result.setdefault("target_range", {})[label] = [float(y.min()), float(y.max())]
+        features = {}
+        for name, hypers in spec["descriptors"].items():
+            values = make_descriptor(name, hypers).compute(systems, centers=[0]).values
+            features[name] = values
+        datasets[label] = (features, y)
+    # off: random displacements (train and test within); transfer: train on random
+    # displacements, test along the manifold (Parsaeifard & Goedecker's failure mode)
+    for label in ("off", "transfer"):
+        features, y = datasets["off"]
+        for name in spec["descriptors"]:
+            keep = np.any(features[name] != 0.0, axis=0)
+            extra = {}
+            if label == "transfer":
+                along_features, along_y = datasets["along"]
+                extra = {"X_test": along_features[name][:, keep], "y_test": along_y}
+            for model in config["models"]:
+                curve = learning.learning_curve(
+                    features[name][:, keep],
+                    y,
+                    model=model,
+                    seeds=seeds,
+                    test_fraction=config["test_fraction"],
+                    name=f"ch4-{label}",
+                    descriptor=name,
+                    target="triangle_normals",
+                    **extra,
+                )
+                curve.save(out / f"curve_ch4_{label}_{name}_{model}.json")
+                relative = curve.test_rmse[-1].mean() / curve.target_std
+                result["curves"][f"{label}/{name}/{model}"] = {
+                    "train_size": int(curve.train_pairs[-1]),
+                    "test_rmse": float(curve.test_rmse[-1].mean()),
+                    "test_rmse_over_std": float(relative),
+                }
+                log(
+                    f"CH4 {label} {name} {model}: test RMSE {curve.test_rmse[-1].mean():.4g} "
+                    f"= {relative:.3f} of the test-target std, at {curve.train_pairs[-1]} "
+                    "training structures"
+                )
+    (out / "ch4.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def make_ch4_figure(config: dict, out: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    found = False
+    for ax, label, title in zip(
+        axes,
+        ("off", "transfer"),
+        (
+            "train and test on random displacements",
+            "train on random displacements, test along the manifold",
+        ),
+        strict=True,
+    ):
+        for name, colour in (("PowerSpectrum", "tab:red"), ("Bispectrum", "tab:blue")):
+            for model, line in (("krr", "-"), ("ridge", "--")):
+                path = out / f"curve_ch4_{label}_{name}_{model}.json"
+                if not path.exists():
+                    continue
+                found = True
+                curve = learning.LearningCurve.load(path)
+                ax.errorbar(
+                    curve.train_pairs,
+                    curve.test_rmse.mean(1) / curve.target_std,
+                    yerr=curve.test_rmse.std(1) / curve.target_std,
+                    color=colour,
+                    linestyle=line,
+                    marker="o",
+                    capsize=2,
+                    label=f"{name}, {model}",
+                )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training structures")
+        ax.set_ylabel("test RMSE / std of test target (dimensionless)")
+        ax.set_title(f"CH4 four-body target: {title}", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    if not found:
+        plt.close(fig)
+        return None
+    fig.tight_layout()
+    path = out / "ch4_learning.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
 # figure
 # --------------------------------------------------------------------------------------------
 
@@ -341,7 +470,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run into results/quick")
     parser.add_argument("--config", default=str(HERE / "config.json"))
-    parser.add_argument("--only", choices=["learning", "gfre", "figure"], default=None)
+    parser.add_argument("--only", choices=["learning", "gfre", "ch4", "figure"], default=None)
     args = parser.parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     out = HERE / "results" / ("quick" if args.quick else "")
@@ -356,8 +485,13 @@ def main(argv=None) -> int:
         gfre_result = run_gfre(config, out, args.quick)
     elif (out / "gfre.json").exists():
         gfre_result = json.loads((out / "gfre.json").read_text())
+    if args.only in (None, "ch4"):
+        run_ch4(config, out, args.quick)
     path = make_figure(config, out, gfre_result)
     log(f"wrote {path}")
+    ch4_path = make_ch4_figure(config, out)
+    if ch4_path is not None:
+        log(f"wrote {ch4_path}")
     return 0
 
 

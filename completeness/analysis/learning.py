@@ -55,6 +55,7 @@ __all__ = [
     "degenerate_error_floor",
     "family_pairs",
     "fit_model",
+    "learning_curve",
     "log_training_sizes",
     "pair_dataset",
     "pair_features",
@@ -540,5 +541,85 @@ def pair_learning_curve(
         dataset=dataset.name,
         descriptor=dataset.descriptor,
         target=dataset.target,
+        best_params=best_params,
+    )
+
+
+def learning_curve(
+    X,
+    y,
+    *,
+    model: str = "krr",
+    train_sizes=None,
+    seeds=(0, 1, 2),
+    test_fraction: float = 0.2,
+    n_folds: int = 3,
+    name: str = "",
+    descriptor: str = "",
+    target: str = "",
+    X_test=None,
+    y_test=None,
+) -> LearningCurve:
+    """Learning curve on independent structures (no pairs): test RMSE against training size.
+
+    Same protocol as :func:`pair_learning_curve` with one structure per group; the within-pair
+    fields of the returned :class:`LearningCurve` are NaN and ``train_pairs`` counts
+    structures. With ``X_test, y_test`` every model is tested on them (a transfer test, e.g.
+    train on random structures and test along an insensitive manifold) and training subsets are
+    drawn from all of ``X``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = _vector(y, "y")
+    if X.ndim != 2 or len(X) != len(y):
+        raise InputError(
+            f"X must be (n_samples, n_features) with one row per target, got {X.shape}"
+        )
+    if not 0 < test_fraction < 1:
+        raise InputError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    external = X_test is not None
+    if external:
+        X_test = np.asarray(X_test, dtype=np.float64)
+        y_test = _vector(y_test, "y_test")
+        if X_test.ndim != 2 or X_test.shape[1] != X.shape[1] or len(X_test) != len(y_test):
+            raise InputError(
+                f"X_test must be (n_test, {X.shape[1]}) with one row per y_test value, got "
+                f"{X_test.shape}"
+            )
+    n_test = 0 if external else max(1, round(test_fraction * len(y)))
+    n_available = len(y) - n_test
+    if train_sizes is None:
+        train_sizes = log_training_sizes(min(16, n_available), n_available, 6)
+    train_sizes = np.asarray(train_sizes, dtype=int)
+    if train_sizes.min() < n_folds or train_sizes.max() > n_available:
+        raise InputError(f"training sizes must be in {n_folds}..{n_available}, got {train_sizes}")
+    seeds = np.asarray(seeds, dtype=int)
+    shape = (len(train_sizes), len(seeds))
+    test_rmse, train_rmse = np.zeros(shape), np.zeros(shape)
+    best_params = []
+    for s, seed in enumerate(seeds):
+        order = np.random.default_rng(int(seed)).permutation(len(y))
+        test, pool = order[:n_test], order[n_test:]
+        features_test, targets_test = (X_test, y_test) if external else (X[test], y[test])
+        for i, n in enumerate(train_sizes):
+            train = pool[:n]
+            fitted = fit_model(X[train], y[train], model, n_folds=n_folds, seed=int(seed))
+            best_params.append({"train_size": int(n), "seed": int(seed), **fitted.best_params_})
+            residual = fitted.predict(features_test) - targets_test
+            test_rmse[i, s] = np.sqrt(np.mean(residual**2))
+            train_rmse[i, s] = np.sqrt(np.mean((fitted.predict(X[train]) - y[train]) ** 2))
+    nan = np.full(shape, np.nan)
+    return LearningCurve(
+        train_pairs=train_sizes,
+        seeds=seeds,
+        test_rmse=test_rmse,
+        train_rmse=train_rmse,
+        test_pair_rmse=nan,
+        train_pair_rmse=nan.copy(),
+        floor=float("nan"),
+        target_std=float(np.std(y_test if external else y)),
+        model=model,
+        dataset=name,
+        descriptor=descriptor,
+        target=target,
         best_params=best_params,
     )
