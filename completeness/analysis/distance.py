@@ -441,7 +441,8 @@ def verdict(descriptor, pair, *, n_transforms: int = N_TRANSFORMS, seed: int = 0
 def verdicts(
     descriptor, pairs, *, n_transforms: int = N_TRANSFORMS, seed: int = 0, name=None
 ) -> list[Verdict]:
-    """Verdicts of ``descriptor`` on every pair, computed in one ``compute`` call per scope.
+    """Verdicts of ``descriptor`` on every pair, in one ``compute`` call per scope and
+    composition (set of species).
 
     ``descriptor``: a Descriptor, an object with ``compute`` or a callable (see
     :mod:`completeness.descriptors.user`). A pair whose computation raises gets the verdict
@@ -451,10 +452,13 @@ def verdicts(
     if n_transforms < 1:
         raise InputError(f"n_transforms must be at least 1, got {n_transforms}")
     jobs = [_PairJob(user, pair, n_transforms, seed) for pair in pairs]
-    for scope in ("environment", "global"):
-        batch = [job for job in jobs if job.scope == scope]
-        if not batch:
-            continue
+    # one batch per scope and composition: a descriptor whose species channels follow the input
+    # would otherwise compute every environment with the channels of the richest pair
+    groups: dict = {}
+    for job in jobs:
+        composition = tuple(np.unique(job.systems[0].numbers).tolist())
+        groups.setdefault((job.scope, composition), []).append(job)
+    for (scope, _), batch in groups.items():
         try:
             _compute_batch(user, batch, scope)
         except Exception:  # isolate the failing pair(s): each keeps its own message
