@@ -28,7 +28,6 @@ from completeness.analysis.distance import (
 from completeness.analysis.scan import fold_scan, power_law_exponent, prl_scan
 from completeness.descriptors import Descriptor
 from completeness.descriptors.defaults import builtin_descriptors
-from completeness.descriptors.spectra import RadialSpectrum
 from completeness.descriptors.user import as_descriptor
 from completeness.environments import InputError
 
@@ -335,7 +334,7 @@ def test_only_pseudoscalar_terms_resolve_enantiomers(catalog_verdicts):
 
 def test_no_contradiction_on_the_catalog(catalog_verdicts):
     _, results = catalog_verdicts
-    for key, by_pair in results.items():
+    for by_pair in results.values():
         for result in by_pair.values():
             assert result.status not in ("contradiction", "error"), result.reading
 
