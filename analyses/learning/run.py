@@ -309,23 +309,34 @@ def run_ch4(config: dict, out: Path, quick: bool) -> dict:
     return result
 
 
+def integer_log_axis(ax, ticks) -> None:
+    """Log x axis with plain integer labels at ``ticks`` only (no overlapping minor labels)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(list(ticks)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def make_ch4_figure(config: dict, out: Path) -> Path | None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     found = False
     for ax, label, title in zip(
         axes,
         ("off", "transfer"),
         (
             "train and test on random displacements",
-            "train on random displacements, test along the manifold",
+            "train on random displacements,\ntest along the power-spectrum insensitive manifold",
         ),
         strict=True,
     ):
+        ticks = set()
         for name, colour in (("PowerSpectrum", "tab:red"), ("Bispectrum", "tab:blue")):
             for model, line in (("krr", "-"), ("ridge", "--")):
                 path = out / f"curve_ch4_{label}_{name}_{model}.json"
@@ -333,6 +344,7 @@ def make_ch4_figure(config: dict, out: Path) -> Path | None:
                     continue
                 found = True
                 curve = learning.LearningCurve.load(path)
+                ticks.update(curve.train_pairs.tolist())
                 ax.errorbar(
                     curve.train_pairs,
                     curve.test_rmse.mean(1) / curve.target_std,
@@ -343,11 +355,11 @@ def make_ch4_figure(config: dict, out: Path) -> Path | None:
                     capsize=2,
                     label=f"{name}, {model}",
                 )
-        ax.set_xscale("log")
+        integer_log_axis(ax, sorted(ticks))
         ax.set_yscale("log")
         ax.set_xlabel("training structures")
         ax.set_ylabel("test RMSE / std of test target (dimensionless)")
-        ax.set_title(f"CH4 four-body target: {title}", fontsize=10)
+        ax.set_title(f"CH$_4$ four-body target: {title}", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     if not found:
@@ -370,13 +382,6 @@ def make_figure(config: dict, out: Path, gfre_result: dict | None) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
-
-    def integer_log_axis(ax, ticks):
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(FixedLocator(list(ticks)))
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.xaxis.set_minor_formatter(NullFormatter())
 
     studies = config["studies"]
     n_columns = 3 if gfre_result else 2
