@@ -49,15 +49,23 @@ doi:10.1103/PhysRevB.99.014104 (ACE))
     :math:`t_{\nu-1} = t_\nu` with odd :math:`\lambda_{\nu-2}` (:math:`\nu \ge 3`). Linear
     relations between the remaining features are not removed (completeness before
     minimality). nu = 1 is the radial spectrum :math:`c_{a n 0 0}`, nu = 2 the unnormalised power
-    spectrum :math:`\sum_m c_{t_1 m} c_{t_2 m}`, nu = 3 the bispectrum above (same features,
-    same order). Parity of a feature: :math:`(-1)^{l_1 + \dots + l_\nu}`.
+    spectrum :math:`\sum_m c_{t_1 m} c_{t_2 m}`, nu = 3 the bispectrum above (the same features
+    and values, ordered by intermediate order instead of by l-triple). Parity of a feature:
+    :math:`(-1)^{l_1 + \dots + l_\nu}`. Feature names spell the coupling path, e.g.
+    ``(a6,n0,l1)[1](a6,n1,l2)[3](a6,n0,l3)``: channels ``(species, n, l)`` and, in brackets,
+    the order of the intermediate result.
 
-Gradients are analytic. The bispectrum uses the product rule with
-:math:`\partial c_{nlm}/\partial \mathbf r_p = R'_{nl} \hat{\mathbf r}_p Y_{lm}
-+ R_{nl} \nabla Y_{lm}`, contracting the partial derivative tensors
-:math:`\partial B / \partial c_{t_k}` with :math:`(Y, \nabla Y)` per pair first (no per-pair
-``(n, m)`` tensor). DensityCorrelations uses forward-mode chain rule through every coupling step
-(exact for every nu; memory grows as ``n_pairs * 3 * n_intermediate_features``).
+Gradients are analytic. The bispectrum uses the product rule,
+:math:`\partial B_f / \partial \mathbf r_p = \sum_{k l m} (\partial B_f / \partial c_{klm})
+(\partial c_{klm} / \partial \mathbf r_p)`, with the expansion's pair gradients and the
+block-sparse Jacobian :math:`\partial B / \partial c` (three CG partial contractions per
+feature), as one GEMM per sample and l-triple. DensityCorrelations uses the forward-mode chain
+rule through every coupling step: exact for every nu (tested against finite differences up to
+nu = 4), with memory ``n_pairs * 3 * n_intermediate * (2 lambda + 1)`` doubles, so for nu = 4
+it is meant for scans of small batches, not for bulk training sets.
+
+Both are vectorised over samples (the bispectrum in chunks of samples that keep temporaries
+small, with single-threaded BLAS for the many small GEMMs).
 """
 
 from __future__ import annotations
@@ -324,16 +332,22 @@ def _bispectrum_gradient_chunk(plan, per_l, dc, target) -> np.ndarray:
             (per_l[l1], per_l[l3], tensor.transpose(0, 2, 1)),
             (per_l[l1], per_l[l2], tensor),
         )
-        jacobian = np.zeros((n_samples, block.jacobian_rows * block.size))
+        # the Jacobian is a gather from [0, partial_0, partial_1, partial_2] (np.take is fast);
+        # entries that two positions share (t1 == t2, say) get the second one added after
+        source = [np.zeros((n_samples, 1))]
         for position, (x, y, t) in enumerate(parts):
             others = [block.channels[i] for i in range(3) if i != position]
-            partial = _partial(x, y, t)[:, others[0] * n_channels + others[1]]  # (S, F_b, M)
-            # t1 == t2 (say) puts two terms on the same entries: accumulate, never assign
-            jacobian[:, block.jacobian_index[position]] += partial.reshape(n_samples, -1)
+            rows = others[0] * n_channels + others[1]
+            partial = np.take(_partial(x, y, t), rows, axis=1)  # (S, F_b, M)
+            source.append(partial.reshape(n_samples, -1))
             if position == 2:  # B = sum_m (dB/dc_{t3})_m c_{t3 m}
                 values[:, block.start : block.start + block.size] = np.einsum(
-                    "sfq,sfq->sf", partial, per_l[l3][:, block.channels[2]]
+                    "sfq,sfq->sf", partial, np.take(per_l[l3], block.channels[2], axis=1)
                 )
+        source = np.concatenate(source, axis=1)
+        jacobian = np.take(source, block.jacobian_gather, axis=1)
+        for repeat_target, repeat_source in block.jacobian_repeat:
+            jacobian[:, repeat_target] += source[:, repeat_source]
         rows = np.take(dc, block.jacobian_columns, axis=2)  # (S, 3 max_pairs, rows_b)
         np.matmul(
             rows,
@@ -408,6 +422,23 @@ def _bispectrum_plan(max_angular, n_species, n_radial, include_odd) -> _Plan:
             column = np.arange(block.size)[:, None]
             index.append((row * block.size + column).reshape(-1))  # unique within one k
         object.__setattr__(block, "jacobian_index", tuple(index))
+        gather = np.zeros(width * block.size, dtype=np.int64)
+        repeat_target, repeat_source = [], []
+        start = 1
+        for k in range(3):
+            sources = start + np.arange(index[k].size)
+            fresh = gather[index[k]] == 0
+            gather[index[k][fresh]] = sources[fresh]
+            repeat_target.append(index[k][~fresh])
+            repeat_source.append(sources[~fresh])
+            start += index[k].size
+        object.__setattr__(block, "jacobian_gather", gather)
+        # per position (unique targets within each, so a fancy += adds every contribution)
+        object.__setattr__(
+            block,
+            "jacobian_repeat",
+            tuple((t, r) for t, r in zip(repeat_target, repeat_source, strict=True) if t.size),
+        )
         object.__setattr__(block, "jacobian_rows", width)
         object.__setattr__(block, "jacobian_columns", np.concatenate(columns))
     plan = _Plan(blocks, n_features, rows, term_rows, term_radial, term_species)
