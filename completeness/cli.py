@@ -105,10 +105,9 @@ def _cmd_audit(args) -> int:
         pair = user_pair(first, second, name="user-pair")
         pairs = [pair]
         statement = pair.claim.statement
-        if not args.quiet:
-            print(f"oracle: {statement}", flush=True)
     else:
         pairs = catalog_pairs()
+    _probe(descriptors, pairs[0].plus)
     audit = run_audit(
         descriptors,
         pairs,
@@ -136,11 +135,17 @@ def _cmd_audit(args) -> int:
         for text in stdout_outputs:
             sys.stdout.write(text)
     elif not args.quiet:
-        text = audit.text()
-        if statement is not None:  # already printed before the computation
-            text = text.split("\n", 2)[2]
-        sys.stdout.write(text)
+        sys.stdout.write(audit.text())
     return 0
+
+
+def _probe(descriptors: dict, atoms) -> None:
+    """Compute every descriptor once on one structure: a wrong output shape (or any other
+    InputError) stops the audit before anything is computed at length or written."""
+    from .descriptors.user import as_descriptor
+
+    for name, descriptor in descriptors.items():
+        as_descriptor(descriptor, name=name).compute(atoms, centers=[0])
 
 
 def _write_text(path: str, text: str) -> None:
