@@ -5,6 +5,7 @@ import pytest
 
 from completeness.analysis.reconstruction import (
     TruncatedRidgeCV,
+    degenerate_gfre_floor,
     gfrd,
     gfre,
     lfre,
@@ -65,6 +66,8 @@ def test_degenerate_source_keeps_a_floor_however_much_data():
         Y = np.vstack([np.hstack([u, v]), np.hstack([u, -v])])
         assert gfre(X, Y) == pytest.approx(expected, abs=0.06)
         assert gfre(Y, X) < 1e-10  # the richer space contains the poorer one
+        floor = degenerate_gfre_floor(Y[:n_pairs], Y[n_pairs:])
+        assert floor == pytest.approx(expected, abs=0.06)
 
 
 def test_local_error_sees_nonlinear_relations():
@@ -127,3 +130,21 @@ def test_bad_input():
         lfre(X, X, n_local_points=100)
     with pytest.raises(InputError, match="unknown measure"):
         reconstruction_table({"a": X, "b": X}, measure="nope")
+
+
+def test_power_spectrum_cannot_reconstruct_bispectrum_on_prl_pairs():
+    from completeness.analysis.learning import family_pairs, pair_features
+    from completeness.descriptors.correlations import Bispectrum
+    from completeness.descriptors.spectra import PowerSpectrum
+
+    pairs = family_pairs("prl", 200)
+    power = np.vstack(pair_features(PowerSpectrum(cutoff=6.0, n_radial=4, max_angular=3), pairs))
+    bispectrum_plus, bispectrum_minus = pair_features(
+        Bispectrum(cutoff=6.0, n_radial=4, max_angular=3), pairs
+    )
+    bispectrum = np.vstack([bispectrum_plus, bispectrum_minus])
+    floor = degenerate_gfre_floor(bispectrum_plus, bispectrum_minus)
+    assert floor > 0.05
+    # any source that is blind to the pairs stays above the floor (up to split fluctuations)
+    assert gfre(power, bispectrum) > 0.8 * floor
+    assert gfre(power, bispectrum) > gfre(bispectrum, power)
