@@ -380,3 +380,17 @@ def test_enantiomers_even_equal_pseudoscalars_differ():
     even, odd = values[:, parity == 1], values[:, parity == -1]
     assert relative_difference(even[0], even[1]) < 1e-13
     assert relative_difference(odd[0], odd[1]) > 0.5  # they flip sign: distance 2 x norm
+
+
+def test_centre_without_neighbours_gives_zeros():
+    lonely = ase.Atoms(numbers=[6, 6], positions=[[0, 0, 0], [0, 0, 9.0]])
+    crowded = random_environment(2, 4, species=(6,))
+    for descriptor in [
+        Bispectrum(**SMALL, include_pseudoscalar=True),
+        DensityCorrelations(4, **SMALL, include_pseudoscalar=True),
+    ]:
+        for systems in ([lonely], [lonely, crowded]):
+            features = descriptor.compute(systems, centers=[0], gradients=True)
+            assert np.all(features.values[0] == 0.0)
+            assert np.all(features.gradients[0] == 0.0)
+        assert np.any(features.values[1] != 0.0)

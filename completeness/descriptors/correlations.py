@@ -254,7 +254,7 @@ class Bispectrum(_CorrelationBase):
             c.reshape(n_samples, n_channels, 2 * l + 1)
             for l, c in enumerate(expansion.coefficients)
         ]
-        values = np.empty((n_samples, plan.n_features))
+        values = np.zeros((n_samples, plan.n_features))  # chunks without pairs: c = 0, B = 0
         if not gradients:
             for block in plan.blocks:
                 l1, l2, l3 = block.ls
