@@ -752,7 +752,8 @@ class Audit:
         )
         colours = ListedColormap(["#555555", "#d7301f", "#fdcc8a", "#1a9850"])
         fig, ax = plt.subplots(
-            figsize=(1.2 + 0.55 * len(names), 1.2 + 0.3 * len(self.pairs)), layout="constrained"
+            figsize=(max(6.0, 1.2 + 0.55 * len(names)), 1.2 + 0.3 * len(self.pairs)),
+            layout="constrained",
         )
         ax.imshow(matrix, cmap=colours, vmin=-0.5, vmax=3.5, aspect="auto")
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
@@ -763,8 +764,8 @@ class Audit:
                 label = "" if not math.isfinite(result.margin) else f"{result.margin:.0f}"
                 ax.text(j, i, label, ha="center", va="center", fontsize=6)
         ax.set_title(
-            "verdicts (red degenerate, green resolved, orange inconclusive, grey error;"
-            " numbers: margin in decades)",
+            "audit verdicts: red degenerate, green resolved, orange inconclusive, grey error\n"
+            "cell numbers: margin above the noise floor (decades)",
             fontsize=8,
         )
         return fig
