@@ -439,6 +439,7 @@ class Verdict:
         for key, value in record.items():
             if isinstance(value, float) and not math.isfinite(value):
                 record[key] = None
+        record["reading"] = self.reading
         return record
 
 
