@@ -69,9 +69,10 @@ __all__ = [
     "jacobian",
     "path_feature_change",
     "path_vectors",
+    "radial_jitter",
     "response",
-    "roundoff_level",
     "rotation_basis",
+    "roundoff_level",
     "scaling_exponent",
 ]
 
@@ -146,7 +147,10 @@ class _Evaluator:
         if _is_fast_descriptor(descriptor):
             self.backend = "neighbourhoods"
             self.descriptor = _with_fixed_species(descriptor, all_species)
+            self.descriptor._check_hypers()
             self.cutoff = float(self.descriptor.cutoff)
+            # the species channels, fixed for every batch (checked once against the input)
+            self.species = self.descriptor.species_for(self._neighbourhoods(env.vectors[None]))
         else:
             from ..descriptors.user import as_descriptor
 
@@ -207,7 +211,11 @@ class _Evaluator:
         for start in range(0, len(batch), _BATCH):
             chunk = batch[start : start + _BATCH]
             if self.backend == "neighbourhoods":
-                values = self.descriptor.compute_neighbourhoods(self._neighbourhoods(chunk)).values
+                # the subclass contract of Descriptor (_compute), without the feature names and
+                # Features wrapping that compute_neighbourhoods adds per call
+                values, _ = self.descriptor._compute(
+                    self._neighbourhoods(chunk), self.species, False
+                )
             else:
                 values = self.descriptor.compute(self._clusters(chunk), centers=[0]).values
             out.append(self._check_values(values, len(chunk)))
@@ -222,15 +230,28 @@ class _Evaluator:
         if self.backend == "adapter" and not self.descriptor.has_gradients:
             return None
         batch = np.asarray(vectors, dtype=np.float64)[None]
+        if self.backend == "neighbourhoods":
+            neighbourhoods = self._neighbourhoods(batch)
+            try:
+                values, pair_gradients = self.descriptor._compute(
+                    neighbourhoods, self.species, True
+                )
+            except NotImplementedError:
+                return None
+            if pair_gradients is None:
+                return None
+            values = self._check_values(values, 1)[0]
+            pair_gradients = np.asarray(pair_gradients, dtype=np.float64)
+            if pair_gradients.shape != (neighbourhoods.n_pairs, 3, values.size):
+                raise InputError(
+                    f"{self.name} returned pair gradients of shape {pair_gradients.shape}, "
+                    f"expected ({neighbourhoods.n_pairs}, 3, {values.size})"
+                )
+            jac = np.zeros((values.size, self.n, 3))
+            jac[:, neighbourhoods.pair_neighbour - 1, :] = pair_gradients.transpose(2, 0, 1)
+            return values, jac
         try:
-            if self.backend == "neighbourhoods":
-                features = self.descriptor.compute_neighbourhoods(
-                    self._neighbourhoods(batch), gradients=True
-                )
-            else:
-                features = self.descriptor.compute(
-                    self._clusters(batch), centers=[0], gradients=True
-                )
+            features = self.descriptor.compute(self._clusters(batch), centers=[0], gradients=True)
         except NotImplementedError:
             return None
         if getattr(features, "gradients", None) is None:
@@ -748,6 +769,30 @@ def scaling_exponent(
     )
 
 
+def radial_jitter(
+    atoms: ase.Atoms, centre: int, cutoff: float, amplitude: float = 0.02, seed: int = 0
+) -> ase.Atoms:
+    """A copy of ``atoms`` whose neighbours of ``centre`` are moved radially by up to ``amplitude``.
+
+    Every atom within ``cutoff`` of the centre is moved along its bond so that its distance is
+    multiplied by ``1 + U(-amplitude, amplitude)`` (seeded), the symmetry-breaking used by Onat
+    et al. (2020) (+-2 %) to turn the quadratic tangential response of a perfect crystal into a
+    linear one. The cell must be wider than twice the cutoff (each neighbour a distinct atom).
+    """
+    env = environment(atoms, centre=centre, cutoff=cutoff)
+    if len(np.unique(env.neighbour_index)) != env.n_neighbours:
+        raise InputError(
+            "an atom appears several times (periodic images) in the environment; use a "
+            "supercell wider than twice the cutoff"
+        )
+    rng = np.random.default_rng(seed)
+    factors = 1.0 + rng.uniform(-amplitude, amplitude, size=env.n_neighbours)
+    out = atoms.copy()
+    # move each neighbour atom (not its image) by the change of its bond vector
+    out.positions[env.neighbour_index] += env.vectors * (factors - 1.0)[:, None]
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # manifold following
 # --------------------------------------------------------------------------------------------
@@ -959,6 +1004,7 @@ def follow_insensitive_mode(
     n_random: int = 10,
     seed: int = 0,
     sign: int = 1,
+    degeneracy: float = 1e-8,
     cutoff: float | None = None,
     progress: bool = False,
 ) -> ManifoldPath:
@@ -977,6 +1023,11 @@ def follow_insensitive_mode(
     target : callable, optional
         ``target(vectors (n, 3)) -> float`` recorded at every step, e.g.
         :func:`ch4_four_body_target`.
+    degeneracy : float
+        Singular values within ``degeneracy * s_max`` of the smallest one count as degenerate
+        with it (e.g. the many exact null modes of a 2-body descriptor); the step then continues
+        along the previous direction projected onto their subspace (when that projection keeps
+        more than 10 % of it), instead of an arbitrary vector of the subspace.
     n_random, seed
         For the comparison with straight random displacements (:class:`PathChange`).
     progress : bool
@@ -1027,8 +1078,19 @@ def follow_insensitive_mode(
         complement = _complement(rotations, 3 * n)
         reduced = matrix @ complement
         _, s, vt = np.linalg.svd(reduced, full_matrices=reduced.shape[0] < reduced.shape[1])
+        singular = np.zeros(complement.shape[1])
+        singular[: s.size] = s
+        smallest[k] = singular[-1]
         direction = complement @ vt[-1]
-        smallest[k] = s[-1] if s.size == complement.shape[1] else 0.0
+        # a (near-)degenerate smallest singular value leaves the direction arbitrary within its
+        # subspace: continue along the previous direction projected onto that subspace
+        near = singular <= singular[-1] + degeneracy * singular[0]
+        if previous is not None and near.sum() > 1:
+            subspace = complement @ vt[near].T
+            projected = subspace @ (subspace.T @ previous)
+            norm = np.linalg.norm(projected)
+            if norm > 0.1:
+                direction = projected / norm
         if previous is None:
             largest = np.argmax(np.abs(direction))
             if np.sign(direction[largest]) != sign:
