@@ -531,8 +531,17 @@ class DensityCorrelations(_CorrelationBase):
 
     # -- the structure of the features (values computed on demand) ----------------------------
 
-    def _run(self, coefficients, pair_gradients, pair_sample, species_index, species, n_radial):
-        """Iterate the couplings; return (values, gradients, names, parities)."""
+    def _run(
+        self,
+        coefficients,
+        pair_gradients,
+        pair_sample,
+        species_index,
+        species,
+        n_radial,
+        names=True,
+    ):
+        """Iterate the couplings; return (values, gradients, names or None, parities)."""
         nu = int(self.correlation_order)
         max_angular = int(self.max_angular)
         cap = self.max_intermediate_angular
@@ -567,7 +576,7 @@ class DensityCorrelations(_CorrelationBase):
                     last_k=ks,
                     previous_lam=np.full(n_channels, -1),
                     l_sum=np.full(n_channels, l),
-                    history=[f"({channel_name[k]},l{l})" for k in ks],
+                    history=[f"({channel_name[k]},l{l})" for k in ks] if names else None,
                 )
             )
         if nu == 1:
@@ -614,7 +623,7 @@ class DensityCorrelations(_CorrelationBase):
             levels = [_merge(lam, parts) for lam, parts in sorted(new.items())]
 
         # final contraction with the last channel: lambda_{nu-1} = l_nu
-        values, gradients, names, parities = [], [], [], []
+        values, gradients, feature_names, parities = [], [], [], []
         include_odd = self.include_pseudoscalar is True
         for level in levels:
             l = level.lam
@@ -639,10 +648,11 @@ class DensityCorrelations(_CorrelationBase):
                 )
                 g += np.einsum("prm,pxrm->pxr", level.values[pair_sample][:, rows], dc[l][:, :, ks])
                 gradients.append(g)
-            names.extend(
-                f"{level.history[r]}[{l}]({channel_name[q]},l{l})"
-                for r, q in zip(rows, ks, strict=True)
-            )
+            if level.history is not None:
+                feature_names.extend(
+                    f"{level.history[r]}[{l}]({channel_name[q]},l{l})"
+                    for r, q in zip(rows, ks, strict=True)
+                )
             parities.append(np.where(odd, -1, 1))
         if not values:
             raise InputError(
@@ -650,7 +660,12 @@ class DensityCorrelations(_CorrelationBase):
             )
         out_values = np.concatenate(values, axis=1)
         out_gradients = np.concatenate(gradients, axis=2) if with_gradients else None
-        return out_values, out_gradients, names, np.concatenate(parities)
+        return (
+            out_values,
+            out_gradients,
+            feature_names if names else None,
+            np.concatenate(parities),
+        )
 
     def _structure(self, species):
         """(names, parities, keep mask) of the selection, cached per hyperparameters.
@@ -688,6 +703,9 @@ class DensityCorrelations(_CorrelationBase):
             size = np.abs(values).max(axis=0)
             keep = size > 1e-9 * size.max()
             _STRUCTURE_CACHE[key] = (names, parities, keep)
+        named_key = (*key, tuple(int(z) for z in species))
+        if named_key in _STRUCTURE_CACHE:
+            return _STRUCTURE_CACHE[named_key]
         names, parities, keep = _STRUCTURE_CACHE[key]
         # names were built with species indices: substitute the atomic numbers
         lookup = {f"a{i},": f"a{z}," for i, z in enumerate(species)}
@@ -697,7 +715,8 @@ class DensityCorrelations(_CorrelationBase):
             for name, k in zip(names, keep, strict=True)
             if k
         ]
-        return names, parities[keep], keep
+        _STRUCTURE_CACHE[named_key] = (names, parities[keep], keep)
+        return _STRUCTURE_CACHE[named_key]
 
     def _feature_names(self, species):
         return tuple(self._structure(species)[0])
@@ -713,18 +732,38 @@ class DensityCorrelations(_CorrelationBase):
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         expansion = self._expansion().compute(neighbourhoods, species, gradients=gradients)
-        values, pair_gradients, _, _ = self._run(
-            expansion.coefficients,
-            expansion.pair_gradients,
-            neighbourhoods.pair_sample,
-            expansion.pair_species_index,
-            species,
-            int(self.n_radial),
-        )
         keep = self._structure(species)[2]
-        values = values[:, keep]
-        if pair_gradients is not None:
-            pair_gradients = pair_gradients[:, :, keep]
+        n_samples = neighbourhoods.n_samples
+        offsets = neighbourhoods.pair_offsets
+        values = np.empty((n_samples, int(keep.sum())))
+        pair_gradients = (
+            np.empty((neighbourhoods.n_pairs, 3, values.shape[1])) if gradients else None
+        )
+        # chunks of samples bound the memory of the intermediate (and forward-mode) arrays
+        budget = 2**24 // max(1, keep.size)
+        first = 0
+        while first < n_samples:
+            last = first + 1
+            while (
+                last < n_samples
+                and (last - first) * 8 <= budget
+                and (not gradients or (offsets[last + 1] - offsets[first]) * 3 <= budget)
+            ):
+                last += 1
+            pairs = slice(offsets[first], offsets[last])
+            chunk_values, chunk_gradients, _, _ = self._run(
+                [c[first:last] for c in expansion.coefficients],
+                [g[pairs] for g in expansion.pair_gradients] if gradients else None,
+                neighbourhoods.pair_sample[pairs] - first,
+                expansion.pair_species_index[pairs],
+                species,
+                int(self.n_radial),
+                names=False,
+            )
+            values[first:last] = chunk_values[:, keep]
+            if gradients:
+                pair_gradients[pairs] = chunk_gradients[:, :, keep]
+            first = last
         return values, pair_gradients
 
 
@@ -742,18 +781,17 @@ def _couple_rows(level, rows, ks, c_l, dc_l, l, lam, pair_sample, channel_name):
     tensor = real_clebsch_gordan(level.lam, l, lam)
     a = level.values[:, rows]  # (S, R, M1)
     b = c_l[:, ks]  # (S, R, M2)
-    values = np.einsum("sra,srb,abq->srq", a, b, tensor, optimize=True)
+    values = _couple_gemm(a, b, tensor)
     gradients = None
     if dc_l is not None:
-        gradients = np.einsum(
-            "pxra,prb,abq->pxrq",
-            level.gradients[:, :, rows],
-            b[pair_sample],
-            tensor,
-            optimize=True,
-        )
-        gradients += np.einsum(
-            "pra,pxrb,abq->pxrq", a[pair_sample], dc_l[:, :, ks], tensor, optimize=True
+        # d(A (x) c) = dA (x) c + A (x) dc, both through one GEMM with the CG tensor
+        da = level.gradients[:, :, rows]
+        db = dc_l[:, :, ks]
+        outer = da[..., :, None] * b[pair_sample][:, None, :, None, :]
+        outer += a[pair_sample][:, None, :, :, None] * db[..., None, :]
+        m_a, m_b, m_q = tensor.shape
+        gradients = (outer.reshape(-1, m_a * m_b) @ tensor.reshape(m_a * m_b, m_q)).reshape(
+            (*da.shape[:3], m_q)
         )
     return _Level(
         lam=lam,
@@ -763,11 +801,23 @@ def _couple_rows(level, rows, ks, c_l, dc_l, l, lam, pair_sample, channel_name):
         last_k=ks,
         previous_lam=np.full(len(rows), level.lam),
         l_sum=level.l_sum[rows] + l,
-        history=[
-            f"{level.history[r]}[{level.lam}]({channel_name[q]},l{l})"
-            for r, q in zip(rows, ks, strict=True)
-        ],
+        history=(
+            None
+            if level.history is None
+            else [
+                f"{level.history[r]}[{level.lam}]({channel_name[q]},l{l})"
+                for r, q in zip(rows, ks, strict=True)
+            ]
+        ),
     )
+
+
+def _couple_gemm(a: np.ndarray, b: np.ndarray, tensor: np.ndarray) -> np.ndarray:
+    """``out[..., q] = sum_{a b} tensor[a, b, q] a[..., a] b[..., b]`` as one GEMM."""
+    m_a, m_b, m_q = tensor.shape
+    outer = a[..., :, None] * b[..., None, :]
+    out = outer.reshape(-1, m_a * m_b) @ tensor.reshape(m_a * m_b, m_q)
+    return out.reshape((*a.shape[:-1], m_q))
 
 
 def _merge(lam: int, parts: list[_Level]) -> _Level:
@@ -783,5 +833,5 @@ def _merge(lam: int, parts: list[_Level]) -> _Level:
         last_k=np.concatenate([p.last_k for p in parts]),
         previous_lam=np.concatenate([p.previous_lam for p in parts]),
         l_sum=np.concatenate([p.l_sum for p in parts]),
-        history=[h for p in parts for h in p.history],
+        history=None if parts[0].history is None else [h for p in parts for h in p.history],
     )
