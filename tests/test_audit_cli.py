@@ -263,3 +263,28 @@ def test_full_default_audit_is_deterministic(tmp_path, capsys):
     record = json.loads(outputs[0])
     assert not [v for v in record["verdicts"] if v["status"] in ("contradiction", "error")]
     np.testing.assert_equal(len(record["cards"]), len(record["descriptors"]))
+
+
+def test_congruent_user_pair_is_called_congruent(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    atoms = ase.Atoms("CH4", positions=np.vstack([np.zeros(3), rng.normal(size=(4, 3))]))
+    turned = atoms.copy()
+    turned.rotate(40, "z", center=(0, 0, 0))
+    turned = turned[[0, 3, 1, 4, 2]]
+    paths = [tmp_path / "a.xyz", tmp_path / "b.xyz"]
+    ase.io.write(paths[0], atoms, format="extxyz")
+    ase.io.write(paths[1], turned, format="extxyz")
+    status, out, err = run(["audit", *FAST, "--pair", *map(str, paths)], capsys)
+    assert status == 0, err
+    assert "oracle: congruent (by a rotation" in out
+    assert "measured degenerate" in out and "measured resolved" not in out
+
+
+def test_periodic_user_pair_is_refused(pair_files, capsys, tmp_path):
+    _, paths = pair_files
+    periodic = ase.io.read(paths[1])
+    periodic.cell = [10.0, 10.0, 10.0]
+    periodic.pbc = True
+    path = tmp_path / "periodic.xyz"
+    ase.io.write(path, periodic, format="extxyz")
+    bad(["audit", *FAST, "--pair", paths[0], str(path)], capsys, tmp_path, "periodic")

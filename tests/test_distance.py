@@ -423,3 +423,17 @@ def test_power_law_exponent_by_hand():
 
 def test_one_line_messages():
     assert dist._one_line(ValueError("first\nsecond")) == "ValueError: first"
+
+
+def test_global_pairs_against_the_message_passing_claim():
+    # 1-WL's first iteration is the multiset of atom-centred 2-body environments: a 2-body
+    # descriptor that sees the whole cloud is degenerate exactly when 1-WL (complete graph)
+    # does not separate the clouds at iteration 1
+    pairs = [structures.load(n) for n in structures.names()]
+    pairs = [p for p in pairs if p.claim.scope == "global" and p.claim.wl_cutoff is None]
+    assert {p.claim.wl_iteration for p in pairs} >= {None, 1}
+    descriptor = builtin_descriptors()["radial-spectrum"]
+    for result, pair in zip(verdicts(descriptor, pairs), pairs, strict=True):
+        separated_at_once = pair.claim.wl_iteration == 1
+        assert result.expected == ("resolvable" if separated_at_once else "degenerate")
+        assert result.verdict == ("resolved" if separated_at_once else "degenerate")

@@ -34,6 +34,14 @@ epsilons (3.6e-15): a relative difference of a few eps is what summing a few hun
 equal size leaves behind in any implementation, so a smaller distance cannot be told from
 round-off even when the transformed copies happened to agree bit for bit.
 
+Input precision. When the oracle finds the members of a user's pair congruent up to an alignment
+residual ``rmsd`` (typically coordinates rounded to 8 decimals in an extxyz file: rmsd ~5e-9 Å),
+the members differ by that residual only. The floor then also includes copies of each member
+with random displacements of root-mean-square length ``rmsd`` per atom (same number of copies):
+the descriptor's response to the input's own precision. Such pairs come out degenerate (margins
+-1.1 to -0.2 on rounded rotated copies of random CH4 clusters) instead of "resolved at 1e-9".
+Non-congruent pairs and catalog pairs (generated in float64) get no such term.
+
 Verdict rule
 ------------
 With ``margin = log10(d / floor)`` (decades above the noise floor):
@@ -322,6 +330,15 @@ def _random_copy(atoms: ase.Atoms, rng: np.random.Generator, scope: str) -> ase.
     return out
 
 
+def _jittered(atoms: ase.Atoms, rng: np.random.Generator, rms: float) -> ase.Atoms:
+    """A copy with random displacements of root-mean-square length ``rms`` per atom."""
+    displacement = rng.normal(size=(len(atoms), 3))
+    norm = np.sqrt(np.mean(np.einsum("ia,ia->i", displacement, displacement)))
+    out = atoms.copy()
+    out.positions = atoms.positions + displacement * (rms / norm)
+    return out
+
+
 def _rng_for(name: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
 
@@ -545,6 +562,14 @@ class _PairJob:
             for _ in range(n_transforms):
                 self.systems.append(_random_copy(member, rng, self.scope))
                 self.copies_of.append(member_index)
+        # members the oracle found congruent up to a residual (e.g. coordinates rounded in a
+        # file) differ by that residual only: measure the response to displacements of its size
+        residual = float(getattr(pair, "rmsd", 0.0) or 0.0) * self.scale
+        if getattr(pair, "congruent", None) and residual > 0:
+            for member_index, member in enumerate((plus, minus)):
+                for _ in range(n_transforms):
+                    self.systems.append(_jittered(member, rng, residual))
+                    self.copies_of.append(member_index)
 
     def take(self, rows):
         s = self.systems
