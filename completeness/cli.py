@@ -145,7 +145,15 @@ def _probe(descriptors: dict, atoms) -> None:
     from .descriptors.user import as_descriptor
 
     for name, descriptor in descriptors.items():
-        as_descriptor(descriptor, name=name).compute(atoms, centers=[0])
+        try:
+            as_descriptor(descriptor, name=name).compute(atoms, centers=[0])
+        except InputError:
+            raise
+        except Exception as error:  # the user's code failed: say so in one line
+            first = (str(error).strip().splitlines() or [""])[0]
+            raise InputError(
+                f"descriptor {name!r} raised {type(error).__name__}: {first} (on {atoms})"
+            ) from None
 
 
 def _write_text(path: str, text: str) -> None:
