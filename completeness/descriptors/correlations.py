@@ -284,7 +284,7 @@ class Bispectrum(_CorrelationBase):
         counts = np.diff(offsets)
         max_pairs = int(counts.max())
         uniform = bool(np.all(counts == max_pairs))
-        chunk = max(1, 2**20 // (3 * max_pairs * plan.n_features))
+        chunk = max(1, 2**21 // (3 * max_pairs * plan.n_features))
         # many small GEMMs: BLAS threading only adds overhead (and oversubscribes)
         with threadpool_limits(1, user_api="blas"):
             for first in range(0, n_samples, chunk):
