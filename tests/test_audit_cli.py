@@ -288,3 +288,16 @@ def test_periodic_user_pair_is_refused(pair_files, capsys, tmp_path):
     path = tmp_path / "periodic.xyz"
     ase.io.write(path, periodic, format="extxyz")
     bad(["audit", *FAST, "--pair", paths[0], str(path)], capsys, tmp_path, "periodic")
+
+
+def test_descriptor_that_raises_gets_a_one_line_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "raising_descriptor.py").write_text(
+        "def broken(positions, numbers):\n    raise ZeroDivisionError('oops\\nmore')\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    bad(
+        ["audit", "--descriptor", "raising_descriptor:broken"],
+        capsys,
+        tmp_path,
+        "raised ZeroDivisionError: oops",
+    )
