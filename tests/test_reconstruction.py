@@ -8,6 +8,7 @@ from completeness.analysis.reconstruction import (
     degenerate_gfre_floor,
     gfrd,
     gfre,
+    kernel_reconstruction_error,
     lfre,
     pointwise_gfre,
     reconstruction_table,
@@ -76,6 +77,21 @@ def test_local_error_sees_nonlinear_relations():
     Y = np.sin(3 * x)
     assert gfre(x, Y) > 0.7
     assert lfre(x, Y, n_local_points=10) < 0.05
+
+
+def test_kernel_reconstruction_nonlinear_and_degenerate():
+    # a smooth non-linear relation is reconstructed by the kernel but not linearly
+    x = np.linspace(-2, 2, 600)[:, None]
+    assert kernel_reconstruction_error(x, np.sin(3 * x)) < 1e-3
+    # degenerate pairs: even a non-linear map cannot beat the pair-mean bound (closed form
+    # sqrt(13/12 / (3 + 13/12)), see test_degenerate_source_keeps_a_floor_however_much_data)
+    rng = np.random.default_rng(13)
+    u = rng.normal(size=(300, 3))
+    v = rng.uniform(0.5, 1.5, size=(300, 1))
+    X = np.vstack([u, u])
+    Y = np.vstack([np.hstack([u, v]), np.hstack([u, -v])])
+    expected = np.sqrt((13 / 12) / (3 + 13 / 12))
+    assert kernel_reconstruction_error(X, Y) == pytest.approx(expected, abs=0.06)
 
 
 def test_local_error_of_linear_relation_is_zero():
