@@ -186,6 +186,49 @@ def test_callable_descriptor_positions_numbers():
     assert jac.n_insensitive(1e-8) == 6 - 3
 
 
+class Wrapped:
+    """Not a Descriptor subclass: only ``compute`` (what a wrapped library looks like)."""
+
+    cutoff = 10.0
+
+    def __init__(self):
+        self.inner = PairGaussians()
+
+    def compute(self, systems, centers=None, gradients=False):
+        return self.inner.compute(systems, centers=centers, gradients=gradients)
+
+
+def test_object_with_compute_uses_its_gradients():
+    atoms = random_cluster(4, seed=6)
+    wrapped = S.jacobian(Wrapped(), atoms, 0)
+    direct = S.jacobian(PairGaussians(), atoms, 0)
+    assert wrapped.method == "analytic"
+    np.testing.assert_allclose(wrapped.matrix, direct.matrix, atol=1e-14)
+
+
+def _builtin():
+    defaults = pytest.importorskip("completeness.descriptors.defaults")
+    return defaults.builtin_descriptors()
+
+
+@pytest.mark.parametrize("key", list(_builtin()))
+def test_every_builtin_descriptor(key):
+    # a generic 5-neighbour cluster: the 3n - 3 = 12 internal coordinates are fixed by the 15
+    # interatomic distances, so a 3-body (or higher) descriptor with a resolving basis has no
+    # null mode, and a 2-body one sees only the 5 radii: 2n - 3 = 7 null modes
+    descriptor = _builtin()[key]
+    atoms = random_cluster(5, seed=0)
+    atoms.numbers[3] = 8
+    analytic = S.jacobian(descriptor, atoms, 0)
+    numeric = S.jacobian(descriptor, atoms, 0, method="finite-difference")
+    assert analytic.method == "analytic"
+    error = np.linalg.norm(analytic.matrix - numeric.matrix) / np.linalg.norm(numeric.matrix)
+    assert error < 1e-6
+    assert analytic.rotation_leak < 1e-12
+    expected = 7 if descriptor.body_order == 2 else 0
+    assert analytic.n_insensitive(1e-8) == expected
+
+
 def test_write_modes_extxyz_roundtrip(tmp_path):
     atoms = random_cluster(4, seed=3)
     jac = S.jacobian(PairGaussians(), atoms, 0)
