@@ -335,10 +335,17 @@ def _bispectrum_gradient_chunk(plan, per_l, dc, target) -> np.ndarray:
         # the Jacobian is a gather from [0, partial_0, partial_1, partial_2] (np.take is fast);
         # entries that two positions share (t1 == t2, say) get the second one added after
         source = [np.zeros((n_samples, 1))]
+        grids = [None, None, None]
         for position, (x, y, t) in enumerate(parts):
             others = [block.channels[i] for i in range(3) if i != position]
             rows = others[0] * n_channels + others[1]
-            partial = np.take(_partial(x, y, t), rows, axis=1)  # (S, F_b, M)
+            same = block.same_partial[position]
+            if same is None:
+                grids[position] = _partial(x, y, t)
+            else:  # equal l's: this grid is +-1 times an earlier one (CG exchange symmetry)
+                earlier, sign = same
+                grids[position] = grids[earlier] if sign > 0 else -grids[earlier]
+            partial = np.take(grids[position], rows, axis=1)  # (S, F_b, M)
             source.append(partial.reshape(n_samples, -1))
             if position == 2:  # B = sum_m (dB/dc_{t3})_m c_{t3 m}
                 values[:, block.start : block.start + block.size] = np.einsum(
@@ -433,6 +440,21 @@ def _bispectrum_plan(max_angular, n_species, n_radial, include_odd) -> _Plan:
             repeat_source.append(sources[~fresh])
             start += index[k].size
         object.__setattr__(block, "jacobian_gather", gather)
+        # dB/dc_{t_k} over the full channel grid is the same function for two positions with
+        # equal l, up to the sign of the CG tensor under exchange of those two indices
+        tensor = real_clebsch_gordan(*block.ls)
+        oriented = (tensor.transpose(1, 2, 0), tensor.transpose(0, 2, 1), tensor)
+        same = [None, None, None]
+        for k in (1, 2):
+            for j in range(k):
+                if block.ls[j] != block.ls[k] or same[j] is not None:
+                    continue
+                for sign in (1.0, -1.0):
+                    if np.allclose(oriented[k], sign * oriented[j], rtol=0, atol=1e-14):
+                        same[k] = (j, sign)
+                if same[k] is not None:
+                    break
+        object.__setattr__(block, "same_partial", tuple(same))
         # per position (unique targets within each, so a fancy += adds every contribution)
         object.__setattr__(
             block,
