@@ -224,7 +224,10 @@ def _oracle_statement(order) -> str:
         head = f"congruent (by {how}, rmsd {congruence.rmsd:.2g} Å): not a degeneracy"
     else:
         head = "not congruent"
-    at_least = lambda k: f">= {k}" if k >= order.max_checked else f"{k}"  # noqa: E731
+
+    def at_least(k):
+        return f">= {k}" if k >= order.max_checked else f"{k}"
+
     return (
         f"{head}; k-body signatures coincide up to body order {at_least(order.o3)} (O(3)) and "
         f"{at_least(order.so3)} (SO(3), oriented), checked up to {order.max_checked}"

@@ -136,12 +136,7 @@ class ReportCard:
         uni = s.get("uniqueness", {})
         if uni:
             counts = ", ".join(f"{k} {v}" for k, v in uni["counts"].items())
-            lines.append(
-                f"  uniqueness: {counts}; resolves differences first appearing at body order "
-                f"O(3) {_text(uni['highest_resolved_o3'])} / "
-                f"SO(3) {_text(uni['highest_resolved_so3'])}; misses some first appearing at "
-                f"O(3) {_text(uni['first_missed_o3'])} / SO(3) {_text(uni['first_missed_so3'])}"
-            )
+            lines.append(f"  uniqueness: {counts}; " + _orders_text(uni))
         con = s.get("continuity", {})
         if con:
             jump = con.get("cutoff_jump")
@@ -184,6 +179,28 @@ class ReportCard:
         lines = [f"### {self.descriptor}", ""]
         lines += [f"- {line.strip()}" for line in self.summary_lines(timings=timings)[1:]]
         return "\n".join(lines) + "\n"
+
+
+def _orders_text(uni: dict) -> str:
+    def dash(value):
+        return "-" if value is None else str(value)
+
+    def pair_text(o3, so3):
+        return f"{dash(o3)} (O(3)) / {dash(so3)} (SO(3))"
+
+    if uni["highest_resolved_o3"] is None and uni["highest_resolved_so3"] is None:
+        resolved = "resolves no environment pair"
+    else:
+        resolved = "resolves pairs first differing at body order " + pair_text(
+            uni["highest_resolved_o3"], uni["highest_resolved_so3"]
+        )
+    if uni["first_missed_o3"] is None and uni["first_missed_so3"] is None:
+        missed = "misses no environment pair"
+    else:
+        missed = "misses pairs first differing at body order " + pair_text(
+            uni["first_missed_o3"], uni["first_missed_so3"]
+        )
+    return f"{resolved}; {missed}"
 
 
 def _text(value, fmt="{}"):
