@@ -93,8 +93,11 @@ def _check_bool(value, name):
         raise InputError(f"{name} must be True or False, got {value!r}")
 
 
-class _CorrelationBase(Descriptor):
-    """Shared hyperparameter handling (expansion hypers + parity option)."""
+class _CorrelationMixin:
+    """Shared hyperparameter handling (expansion hypers + parity option).
+
+    A mixin, not a Descriptor subclass, so that it is not registered as a descriptor.
+    """
 
     def _expansion(self) -> SphericalExpansion:
         return SphericalExpansion(
@@ -171,7 +174,7 @@ def _partial(x: np.ndarray, y: np.ndarray, tensor: np.ndarray) -> np.ndarray:
     return out.reshape(n_samples, n_x * n_y, m_q)
 
 
-class Bispectrum(_CorrelationBase):
+class Bispectrum(_CorrelationMixin, Descriptor):
     """Bispectrum ``B_{t1 t2 t3}`` (nu = 3, body order 4); see the module docstring.
 
     Parameters
@@ -487,7 +490,7 @@ class _Level:
     history: list  # (R,) names
 
 
-class DensityCorrelations(_CorrelationBase):
+class DensityCorrelations(_CorrelationMixin, Descriptor):
     """nu-point density correlations by iterated Clebsch-Gordan coupling; see the module doc.
 
     Parameters
