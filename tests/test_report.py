@@ -37,6 +37,8 @@ def test_card_of_a_good_descriptor(small_catalog):
     assert s["uniqueness"]["first_missed_o3"] == 3
     assert s["continuity"]["cutoff_reading"] == "continuous"
     assert s["continuity"]["gradient_error"] < 1e-6
+    # C off the axis by delta changes |C| = sqrt(z^2 + delta^2) by ~delta^2/(2z): quadratic
+    assert s["continuity"]["fold_exponent"] == pytest.approx(2.0, abs=0.05)
     assert s["structure"]["fixed_length"] is True
     # n_bins (12) per species channel: 12, 24, 36, 48, i.e. linear growth
     assert s["structure"]["n_features_by_species"] == [12, 24, 36, 48]
@@ -54,6 +56,8 @@ def test_card_of_the_bispectrum_with_pseudoscalars(small_catalog):
     uni = card.sections["uniqueness"]
     # resolves the PRL pair (equal up to 3-body) and the mirror images (SO(3) equal up to 3)
     assert uni["highest_resolved_o3"] == 4 and uni["highest_resolved_so3"] == 4
+    # 4-body terms see the tetrahedra through C change sign at first order: linear
+    assert card.sections["continuity"]["fold_exponent"] == pytest.approx(1.0, abs=0.05)
     assert findings(card) == []
 
 

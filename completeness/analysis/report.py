@@ -22,7 +22,9 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    or faster); discontinuous when it does not. Gradients against central finite differences
    (step 1e-5 Å, all displaced structures in one ``compute`` call, the same formula as
    :func:`completeness.testing.finite_difference_gradients`); above ``GRADIENT_TOLERANCE`` =
-   1e-5 relative is a finding.
+   1e-5 relative is a finding. Also the sensitivity at the fold point of the PRL family
+   (:func:`completeness.analysis.scan.fold_scan`, delta = 1e-4..1e-1 Å): the exponent ``k`` of
+   ``d(X(0), X(delta)) ~ delta**k`` (2 = quadratic, insensitive; 1 = linear).
 4. **efficiency** -- environments per second for values and for values + gradients on a seeded
    benchmark set (centre + 12 neighbours uniform in a 4 Å ball; 64 environments for values, 8
    with gradients), and the exponent ``p`` of ``time ~ n_neighbours**p`` over 4..32 neighbours
@@ -147,7 +149,11 @@ class ReportCard:
                 else f"cutoff jump {jump:.1e} at 1e-6 Å ({con['cutoff_reading']})"
             )
             grad_text = "gradients not provided" if grad is None else f"gradient error {grad:.1e}"
-            lines.append(f"  continuity: {jump_text}; {grad_text}")
+            fold = con.get("fold_exponent")
+            fold_text = (
+                "" if fold is None else f"; at the PRL fold point features move as delta^{fold:.2f}"
+            )
+            lines.append(f"  continuity: {jump_text}; {grad_text}{fold_text}")
         if timings and self.timings:
             t = self.timings
             lines.append(
@@ -387,6 +393,13 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
                 )
         except Exception as error:  # a failure is a finding, not a crash
             card.finding("continuity", f"cutoff crossing: {_one_line(error)}")
+    try:
+        from .scan import fold_scan
+
+        fold = fold_scan(user, np.logspace(-4, -1, 4), n_transforms=2)
+        section["fold_exponent"] = None if fold.exponent is None else round(fold.exponent, 3)
+    except Exception as error:  # a failure is a finding, not a crash
+        card.finding("continuity", f"fold scan: {_one_line(error)}")
     if not user.has_gradients:
         card.finding("continuity", "no analytic gradients (a plain callable returns values only)")
         return
