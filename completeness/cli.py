@@ -392,7 +392,12 @@ def _cmd_sensitivity(args) -> int:
         f"{name} at centre {args.centre} ({env.n_neighbours} neighbours, "
         f"{jac.matrix.shape[0]} features), Jacobian by {jac.method} (rotations projected out)"
     )
-    shown = np.array2string(s / s[0] if s[0] > 0 else s, precision=3, max_line_width=96)
+    relative = s / s[0] if s[0] > 0 else s
+    shown = np.array2string(relative, precision=3, max_line_width=96)
+    if s.size > 24:  # large environments: the head and the tail tell the story
+        head = np.array2string(relative[:8], precision=3, max_line_width=96)
+        tail = np.array2string(relative[-8:], precision=3, max_line_width=96)
+        shown = f"{head}\n ... {s.size - 16} more ...\n{tail}"
     print(f"singular values / s_max ({s.size}, s_max = {s[0]:.4g}):\n{shown}")
     print(
         f"condition number {jac.condition_number:.4g}; {out['n_insensitive']} insensitive "
