@@ -229,6 +229,26 @@ def test_every_builtin_descriptor(key):
     assert analytic.n_insensitive(1e-8) == expected
 
 
+def test_linear_environment_has_two_rotations():
+    # rotations about the axis of a linear environment move nothing: only 2 are projected out
+    atoms = ase.Atoms("H3", positions=[[0, 0, 0], [0, 0, 1.5], [0, 0, -2.0]])
+    assert S.rotation_basis(atoms.positions[1:]).shape == (6, 2)
+    jac = S.jacobian(LegendreTriplets(), atoms, 0)
+    assert jac.singular_values.shape == (4,)
+
+
+def test_diamond_jacobian_rank_is_the_number_of_symmetric_modes():
+    # at a symmetric reference the gradient of any invariant is itself symmetric: the rank of
+    # the Jacobian is at most the number of totally symmetric (A1 of Td) displacement modes of
+    # the 46 neighbours of diamond Si within 6.5 Å: shells of 4 (C3v sites: 1 mode), 12 (Cs: 2),
+    # 12 (Cs: 2), 6 (C2v: 1) and 12 (Cs: 2) atoms, 8 modes in all
+    jac = S.jacobian(PairGaussians(cutoff=6.5, centres=(2.3, 3.8, 4.5, 5.4, 5.9)), silicon(), 0)
+    assert jac.environment.n_neighbours == 46
+    assert jac.n_insensitive(1e-8) == 135 - 5  # 2-body: 5 shells, one radius each
+    ps = power_spectrum(cutoff=6.5, n_radial=8, max_angular=6)
+    assert S.jacobian(ps, silicon(), 0).n_insensitive(1e-8) == 135 - 8
+
+
 def test_write_modes_extxyz_roundtrip(tmp_path):
     atoms = random_cluster(4, seed=3)
     jac = S.jacobian(PairGaussians(), atoms, 0)

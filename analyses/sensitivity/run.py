@@ -23,7 +23,8 @@ Reads ``analyses/sensitivity/config.json`` and writes into ``analyses/sensitivit
   straight random displacements of the same end-to-end length; the four-body target's range.
   ``manifold_path.extxyz`` holds every 500th structure (info: step, target).
 * ``timings.json``: the power spectrum's Jacobian for a centre of the 512-atom cell.
-* ``summary.md``: the numbers above in one table.
+* ``summary.md``: the numbers above in one table; ``sensitivity.png``: a figure (generated, not
+  committed).
 """
 
 from __future__ import annotations
@@ -352,6 +353,44 @@ def write_summary(results: dict, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def figure(results: dict, path: Path) -> None:
+    """Three panels: Onat curves, fold vs generic response, the CH4 path (not committed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    onat_ = results["onat"]
+    for label, style in (("perfect", "-"), ("jitter", "--")):
+        for path_, colour in (("radial", "C0"), ("tangential", "C1")):
+            entry = onat_[f"{label}_{path_}"]
+            axes[0].loglog(entry["t"], entry["distance"], style, color=colour,
+                           label=f"{path_}, {label} (k = {entry['exponent']:.2f})")  # fmt: skip
+    axes[0].set(xlabel="t (Å)", ylabel="||V(t) - V(0)|| / ||V(0)||", title="diamond Si, PS")
+    axes[0].legend(fontsize=7)
+    table = results["fold"]["delta_table"]
+    deltas = [row["delta"] for row in table]
+    axes[1].loglog(deltas, [row["distance_from_fold"] for row in table], "o-",
+                   label="C off the axis by delta (k = 2)")  # fmt: skip
+    axes[1].loglog(deltas, np.asarray(deltas) ** 2 * table[0]["distance_from_fold"] / 0.01, ":",
+                   color="grey", label="delta^2")  # fmt: skip
+    axes[1].set(xlabel="delta (Å)", ylabel="relative feature distance", title="PRL fold")
+    axes[1].legend(fontsize=7)
+    manifold_ = results["manifold"]
+    every = json.loads((HERE / "config.json").read_text())["manifold"]["every"]
+    steps = np.arange(len(manifold_["target"])) * every
+    axes[2].plot(steps, manifold_["target"], color="C2", label="four-body target")
+    twin = axes[2].twinx()
+    twin.plot(steps, np.asarray(manifold_["feature_change"]) * 100, color="C3",
+              label="PS change (%)")  # fmt: skip
+    axes[2].set(xlabel="step", ylabel="target", title="CH4 along the PS manifold")
+    twin.set_ylabel("PS change (%)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer following steps")
@@ -372,6 +411,7 @@ def main() -> None:
     for key, value in results.items():
         (out_dir / f"{key}.json").write_text(json.dumps(value, indent=1))
     write_summary(results, out_dir / "summary.md")
+    figure(results, out_dir / "sensitivity.png")
     log(f"wrote {out_dir}")
 
 

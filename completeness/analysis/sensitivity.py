@@ -463,6 +463,11 @@ def jacobian(
     features change only at second order (Parsaeifard & Goedecker, J. Chem. Phys. 156, 034302
     (2022), doi:10.1063/5.0070911).
 
+    At a symmetric reference the gradient of every invariant feature is itself invariant under
+    the site group, so the rank of ``J`` is at most the number of totally symmetric displacement
+    modes: 8 of the 135 internal coordinates for the 46 neighbours of diamond Si within 6.5 Å,
+    whatever the descriptor. Every other mode responds quadratically (Onat et al. 2020).
+
     Parameters
     ----------
     descriptor
