@@ -583,12 +583,12 @@ def path_vectors(
     r = vectors[neighbour]
     radius = np.linalg.norm(r)
     bond = r / radius
-    field = np.zeros((n, 3))
+    unit_field = np.zeros((n, 3))
     batch = np.repeat(vectors[None], len(t), axis=0)
     if path == "radial":
-        field[neighbour] = bond
+        unit_field[neighbour] = bond
         batch[:, neighbour] = r + t[:, None] * bond
-        return batch, field
+        return batch, unit_field
     u = rng.normal(size=3) if direction is None else np.asarray(direction, dtype=float)
     if u.shape != (3,):
         raise InputError(f"a tangential direction is one 3-vector, got shape {u.shape}")
@@ -598,8 +598,8 @@ def path_vectors(
     u = u / np.linalg.norm(u)
     moved = r + t[:, None] * u
     batch[:, neighbour] = radius * moved / np.linalg.norm(moved, axis=1, keepdims=True)
-    field[neighbour] = u
-    return batch, field
+    unit_field[neighbour] = u
+    return batch, unit_field
 
 
 def roundoff_level(
@@ -708,11 +708,11 @@ def response(
     env = _as_environment(descriptor, atoms, centre, cutoff)
     evaluator = _Evaluator(descriptor, env)
     t = _t_values(t_values)
-    batch, field_ = path_vectors(
+    batch, unit_field = path_vectors(
         env.vectors, t, path=path, direction=direction, neighbour=neighbour, seed=seed
     )
     values = evaluator.values(np.concatenate([env.vectors[None], batch]))
-    return t, _distance(values[1:], values[0], metric), field_
+    return t, _distance(values[1:], values[0], metric), unit_field
 
 
 def _t_values(t_values):
