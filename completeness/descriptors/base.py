@@ -259,11 +259,15 @@ def _pair_to_atom_gradients(neighbourhoods: Neighbourhoods, pair_gradients) -> n
         )
         flat_out += scatter @ flat_gradients
     # centre: minus the sum over the pairs of its sample (pairs are grouped by sample)
-    sums = sparse.csr_matrix(
-        (np.ones(n_pairs), np.arange(n_pairs), neighbourhoods.pair_offsets),
-        shape=(n_samples, n_pairs),
-    )
-    flat_out[np.arange(n_samples) * max_atoms + neighbourhoods.samples[:, 1]] -= (
-        sums @ flat_gradients
-    )
+    counts = np.diff(neighbourhoods.pair_offsets)
+    if np.all(counts == counts[0]):
+        # the same number of pairs in every sample: a reshape-sum, several times faster
+        centre_sums = flat_gradients.reshape(n_samples, int(counts[0]), -1).sum(axis=1)
+    else:
+        sums = sparse.csr_matrix(
+            (np.ones(n_pairs), np.arange(n_pairs), neighbourhoods.pair_offsets),
+            shape=(n_samples, n_pairs),
+        )
+        centre_sums = sums @ flat_gradients
+    flat_out[np.arange(n_samples) * max_atoms + neighbourhoods.samples[:, 1]] -= centre_sums
     return out
