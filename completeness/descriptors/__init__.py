@@ -11,17 +11,21 @@ their library lazily.
 
 from .base import Descriptor, Features, from_json, registered_descriptors
 from .chebyshev import ChebyshevDescriptor
+from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
+from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
 
-__all__ = ["Descriptor", "Features", "from_json", "registered_descriptors"]
-
-from .spectra import PowerSpectrum, RadialSpectrum
-
-__all__ += ["PowerSpectrum", "RadialSpectrum"]
-
-__all__ += ["ChebyshevDescriptor", "LocalMBTR", "SymmetryFunctions"]
-
-from .correlations import Bispectrum, DensityCorrelations
-
-__all__ += ["Bispectrum", "DensityCorrelations"]
+__all__ = [
+    "Bispectrum",
+    "ChebyshevDescriptor",
+    "DensityCorrelations",
+    "Descriptor",
+    "Features",
+    "LocalMBTR",
+    "PowerSpectrum",
+    "RadialSpectrum",
+    "SymmetryFunctions",
+    "from_json",
+    "registered_descriptors",
+]
