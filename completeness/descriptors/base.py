@@ -83,7 +83,8 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        if not cls.__name__.startswith("_"):  # private bases are not user-facing descriptors
+            _REGISTRY[cls.__name__] = cls
 
     # ---- to implement ------------------------------------------------------------------------
 
