@@ -17,7 +17,7 @@ Reads ``analyses/sensitivity/config.json`` and writes into ``analyses/sensitivit
   from it (y_C = 2): singular values, exponents along the fold direction and a generic one, and
   the feature distance for y_C = +-delta.
 * ``manifold.json``: Parsaeifard & Goedecker's protocol (J. Chem. Phys. 156, 034302 (2022),
-  doi:10.1063/5.0070911) on CH4: follow the least sensitive mode of the power spectrum (cutoff
+  doi:10.1063/5.0070488) on CH4: follow the least sensitive mode of the power spectrum (cutoff
   2.5, 8 radial, l <= 8, width 0.3) for 20,000 steps of 1e-4 Å; change of the power spectrum,
   of the bispectrum and (when installed) of featomic's power spectrum along the path versus
   straight random displacements of the same end-to-end length; the four-body target's range.

@@ -16,7 +16,7 @@ weights to resolve it. This module measures that, for any descriptor:
   degenerate manifolds (Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020),
   doi:10.1103/PhysRevLett.125.166001).
 * :func:`follow_insensitive_mode`: the manifold-following protocol of Parsaeifard and Goedecker,
-  J. Chem. Phys. 156, 034302 (2022), doi:10.1063/5.0070911: walk along the smallest
+  J. Chem. Phys. 156, 034302 (2022), doi:10.1063/5.0070488: walk along the smallest
   (rotation-projected) right singular vector with a fixed step, keeping the sign continuous, and
   record how much the descriptor and a target property (e.g. :func:`ch4_four_body_target`)
   change along the way; :func:`path_feature_change` measures another descriptor on the same path.
@@ -461,7 +461,7 @@ def jacobian(
     decomposition of ``J`` restricted to the complement of the rotations gives the sensitivity of
     each internal displacement mode; a near-zero singular value is a direction along which the
     features change only at second order (Parsaeifard & Goedecker, J. Chem. Phys. 156, 034302
-    (2022), doi:10.1063/5.0070911).
+    (2022), doi:10.1063/5.0070488).
 
     At a symmetric reference the gradient of every invariant feature is itself invariant under
     the site group, so the rank of ``J`` is at most the number of totally symmetric displacement
@@ -808,7 +808,7 @@ def ch4_four_body_target(vectors) -> np.ndarray:
 
     For each of the four triangles of hydrogens take its unit normal ``n_a``; the target is
     ``sum_{a<b} (n_a . n_b)^2`` over the 6 pairs of triangles (J. Chem. Phys. 156, 034302 (2022),
-    doi:10.1063/5.0070911). It depends on all four hydrogens at once (a 4-body quantity) and is
+    doi:10.1063/5.0070488). It depends on all four hydrogens at once (a 4-body quantity) and is
     invariant to rotations, reflections and permutations. A regular tetrahedron gives
     ``6 / 9 = 2/3``. Accepts ``(4, 3)`` or a batch ``(m, 4, 3)``.
     """
@@ -1020,7 +1020,7 @@ def follow_insensitive_mode(
     neighbour coordinates) along the right singular vector of the smallest singular value, its
     sign chosen so that it makes an acute angle with the previous step (``sign`` orients the
     first step: +1 makes its largest-magnitude component positive). This is the protocol of
-    J. Chem. Phys. 156, 034302 (2022), doi:10.1063/5.0070911 (published reproduction:
+    J. Chem. Phys. 156, 034302 (2022), doi:10.1063/5.0070488 (published reproduction:
     20,000 steps of 1e-4 Å on CH4).
 
     Parameters
