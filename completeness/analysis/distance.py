@@ -103,12 +103,14 @@ __all__ = [
     "RESOLVED_DECADES",
     "ROUND_OFF_FLOOR",
     "Calibration",
+    "FamilyVerdict",
     "PairClaim",
     "UserPair",
     "Verdict",
     "calibrate",
     "classify",
     "expected_verdict",
+    "family_verdicts",
     "feature_distance",
     "noise_floor",
     "rescale_pair",
@@ -469,7 +471,13 @@ def verdict(descriptor, pair, *, n_transforms: int = N_TRANSFORMS, seed: int = 0
 
 
 def verdicts(
-    descriptor, pairs, *, n_transforms: int = N_TRANSFORMS, seed: int = 0, name=None
+    descriptor,
+    pairs,
+    *,
+    n_transforms: int = N_TRANSFORMS,
+    seed: int = 0,
+    name=None,
+    rescale: bool = True,
 ) -> list[Verdict]:
     """Verdicts of ``descriptor`` on every pair, in one ``compute`` call per scope and
     composition (set of species).
@@ -477,11 +485,13 @@ def verdicts(
     ``descriptor``: a Descriptor, an object with ``compute`` or a callable (see
     :mod:`completeness.descriptors.user`). A pair whose computation raises gets the verdict
     ``"error"`` with the exception's message (the other pairs are still judged).
+    ``rescale=False`` keeps the pairs' own coordinates (no fit to the cutoff): for graph pairs
+    whose claim fixes the graph by a cutoff (``claim.wl_cutoff``, the dojo's k-chains).
     """
     user = as_descriptor(descriptor, name=name)
     if n_transforms < 1:
         raise InputError(f"n_transforms must be at least 1, got {n_transforms}")
-    jobs = [_PairJob(user, pair, n_transforms, seed) for pair in pairs]
+    jobs = [_PairJob(user, pair, n_transforms, seed, rescale) for pair in pairs]
     # one batch per scope and composition: a descriptor whose species channels follow the input
     # would otherwise compute every environment with the channels of the richest pair
     groups: dict = {}
@@ -550,14 +560,16 @@ def _distance(a, b, atoms_a, atoms_b, scope) -> float:
 
 
 class _PairJob:
-    def __init__(self, user: UserDescriptor, pair, n_transforms: int, seed: int):
+    def __init__(
+        self, user: UserDescriptor, pair, n_transforms: int, seed: int, rescale: bool = True
+    ):
         self.user = user
         self.pair = pair
         self.scope = _pair_scope(pair)
         self.error = None
         self.distance = math.nan
         self.floor = math.nan
-        plus, minus, self.scale = rescale_pair(pair, user.cutoff)
+        plus, minus, self.scale = rescale_pair(pair, user.cutoff if rescale else None)
         rng = _rng_for(pair.name, seed)
         self.systems = [plus, minus]
         self.copies_of = []
@@ -617,6 +629,79 @@ def _compute_batch(user: UserDescriptor, jobs: list[_PairJob], scope: str) -> No
     for job in jobs:
         job.take(rows[start : start + len(job.systems)])
         start += len(job.systems)
+
+
+# --------------------------------------------------------------------------------------------
+# families of descriptors (random-weight networks)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FamilyVerdict:
+    """The verdict of a family of descriptors (e.g. one network architecture, several weight
+    seeds) on one pair: ``resolved`` when some member resolves it, ``degenerate`` when every
+    member is degenerate (the architecture is blind to the pair), else ``inconclusive`` (or
+    ``error`` when every member failed). ``members`` holds each member's :class:`Verdict`.
+    """
+
+    pair: str
+    verdict: str
+    members: tuple
+
+    @property
+    def margin(self) -> float:
+        """The largest member margin (decades above the noise floor)."""
+        margins = [m.margin for m in self.members if m.error is None]
+        return max(margins) if margins else math.nan
+
+
+def family_verdicts(
+    descriptor,
+    pairs,
+    *,
+    parameter: str = "seeds",
+    n_transforms: int = N_TRANSFORMS,
+    seed: int = 0,
+    rescale: bool = True,
+) -> list[FamilyVerdict]:
+    """Verdicts of every member of a family on every pair, and the family's verdict.
+
+    The members are clones of ``descriptor`` (a :class:`~completeness.descriptors.Descriptor`)
+    with ``parameter`` set to each single value of its list: for the random-weight networks of
+    :mod:`completeness.descriptors.networks`, one network per weight seed. An architecture is
+    blind to a pair when no member separates it (see :class:`FamilyVerdict`).
+    """
+    from sklearn.base import clone
+
+    values = list(np.atleast_1d(descriptor.get_params()[parameter]))
+    if not values:
+        raise InputError(f"{parameter} of {type(descriptor).__name__} is empty; give members")
+    pairs = list(pairs)
+    per_member = [
+        verdicts(
+            clone(descriptor).set_params(**{parameter: [value]}),
+            pairs,
+            n_transforms=n_transforms,
+            seed=seed,
+            name=f"{type(descriptor).__name__}[{parameter}={value}]",
+            rescale=rescale,
+        )
+        for value in values
+    ]
+    out = []
+    for index, pair in enumerate(pairs):
+        members = tuple(results[index] for results in per_member)
+        measured = [m.verdict for m in members]
+        if "resolved" in measured:
+            family = "resolved"
+        elif all(v == "error" for v in measured):
+            family = "error"
+        elif all(v in ("degenerate", "error") for v in measured):
+            family = "degenerate"
+        else:
+            family = "inconclusive"
+        out.append(FamilyVerdict(pair=pair.name, verdict=family, members=members))
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,531 @@
+r"""Message-passing representations with random weights: what learned networks *can* see.
+
+Two architectures of the field, as descriptors of the package (numpy only, no training):
+
+* :class:`DistanceMessagePassing`: SchNet-style continuous-filter convolutions (K. T. Schütt,
+  H. E. Sauceda, P.-J. Kindermans, A. Tkatchenko, K.-R. Müller, J. Chem. Phys. 148, 241722
+  (2018), doi:10.1063/1.5019779). Only interatomic distances enter: a geometric 1-WL network.
+* :class:`EquivariantMessagePassing`: tensor-product messages between spherical-tensor node
+  features (tensor field networks, N. Thomas et al., arXiv:1802.08219; NequIP, S. Batzner et al.,
+  Nat. Commun. 13, 2453 (2022), doi:10.1038/s41467-022-29939-5), with MACE's higher-order
+  products of the aggregated messages (I. Batatia, D. P. Kovács, G. N. C. Simm, C. Ortner,
+  G. Csányi, NeurIPS 2022, doi:10.48550/arXiv.2206.07697).
+
+Message passing over whole systems
+----------------------------------
+A centre's output after ``n_layers`` interaction layers depends on every atom within
+``n_layers`` hops of the radius graph (edges: pairs closer than ``cutoff``), not only on its own
+neighbourhood. These classes therefore override :meth:`compute`: they build the radius graph of
+each system with every atom as a node (:func:`completeness.environments.build_neighbourhoods`
+with all centres), run the layers on every node of every system at once (one disconnected
+graph), and read out the requested centres. :meth:`compute_neighbourhoods` is refused: a batch of
+neighbourhoods does not hold the atoms beyond the centres' cutoff.
+
+Random weights measure capacity
+-------------------------------
+Weights are drawn from ``np.random.default_rng`` seeded by ``(seed, layer, role)``, so a network
+is a deterministic function of its hyperparameters. A trained network is one point of the
+architecture's weight space; the structures that *every* point maps to the same output are those
+the architecture cannot separate at all, whatever the training. Two structures that some weight
+separates are separated by almost every weight (the outputs are analytic in the weights, and an
+analytic function that is not identically zero vanishes only on a null set), so a few random
+seeds decide the question: an architecture is **blind** to a pair when no seed separates it.
+``seeds`` lists the members of the family; the features are the concatenation of the members'
+read-outs (the audit's verdict on the concatenation is "resolved" as soon as one member resolves
+the pair). This measures injectivity (capacity), not accuracy: a trained model may still fit a
+target badly (or well) on pairs that random weights separate, and training cannot recover what
+the architecture cannot see.
+
+Body order and parity
+---------------------
+With one layer the distance network is a function of the centre's neighbour distances (body
+order 2) and the equivariant one of its ``correlation_order``-point density correlations (body
+order ``correlation_order + 1``); with more layers information arrives from beyond the cutoff and
+no finite body order describes the centre's output (``body_order`` is then None: the audit
+measures verdicts but predicts none). The equivariant network keeps only the couplings with
+``l1 + l2 + l3`` even, so every order-``l`` feature has inversion parity ``(-1)^l`` and the
+scalar read-out is O(3)-invariant: mirror images are degenerate for it (pseudotensor channels,
+the odd couplings, would make it SO(3); not included).
+
+Gradients
+---------
+Not implemented: ``compute(..., gradients=True)`` raises :class:`InputError`. Use
+:func:`completeness.testing.finite_difference_gradients` for derivatives.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy import sparse
+
+from ..environments import (
+    InputError,
+    _centres_per_system_fast,
+    build_neighbourhoods,
+    check_cutoff,
+    check_systems,
+)
+from .base import Descriptor, Features
+from .clebsch_gordan import real_clebsch_gordan, triangle
+from .radial_basis import shifted_cosine_cutoff
+
+__all__ = ["DistanceMessagePassing", "EquivariantMessagePassing"]
+
+
+def shifted_softplus(x):
+    """SchNet's ``ssp(x) = ln(e^x / 2 + 1/2)`` (zero at zero), computed without overflow."""
+    return np.logaddexp(x, 0.0) - np.log(2.0)
+
+
+# --------------------------------------------------------------------------------------------
+# graph of whole systems
+# --------------------------------------------------------------------------------------------
+
+
+class _Graph:
+    """Radius graph of every atom of every system, as one disconnected graph.
+
+    ``receivers[e]`` / ``senders[e]``: node indices of edge ``e`` (``vectors[e] = r_sender -
+    r_receiver``, periodic images included), ``node_species``, ``node_offsets`` (first node of
+    each system), and a sparse ``(n_nodes, n_edges)`` matrix that sums edges into receivers.
+    """
+
+    def __init__(self, systems, cutoff: float):
+        neighbourhoods = build_neighbourhoods(systems, cutoff)
+        self.n_atoms = neighbourhoods.n_atoms
+        self.node_offsets = np.concatenate([[0], np.cumsum(self.n_atoms)]).astype(np.int64)
+        self.n_nodes = int(self.node_offsets[-1])
+        self.node_species = neighbourhoods.centre_species
+        self.receivers = neighbourhoods.pair_sample
+        system = neighbourhoods.samples[self.receivers, 0]
+        self.senders = self.node_offsets[system] + neighbourhoods.pair_neighbour
+        self.vectors = neighbourhoods.pair_vectors
+        self.distances = neighbourhoods.pair_distances
+        self.present = neighbourhoods.species
+        n_edges = len(self.receivers)
+        self.aggregate = sparse.csr_matrix(
+            (np.ones(n_edges), (self.receivers, np.arange(n_edges))),
+            shape=(self.n_nodes, n_edges),
+        )
+
+    def sum_into_receivers(self, edge_values: np.ndarray) -> np.ndarray:
+        """``out[i] = sum_{e: receiver(e) = i} edge_values[e]`` (any trailing shape)."""
+        shape = edge_values.shape[1:]
+        flat = edge_values.reshape(len(edge_values), -1)
+        return np.asarray(self.aggregate @ flat).reshape((self.n_nodes, *shape))
+
+
+def _gaussian_basis(distances, cutoff: float, n_radial: int) -> np.ndarray:
+    """SchNet's radial basis: Gaussians ``exp(-(d - mu_k)^2 / (2 w^2))``, ``mu_k`` evenly spaced
+    on [0, cutoff], width ``w`` the spacing. Shape ``(n_edges, n_radial)``."""
+    centres = np.linspace(0.0, cutoff, n_radial)
+    width = cutoff / max(n_radial - 1, 1)
+    return np.exp(-0.5 * ((distances[:, None] - centres[None, :]) / width) ** 2)
+
+
+def _check_int(value, name: str, minimum: int, hint: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}; {hint}")
+    return int(value)
+
+
+def _check_seeds(seeds) -> tuple[int, ...]:
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    try:
+        values = tuple(seeds)
+    except TypeError:
+        raise InputError(f"seeds must be a list of integers, got {seeds!r}") from None
+    if not values or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in values
+    ):
+        raise InputError(
+            f"seeds must be a non-empty list of non-negative integers, got {seeds!r}; "
+            "e.g. seeds=[0, 1, 2]"
+        )
+    if len(set(values)) != len(values):
+        raise InputError(f"seeds must be distinct, got {list(values)}")
+    return tuple(int(s) for s in values)
+
+
+class _MessagePassing(Descriptor):
+    """Shared machinery: hypers, whole-system compute, read-out at the requested centres."""
+
+    parity = "O(3)"
+
+    def _check_common(self) -> None:
+        check_cutoff(self.cutoff)
+        width = float(self.cutoff_width)
+        if not 0.0 <= width <= float(self.cutoff):
+            raise InputError(
+                f"cutoff_width must be in [0, cutoff={self.cutoff}], got {self.cutoff_width!r}"
+            )
+        _check_int(self.n_layers, "n_layers", 1, "e.g. n_layers=3")
+        _check_int(self.n_radial, "n_radial", 1, "e.g. n_radial=16")
+        _check_seeds(self.seeds)
+
+    def _width(self) -> int:
+        raise NotImplementedError
+
+    def _feature_names(self, species):
+        return tuple(
+            f"seed{seed}_h{c}" for seed in _check_seeds(self.seeds) for c in range(self._width())
+        )
+
+    def _compute(self, neighbourhoods, species, gradients):
+        raise InputError(
+            f"{type(self).__name__} is a message-passing network: it needs whole systems (atoms "
+            "beyond a centre's cutoff matter); call compute(systems, centers=...)"
+        )
+
+    def compute_neighbourhoods(self, neighbourhoods, *, gradients: bool = False):
+        return self._compute(neighbourhoods, None, gradients)
+
+    def _node_outputs(self, graph: _Graph, seed: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def compute(self, systems, *, centers=None, gradients: bool = False) -> Features:
+        """Run ``n_layers`` layers on the whole radius graph of each system; read out ``centers``.
+
+        Parameters
+        ----------
+        systems : ase.Atoms or list of ase.Atoms
+        centers : None, indices for every system, or one list per system
+        gradients : bool
+            Must be False: analytic gradients are not implemented (raises InputError).
+        """
+        self._check_hypers()
+        if gradients:
+            raise InputError(
+                f"{type(self).__name__} has no analytic gradients; call compute(..., "
+                "gradients=False) and use completeness.testing.finite_difference_gradients"
+            )
+        systems = check_systems(systems)
+        per_system, _ = _centres_per_system_fast(systems, centers)
+        graph = _Graph(systems, float(self.cutoff))
+        requested = getattr(self, "species", None)
+        if requested is not None:
+            unknown = np.setdiff1d(graph.present, np.asarray(requested, dtype=np.int64))
+            if unknown.size:
+                raise InputError(
+                    f"the input contains species {unknown.tolist()} that are not in the "
+                    f"descriptor's species={list(requested)}; add them to `species`"
+                )
+        rows = np.concatenate(
+            [
+                graph.node_offsets[k] + np.asarray(c, dtype=np.int64)
+                for k, c in enumerate(per_system)
+            ]
+        ).astype(np.int64)
+        samples = np.column_stack(
+            [
+                np.repeat(np.arange(len(systems)), [len(c) for c in per_system]),
+                np.concatenate([np.asarray(c, dtype=np.int64) for c in per_system]),
+            ]
+        ).astype(np.int64)
+        blocks = [self._node_outputs(graph, seed)[rows] for seed in _check_seeds(self.seeds)]
+        return Features(
+            values=np.concatenate(blocks, axis=1),
+            gradients=None,
+            samples=samples.reshape(-1, 2),
+            feature_names=self._feature_names(graph.present),
+            descriptor=type(self).__name__,
+            hypers=self.get_params(),
+        )
+
+
+def _embedding(seed: int, species: np.ndarray, width: int) -> np.ndarray:
+    """Random species embedding, one row per node; a species' row depends only on (seed, Z)."""
+    table = {
+        int(z): np.random.default_rng([seed, 7919, int(z)]).normal(size=width)
+        for z in np.unique(species)
+    }
+    return np.stack([table[int(z)] for z in species]) if len(species) else np.zeros((0, width))
+
+
+def _dense(rng, fan_in: int, fan_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random affine layer: weights ~ N(0, 1/fan_in), biases ~ N(0, 0.1^2)."""
+    return rng.normal(size=(fan_in, fan_out)) / np.sqrt(fan_in), 0.1 * rng.normal(size=fan_out)
+
+
+# --------------------------------------------------------------------------------------------
+# SchNet
+# --------------------------------------------------------------------------------------------
+
+
+class DistanceMessagePassing(_MessagePassing):
+    r"""SchNet-style distance-only message passing with random weights (see module docstring).
+
+    With node features :math:`h_i^{(0)} = e(Z_i)` (random species embedding) and for each layer
+    :math:`t = 1..T` (Schütt et al., JCP 148, 241722 (2018), doi:10.1063/1.5019779):
+
+    .. math::
+
+        W_t(d) = f_c(d)\,[\mathrm{ssp}(g(d) A_t + a_t) B_t + b_t], \qquad
+        m_i = \sum_{j:\ d_{ij} < r_c} (h_j^{(t-1)} U_t) \odot W_t(d_{ij}),
+
+        h_i^{(t)} = h_i^{(t-1)} + \mathrm{ssp}(m_i V_t + v_t) X_t + x_t,
+
+    with Gaussians :math:`g_k(d) = \exp(-(d - \mu_k)^2 / 2w^2)` (``n_radial`` centres on
+    [0, cutoff], width the spacing), the shifted softplus :math:`\mathrm{ssp}(x) = \ln(e^x/2 +
+    1/2)` and the package's shifted-cosine cutoff :math:`f_c` (SchNet uses a cosine over the
+    whole range; the shifted one keeps bonds shorter than ``cutoff - cutoff_width`` at full
+    weight). The features of a centre are :math:`h_i^{(T)}` (``width`` numbers) for each seed.
+
+    Parameters
+    ----------
+    cutoff : float
+        Radius of the graph in Å.
+    n_layers : int
+        Number of interaction layers ``T``.
+    width : int
+        Number of features per node (SchNet's ``n_atom_basis``/``n_filters``).
+    n_radial : int
+        Number of Gaussians of the distance expansion.
+    cutoff_width : float
+        Width (Å) of the shifted-cosine switching region.
+    seeds : list of int
+        Weight seeds of the family; features are concatenated over seeds.
+    species : None or list of int
+        Accepted species (embeddings depend only on (seed, Z), so ``n_features`` does not
+        depend on it).
+    """
+
+    def __init__(
+        self,
+        cutoff=5.0,
+        n_layers=3,
+        width=16,
+        n_radial=16,
+        cutoff_width=0.5,
+        seeds=(0, 1, 2),
+        species=None,
+    ):
+        self.cutoff = cutoff
+        self.n_layers = n_layers
+        self.width = width
+        self.n_radial = n_radial
+        self.cutoff_width = cutoff_width
+        self.seeds = seeds
+        self.species = species
+
+    @property
+    def body_order(self):
+        """2 with one layer (neighbour distances only); None with more (see module doc)."""
+        return 2 if self.n_layers == 1 else None
+
+    def _check_hypers(self) -> None:
+        self._check_common()
+        _check_int(self.width, "width", 1, "e.g. width=16")
+
+    def _width(self) -> int:
+        return int(self.width)
+
+    def _node_outputs(self, graph: _Graph, seed: int) -> np.ndarray:
+        width, n_radial = int(self.width), int(self.n_radial)
+        cutoff = float(self.cutoff)
+        h = _embedding(seed, graph.node_species, width)
+        basis = _gaussian_basis(graph.distances, cutoff, n_radial)
+        fc, _ = shifted_cosine_cutoff(graph.distances, cutoff, float(self.cutoff_width))
+        for layer in range(int(self.n_layers)):
+            rng = np.random.default_rng([seed, layer, 1])
+            a, a0 = _dense(rng, n_radial, width)
+            b, b0 = _dense(rng, width, width)
+            u, _ = _dense(rng, width, width)
+            v, v0 = _dense(rng, width, width)
+            x, x0 = _dense(rng, width, width)
+            filters = fc[:, None] * (shifted_softplus(basis @ a + a0) @ b + b0)
+            messages = graph.sum_into_receivers((h @ u)[graph.senders] * filters)
+            h = h + shifted_softplus(messages @ v + v0) @ x + x0
+        return h
+
+
+# --------------------------------------------------------------------------------------------
+# tensor-product network
+# --------------------------------------------------------------------------------------------
+
+
+def _even_paths(max_angular: int):
+    """Couplings (l1, l2, l3) with the triangle rule and l1 + l2 + l3 even (O(3))."""
+    return [
+        (l1, l2, l3)
+        for l1 in range(max_angular + 1)
+        for l2 in range(max_angular + 1)
+        for l3 in range(max_angular + 1)
+        if triangle(l1, l2, l3) and (l1 + l2 + l3) % 2 == 0
+    ]
+
+
+_HARMONICS: dict = {}
+
+
+def _couple(a: np.ndarray, b: np.ndarray, cg: np.ndarray) -> np.ndarray:
+    """``out[..., k] = sum_ij a[..., i] b[..., j] cg[i, j, k]`` as one matrix product."""
+    i, j, k = cg.shape
+    outer = a[..., :, None] * b[..., None, :]
+    return outer.reshape(*outer.shape[:-2], i * j) @ cg.reshape(i * j, k)
+
+
+def _harmonics(vectors: np.ndarray, max_angular: int) -> list[np.ndarray]:
+    """sphericart's real spherical harmonics of the directions, split by l: (E, 2l+1) each."""
+    if max_angular not in _HARMONICS:
+        import sphericart
+
+        _HARMONICS[max_angular] = sphericart.SphericalHarmonics(max_angular)
+    if len(vectors) == 0:
+        return [np.zeros((0, 2 * l + 1)) for l in range(max_angular + 1)]
+    values = _HARMONICS[max_angular].compute(np.ascontiguousarray(vectors))
+    return [values[:, l * l : (l + 1) * (l + 1)] for l in range(max_angular + 1)]
+
+
+class EquivariantMessagePassing(_MessagePassing):
+    r"""Tensor-product (TFN/NequIP/MACE-style) message passing with random weights.
+
+    Node features are spherical tensors :math:`h^{(t)}_{i,c,l m}` for ``l = 0..max_angular`` and
+    ``width`` channels ``c``; initially :math:`h^{(0)}_{i,c,00} = e_c(Z_i)` (random species
+    embedding), higher ``l`` zero. Layer ``t`` (Thomas et al. arXiv:1802.08219; Batzner et al.
+    Nat. Commun. 13, 2453 (2022); Batatia et al. NeurIPS 2022):
+
+    .. math::
+
+        A_{i,c,l_3 m_3} = \sum_{j} \sum_{(l_1 l_2 l_3)} R^{l_1 l_2 l_3}_{t,c}(d_{ij})
+            \sum_{m_1 m_2} C^{l_1 l_2 l_3}_{m_1 m_2 m_3}\, Y_{l_1 m_1}(\hat r_{ij})\,
+            (h^{(t-1)}_j W^{l_2}_t)_{c, l_2 m_2},
+
+    with a radial MLP :math:`R(d) = f_c(d)\,\mathrm{ssp}(g(d) P + p) Q` per path and channel,
+    sphericart's real harmonics and the package's real Clebsch-Gordan tensors
+    (:func:`completeness.descriptors.clebsch_gordan.real_clebsch_gordan`). MACE's product basis of
+    correlation order :math:`\nu` (channel-wise, random path weights :math:`w`):
+
+    .. math::
+
+        B^{(1)} = A, \qquad B^{(k)}_{c, l_3} = \sum_{(l_1 l_2 l_3)} w^{(k)}_{c, l_1 l_2 l_3}\,
+            (B^{(k-1)}_{c, l_1} \otimes A_{c, l_2})_{l_3}, \qquad
+        M_{c,l} = \sum_{k=1}^{\nu} B^{(k)}_{c,l},
+
+    and the update :math:`h^{(t)}_{l} = h^{(t-1)}_{l} + M_l X^l_t` for ``l > 0``,
+    :math:`h^{(t)}_0 = h^{(t-1)}_0 + \mathrm{ssp}(M_0 X^0_t + x_t) Z_t`. Only couplings with
+    ``l1 + l2 + l3`` even are kept, so the scalar read-out :math:`h^{(T)}_{i,c,00}` (``width``
+    numbers per seed) is O(3)-invariant.
+
+    Parameters
+    ----------
+    cutoff : float
+        Radius of the graph in Å.
+    n_layers : int
+        Number of interaction layers.
+    max_angular : int
+        Largest ``l`` of the node features and of the edge harmonics.
+    correlation_order : int
+        ``nu``: highest order of the products of aggregated messages per layer (MACE: 3).
+    width : int
+        Channels per ``l``.
+    n_radial : int
+        Gaussians of the distance expansion fed to the radial MLP.
+    cutoff_width : float
+        Width (Å) of the shifted-cosine switching region.
+    seeds : list of int
+        Weight seeds of the family; features are concatenated over seeds.
+    species : None or list of int
+    """
+
+    def __init__(
+        self,
+        cutoff=5.0,
+        n_layers=2,
+        max_angular=2,
+        correlation_order=3,
+        width=8,
+        n_radial=8,
+        cutoff_width=0.5,
+        seeds=(0, 1, 2),
+        species=None,
+    ):
+        self.cutoff = cutoff
+        self.n_layers = n_layers
+        self.max_angular = max_angular
+        self.correlation_order = correlation_order
+        self.width = width
+        self.n_radial = n_radial
+        self.cutoff_width = cutoff_width
+        self.seeds = seeds
+        self.species = species
+
+    @property
+    def body_order(self):
+        """``correlation_order + 1`` with one layer; None with more (see module doc)."""
+        return int(self.correlation_order) + 1 if self.n_layers == 1 else None
+
+    def _check_hypers(self) -> None:
+        self._check_common()
+        _check_int(self.width, "width", 1, "e.g. width=8")
+        _check_int(self.max_angular, "max_angular", 0, "e.g. max_angular=2")
+        _check_int(self.correlation_order, "correlation_order", 1, "e.g. correlation_order=3")
+
+    def _width(self) -> int:
+        return int(self.width)
+
+    def _node_outputs(self, graph: _Graph, seed: int) -> np.ndarray:
+        width, n_radial = int(self.width), int(self.n_radial)
+        max_angular, nu = int(self.max_angular), int(self.correlation_order)
+        cutoff = float(self.cutoff)
+        paths = _even_paths(max_angular)
+        cg = {path: real_clebsch_gordan(*path) for path in paths}
+        n_nodes = graph.n_nodes
+        h = [np.zeros((n_nodes, width, 2 * l + 1)) for l in range(max_angular + 1)]
+        h[0][:, :, 0] = _embedding(seed, graph.node_species, width)
+        harmonics = _harmonics(graph.vectors, max_angular)
+        basis = _gaussian_basis(graph.distances, cutoff, n_radial)
+        fc, _ = shifted_cosine_cutoff(graph.distances, cutoff, float(self.cutoff_width))
+        for layer in range(int(self.n_layers)):
+            rng = np.random.default_rng([seed, layer, 2])
+            p, p0 = _dense(rng, n_radial, width)
+            q, _ = _dense(rng, width, len(paths) * width)
+            radial = fc[:, None] * (shifted_softplus(basis @ p + p0) @ q)
+            radial = radial.reshape(len(graph.distances), len(paths), width)
+            mixed = [
+                np.einsum("ncm,cd->ndm", h[l], _dense(rng, width, width)[0])
+                for l in range(max_angular + 1)
+            ]
+            edge = [
+                np.zeros((len(graph.distances), width, 2 * l + 1)) for l in range(max_angular + 1)
+            ]
+            for l2 in range(max_angular + 1 if layer > 0 else 1):
+                # higher-l node features are zero before the first layer
+                sender = mixed[l2][graph.senders]  # (E, C, 2l2+1)
+                for l1 in range(max_angular + 1):
+                    group = [(k, path) for k, path in enumerate(paths) if path[:2] == (l1, l2)]
+                    if not group:
+                        continue
+                    # every l3 of (l1, l2) at once: Y (x) CG first, then one batched product
+                    stacked = np.concatenate([cg[path] for _, path in group], axis=2)
+                    i, j, n_out = stacked.shape
+                    kernel = (harmonics[l1] @ stacked.reshape(i, j * n_out)).reshape(-1, j, n_out)
+                    coupled = np.einsum("ecj,ejk->eck", sender, kernel)  # (E, C, sum 2l3+1)
+                    start = 0
+                    for k, (_, _, l3) in group:
+                        block = coupled[:, :, start : start + 2 * l3 + 1]
+                        edge[l3] += radial[:, k, :, None] * block
+                        start += 2 * l3 + 1
+            a = [graph.sum_into_receivers(e) for e in edge]
+            # MACE product basis: B^(1) = A, B^(k) = sum_paths w (B^(k-1) (x) A)
+            total = [x.copy() for x in a]
+            previous = a
+            for _order in range(2, nu + 1):
+                weights = rng.normal(size=(len(paths), width))
+                current = [np.zeros_like(x) for x in a]
+                for k, (l1, l2, l3) in enumerate(paths):
+                    coupled = _couple(previous[l1], a[l2], cg[(l1, l2, l3)])
+                    current[l3] += weights[k][None, :, None] * coupled
+                for l in range(max_angular + 1):
+                    total[l] += current[l]
+                previous = current
+            x0, b0 = _dense(rng, width, width)
+            z0, _ = _dense(rng, width, width)
+            new = [h[0] + (shifted_softplus(total[0][:, :, 0] @ x0 + b0) @ z0)[:, :, None]]
+            for l in range(1, max_angular + 1):
+                new.append(h[l] + np.einsum("ncm,cd->ndm", total[l], _dense(rng, width, width)[0]))
+            h = new
+        return h[0][:, :, 0]
