@@ -99,6 +99,11 @@ def _cmd_audit(args) -> int:
 
     # everything that can fail on bad input happens before any computation or output
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
+    if getattr(args, "peers", False):
+        from .descriptors.wrappers import peer_descriptors
+
+        descriptors = resolve_descriptors(args.descriptor) if args.descriptor else {}
+        descriptors.update(peer_descriptors())
     statement = None
     if args.pair:
         first, second = (_read_structure(path) for path in args.pair)
@@ -145,6 +150,8 @@ def _probe(descriptors: dict, atoms) -> None:
     from .descriptors.user import as_descriptor
 
     for name, descriptor in descriptors.items():
+        if _is_peer(descriptor):
+            continue  # a wrapped library's failure is a finding of its card, not a usage error
         try:
             as_descriptor(descriptor, name=name).compute(atoms, centers=[0])
         except InputError:
@@ -154,6 +161,12 @@ def _probe(descriptors: dict, atoms) -> None:
             raise InputError(
                 f"descriptor {name!r} raised {type(error).__name__}: {first} (on {atoms})"
             ) from None
+
+
+def _is_peer(descriptor) -> bool:
+    """A wrapper of featomic/dscribe/quippy (checked without importing the wrappers)."""
+    wrappers = sys.modules.get("completeness.descriptors.wrappers")
+    return wrappers is not None and isinstance(descriptor, wrappers.PeerDescriptor)
 
 
 def _write_text(path: str, text: str) -> None:
@@ -178,6 +191,13 @@ def _register_audit(commands) -> None:
         help="a built-in key (e.g. power-spectrum), a class name (e.g. PowerSpectrum) or "
         "module:attr for your own (object with compute() or callable (positions, numbers) -> "
         "vector); repeat for several (default: every built-in descriptor)",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="audit every wrapped descriptor of featomic, dscribe and quippy side by side "
+        "(library:Name, see completeness.descriptors.wrappers; add --descriptor to include "
+        "others); a library's failure is reported as a finding with its own message",
     )
     parser.add_argument(
         "--pair",
@@ -523,6 +543,93 @@ def _register_sensitivity(commands) -> None:
 
 
 _COMMANDS.append(_register_sensitivity)
+
+
+def _cmd_discover(args) -> int:
+    import json
+
+    from .discovery import discover
+
+    descriptor = _sensitivity_descriptor(args)
+    result = discover(
+        descriptor,
+        args.neighbours,
+        species=args.species,
+        centre_species=args.centre_species,
+        restarts=args.restarts,
+        seed=args.seed,
+        backend=args.backend,
+        n_workers=args.workers,
+        min_separation=args.min_separation,
+        max_iterations=args.max_iterations,
+    )
+    summary = result.summary()
+    print(
+        f"{result.descriptor} ({result.body_order}-body, {result.parity}), "
+        f"{args.neighbours} neighbours: {summary['degenerate_candidates']}/{args.restarts} "
+        f"restarts reached the noise floor, {summary['distinct_pairs']} distinct pairs "
+        f"{summary['pairs_by_kind']} in {result.seconds:.1f} s"
+    )
+    for found in result.pairs:
+        family = found.family
+        print(
+            f"  {found.pair.name}: {found.kind}; O(3) equal up to {found.order.o3}-body, SO(3) "
+            f"{found.order.so3}-body; distance {found.candidate.distance:.1e} (floor "
+            f"{found.candidate.floor:.1e}); family dimension {family.dimension} (member "
+            f"{family.member_dimension}, gap {family.gap:.1f} decades)"
+        )
+    if not result.pairs and result.best is not None:
+        best = result.best
+        print(
+            f"  closest: restart {best.restart}, distance {best.distance:.2e} = "
+            f"{best.margin:.1f} decades above the noise floor {best.floor:.1e} ({best.status})"
+        )
+    if args.out:
+        result.write(args.out)
+        print(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
+    if args.json:
+        _write_atomically(
+            args.json, lambda p: open(p, "w").write(json.dumps(result.summary(), indent=1))
+        )
+    return 0
+
+
+def _register_discover(commands) -> None:
+    parser = commands.add_parser(
+        "discover",
+        help="search for degenerate pairs of a descriptor (random restarts, oracle-classified)",
+        description=(
+            "Minimise the feature distance between two environments kept structurally apart, "
+            "polish each candidate to the noise floor, classify it with the oracle, merge "
+            "duplicates up to congruence and measure the dimension of the degenerate family."
+        ),
+    )
+    parser.add_argument(
+        "--descriptor",
+        required=True,
+        help="built-in key (e.g. power-spectrum), class name (PowerSpectrum) or module:attr",
+    )
+    parser.add_argument("--neighbours", type=int, required=True, help="neighbours per member")
+    parser.add_argument(
+        "--species", nargs="+", default=None, help="one species for all, or one per neighbour"
+    )
+    parser.add_argument("--centre-species", default="C")
+    parser.add_argument("--restarts", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", default="serial", help="parallel_map backend")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--min-separation", type=float, default=None, help="Å")
+    parser.add_argument("--max-iterations", type=int, default=400)
+    parser.add_argument("--cutoff", type=float, default=None, help="Å (overrides the default)")
+    parser.add_argument("--n-radial", type=int, default=None)
+    parser.add_argument("--max-angular", type=int, default=None)
+    parser.add_argument("--density-width", type=float, default=None, help="Å")
+    parser.add_argument("--out", metavar="DIR", help="write the pairs in the catalog's format")
+    parser.add_argument("--json", metavar="PATH", help="write the summary as JSON")
+    parser.set_defaults(run=_cmd_discover)
+
+
+_COMMANDS.append(_register_discover)
 
 
 def main(argv=None) -> int:
