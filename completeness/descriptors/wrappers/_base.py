@@ -1,0 +1,146 @@
+"""What every wrapper of a peer library shares: :class:`PeerDescriptor`.
+
+A wrapper is a :class:`~completeness.descriptors.Descriptor` (so ``get_params``, ``clone``,
+``to_json``/``from_json``, ``fit``/``transform`` work) whose :meth:`PeerDescriptor.compute` hands
+the ``ase.Atoms`` to the library as they are (its own neighbour lists, its own periodic images)
+and converts the result to :class:`~completeness.descriptors.Features`: one row per requested
+centre, system by system, and gradients in the dense layout ``(n_samples, n_atoms, 3,
+n_features)``.
+
+A wrapper never hides a library's failure: what the library raises propagates unchanged (its
+type and its message), and a library run in a child process (:mod:`._runner`) that ends the
+process raises :class:`~._runner.PeerCrash` with the library's stderr.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...environments import InputError, _centres_per_system, check_cutoff, check_systems
+from ..base import Descriptor, Features
+
+__all__ = ["PeerDescriptor"]
+
+# A line of atoms 1.5 Å apart: enough to make every library list its feature names.
+_NAMING_SPACING = 1.5
+
+
+class PeerDescriptor(Descriptor):
+    """Base class of the wrappers: subclasses set ``library`` and ``peer_name`` and implement
+    :meth:`_peer_compute`.
+
+    Species: ``species=None`` uses the atomic numbers present in the batch given to
+    :meth:`compute` (like the package's own descriptors); a list fixes the channels.
+    """
+
+    library: str = ""
+    peer_name: str = ""
+    #: Whether the library provides position gradients at all.
+    provides_gradients: bool = True
+
+    # ---- to implement ------------------------------------------------------------------------
+
+    def _peer_compute(self, systems, centres, species, gradients):
+        """Return ``(values, gradients or None, feature_names)`` for the requested centres.
+
+        ``centres[k]`` are the centre indices of ``systems[k]``; rows follow that order.
+        ``gradients`` is dense ``(n_samples, max_atoms, 3, n_features)``.
+        """
+        raise NotImplementedError
+
+    # ---- shared ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return f"{self.library}:{self.peer_name}"
+
+    def _check_hypers(self) -> None:
+        check_cutoff(self.cutoff)
+        for key in ("n_radial", "max_angular"):
+            value = getattr(self, key, None)
+            if value is None:
+                continue
+            minimum = 1 if key == "n_radial" else 0
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+                raise InputError(f"{key} must be an integer, got {value!r}")
+            if value < minimum:
+                raise InputError(f"{key} must be at least {minimum}, got {value}")
+        for key in ("density_width", "cutoff_width"):
+            value = getattr(self, key, None)
+            if value is not None and not (np.isfinite(value) and value > 0):
+                raise InputError(f"{key} must be a positive number of Å, got {value!r}")
+
+    def _species_list(self, systems) -> list[int]:
+        present = np.unique(np.concatenate([atoms.numbers for atoms in systems]))
+        requested = getattr(self, "species", None)
+        if requested is None:
+            return [int(z) for z in present]
+        requested = np.unique(np.asarray(requested, dtype=np.int64))
+        unknown = np.setdiff1d(present, requested)
+        if unknown.size:
+            raise InputError(
+                f"the input contains species {unknown.tolist()} that are not in the descriptor's "
+                f"species={requested.tolist()}; add them to `species` or remove those atoms"
+            )
+        return [int(z) for z in requested]
+
+    def compute(self, systems, *, centers=None, gradients: bool = False) -> Features:
+        """Compute the library's features of the centres of ``systems`` (see the class doc)."""
+        self._check_hypers()
+        _require(self.library)
+        systems = check_systems(systems)
+        centres = _centres_per_system(systems, centers)
+        species = self._species_list(systems)
+        values, grads, names = self._peer_compute(systems, centres, species, bool(gradients))
+        samples = np.array(
+            [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
+        ).reshape(-1, 2)
+        return _features(self, values, grads if gradients else None, samples, names)
+
+    def compute_neighbourhoods(self, neighbourhoods, *, gradients: bool = False):
+        raise InputError(
+            f"{self.name} computes from ase.Atoms with the library's own neighbour lists; call "
+            "compute(systems, centers=...) instead of compute_neighbourhoods"
+        )
+
+    def _feature_names(self, species) -> tuple[str, ...]:
+        from sklearn.base import clone
+
+        species = [int(z) for z in species]
+        descriptor = (
+            clone(self).set_params(species=species) if "species" in self.get_params() else self
+        )
+        return tuple(descriptor.compute(_naming_system(species), centers=[0]).feature_names)
+
+
+def _require(library: str) -> None:
+    """Fail early, with the install command, when the wrapped library is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(library) is None:
+        raise InputError(
+            f"{library} is not installed; install it with pip install 'completeness[{library}]'"
+        )
+
+
+def _naming_system(species):
+    import ase
+
+    positions = np.zeros((len(species), 3))
+    positions[:, 0] = _NAMING_SPACING * np.arange(len(species))
+    return ase.Atoms(numbers=species, positions=positions)
+
+
+def _features(descriptor, values, gradients, samples, names) -> Features:
+    """The one place where wrappers build :class:`Features` (its layout may evolve)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if gradients is not None:
+        gradients = np.ascontiguousarray(gradients, dtype=np.float64)
+    return Features(
+        values=values,
+        gradients=gradients,
+        samples=samples,
+        feature_names=tuple(names),
+        descriptor=descriptor.name,
+        hypers=descriptor.get_params(),
+    )

@@ -1,0 +1,125 @@
+"""Run one library call in a child Python process and bring its arrays back.
+
+Some libraries cannot be trusted with the caller's process: quippy (Fortran) ends the interpreter
+on a bad descriptor string (``Descriptor("soap --help")`` exits), and a crash in compiled code
+takes the session down with it. :func:`run_isolated` runs ``function(**inputs)`` from a
+standalone worker file in a fresh interpreter:
+
+- the inputs go in as a pickle in a private temporary directory, the result (a dict of numpy
+  arrays) comes back through ``numpy.savez`` in the same directory (no pickle on the way back);
+- a non-zero exit status or a signal becomes :class:`PeerCrash`, whose message carries the exit
+  status (or the signal's name) and the last lines of the child's stderr and stdout: the
+  library's own words;
+- the worker file is run as a script (``python _runner.py WORKER FUNCTION DIR``), so the child
+  imports only numpy, ase and the library, not ``completeness``.
+
+This module imports nothing of the package: it is both the parent's helper and the child's
+entry point.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+
+__all__ = ["PeerCrash", "run_isolated"]
+
+_TAIL_LINES = 6
+
+
+class PeerCrash(RuntimeError):
+    """A wrapped library ended its process (non-zero exit status or signal)."""
+
+    def __init__(self, message: str, *, returncode: int, stderr: str, stdout: str):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
+        self.stdout = stdout
+
+
+def _tail(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-_TAIL_LINES:])
+
+
+def run_isolated(worker_file: str, function: str, inputs: dict, *, label: str, timeout=600):
+    """``function(**inputs)`` from ``worker_file`` in a child interpreter; returns its dict.
+
+    Parameters
+    ----------
+    worker_file : str
+        Path of a standalone Python file defining ``function``; the function returns a dict of
+        numpy arrays (strings as arrays of ``str``).
+    function : str
+    inputs : dict
+        Picklable keyword arguments (plain numbers, lists and numpy arrays).
+    label : str
+        Names the library call in error messages, e.g. ``"quippy soap"``.
+    timeout : float
+        Seconds before the child is killed (a hung library becomes a :class:`PeerCrash`).
+
+    Raises
+    ------
+    PeerCrash
+        The child exited with a non-zero status, was killed by a signal, or timed out.
+    """
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="completeness-peer-") as directory:
+        with open(os.path.join(directory, "inputs.pkl"), "wb") as handle:
+            pickle.dump(inputs, handle)
+        command = [sys.executable, os.path.abspath(__file__), worker_file, function, directory]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as error:
+            raise PeerCrash(
+                f"{label} did not finish within {timeout} s (killed)",
+                returncode=-9,
+                stderr=str(error.stderr or ""),
+                stdout=str(error.stdout or ""),
+            ) from None
+        if done.returncode != 0:
+            if done.returncode < 0:
+                try:
+                    how = f"was killed by signal {signal.Signals(-done.returncode).name}"
+                except ValueError:
+                    how = f"was killed by signal {-done.returncode}"
+            else:
+                how = f"ended the process with exit status {done.returncode}"
+            said = _tail(done.stderr) or _tail(done.stdout) or "(nothing on stderr or stdout)"
+            raise PeerCrash(
+                f"{label} {how}: {said}",
+                returncode=done.returncode,
+                stderr=done.stderr,
+                stdout=done.stdout,
+            )
+        with np.load(os.path.join(directory, "outputs.npz"), allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+
+
+def _child(worker_file: str, function: str, directory: str) -> None:
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("_completeness_peer_worker", worker_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(os.path.join(directory, "inputs.pkl"), "rb") as handle:
+        inputs = pickle.load(handle)
+    result = getattr(module, function)(**inputs)
+    np.savez(os.path.join(directory, "outputs.npz"), **result)
+
+
+if __name__ == "__main__":
+    # Python put this file's directory first on sys.path: it holds featomic.py, dscribe.py and
+    # quippy.py (the wrappers), which would shadow the libraries themselves
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
+    _child(*sys.argv[1:4])
