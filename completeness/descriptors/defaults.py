@@ -27,6 +27,9 @@ from .symmetry_functions import SymmetryFunctions
 
 __all__ = ["AUDIT_CUTOFF", "builtin_descriptors", "resolve_descriptors"]
 
+#: Libraries wrapped in completeness.descriptors.wrappers ("library:Name" on the command line).
+_PEER_LIBRARIES = ("featomic", "dscribe", "quippy")
+
 #: Cutoff (Å) of every built-in descriptor in the audit.
 AUDIT_CUTOFF = 5.0
 
@@ -68,7 +71,8 @@ def builtin_descriptors() -> dict[str, Descriptor]:
 def resolve_descriptors(specs) -> dict:
     """Descriptors named on the command line: a :func:`builtin_descriptors` key, a built-in
     class name (every default of that class, or the class with default hyperparameters when
-    none is listed), or ``module:attr`` (a user's own, see
+    none is listed), a wrapped library's descriptor (``featomic:SoapPowerSpectrum``, see
+    :mod:`completeness.descriptors.wrappers`), or ``module:attr`` (a user's own, see
     :func:`completeness.descriptors.user.load_descriptor`). Returns ``{name: descriptor}``.
     """
     from .base import registered_descriptors
@@ -79,6 +83,11 @@ def resolve_descriptors(specs) -> dict:
     for spec in specs:
         if spec in builtin:
             chosen[spec] = builtin[spec]
+        elif spec.partition(":")[0] in _PEER_LIBRARIES:
+            # a wrapped library ("featomic:SoapPowerSpectrum"), before module:attr
+            from .wrappers import load_peer
+
+            chosen[spec] = load_peer(spec)
         elif ":" in spec:
             chosen[spec] = load_descriptor(spec)
         elif spec in registered_descriptors():
