@@ -13,19 +13,24 @@ from .base import Descriptor, Features, from_json, registered_descriptors
 from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
+from .networks import DistanceMessagePassing, EquivariantMessagePassing
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
+from .zernike import ZernikeDescriptor
 
 __all__ = [
     "Bispectrum",
     "ChebyshevDescriptor",
     "DensityCorrelations",
     "Descriptor",
+    "DistanceMessagePassing",
+    "EquivariantMessagePassing",
     "Features",
     "LocalMBTR",
     "PowerSpectrum",
     "RadialSpectrum",
     "SymmetryFunctions",
+    "ZernikeDescriptor",
     "from_json",
     "registered_descriptors",
 ]

@@ -22,8 +22,10 @@ from .base import Descriptor
 from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
+from .networks import DistanceMessagePassing, EquivariantMessagePassing
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
+from .zernike import ZernikeDescriptor
 
 __all__ = ["AUDIT_CUTOFF", "builtin_descriptors", "resolve_descriptors"]
 
@@ -49,6 +51,7 @@ def builtin_descriptors() -> dict[str, Descriptor]:
         "power-spectrum": PowerSpectrum(
             cutoff=cutoff, n_radial=6, max_angular=4, density_width=0.5
         ),
+        "zernike": ZernikeDescriptor(cutoff=cutoff, max_order=6),
         "acsf-g2-g4": SymmetryFunctions(cutoff=cutoff, g2_params=_G2, g4_params=_G4),
         "chebyshev": ChebyshevDescriptor(
             radial_cutoff=cutoff, radial_order=8, angular_cutoff=cutoff, angular_order=6
@@ -65,6 +68,9 @@ def builtin_descriptors() -> dict[str, Descriptor]:
         "density-correlations-nu4": DensityCorrelations(
             correlation_order=4, cutoff=cutoff, n_radial=2, max_angular=2, density_width=0.5
         ),
+        # random-weight families (three weight seeds each, features concatenated over seeds)
+        "schnet-like": DistanceMessagePassing(cutoff=cutoff, n_layers=3),
+        "tensor-product-net": EquivariantMessagePassing(cutoff=cutoff, n_layers=2),
     }
 
 
