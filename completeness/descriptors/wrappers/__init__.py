@@ -5,7 +5,8 @@ Each wrapper is a :class:`~completeness.descriptors.Descriptor` with the package
 a translation table to the library's own names in its module docstring. The libraries are
 imported inside ``compute``, never when ``completeness`` or this package is imported; quippy runs
 in a child process (:mod:`._runner`). Whatever a library raises reaches the caller unchanged, and
-a library that ends its process raises :class:`PeerCrash` with its stderr.
+a library that ends its process raises :class:`PeerCrash` with its stderr (an exception
+raised in the child comes back as :class:`PeerError` with the library's type and message).
 
 ``PEERS`` maps ``"library:Name"`` to the wrapper class; :func:`peer_descriptors` gives every
 wrapper with the small audit bases (``completeness audit --peers``), :func:`load_peer` one of
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from ...environments import InputError
 from ._base import PeerDescriptor
-from ._runner import PeerCrash
+from ._runner import PeerCrash, PeerError
 from .dscribe import DscribeACSF, DscribeLMBTR, DscribeMBTR, DscribeSOAP
 from .featomic import (
     FeatomicDensityCorrelations,
@@ -32,6 +33,7 @@ __all__ = [
     "PEERS",
     "PeerCrash",
     "PeerDescriptor",
+    "PeerError",
     "library_available",
     "load_peer",
     "peer_descriptors",

@@ -7,6 +7,8 @@ standalone worker file in a fresh interpreter:
 
 - the inputs go in as a pickle in a private temporary directory, the result (a dict of numpy
   arrays) comes back through ``numpy.savez`` in the same directory (no pickle on the way back);
+- an exception raised by the library becomes :class:`PeerError` with the exception's type and
+  message (quippy's include its Fortran traceback);
 - a non-zero exit status or a signal becomes :class:`PeerCrash`, whose message carries the exit
   status (or the signal's name) and the last lines of the child's stderr and stdout: the
   library's own words;
@@ -26,9 +28,16 @@ import subprocess
 import sys
 import tempfile
 
-__all__ = ["PeerCrash", "run_isolated"]
+__all__ = ["PeerCrash", "PeerError", "run_isolated"]
 
 _TAIL_LINES = 6
+#: Exit status of a child whose library raised an exception (reported as PeerError).
+_RAISED = 3
+
+
+class PeerError(RuntimeError):
+    """A wrapped library raised an exception in the child process (its type and message are
+    in this exception's message)."""
 
 
 class PeerCrash(RuntimeError):
@@ -42,8 +51,27 @@ class PeerCrash(RuntimeError):
 
 
 def _tail(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    """The library's message: from the last exception line of a Python traceback on (quippy
+    appends its Fortran traceback there), else the last lines; non-printable bytes dropped."""
+    import re
+
+    lines = [line for line in (_clean(raw) for raw in text.splitlines()) if line]
+    starts = [
+        k for k, line in enumerate(lines) if re.match(r"^[A-Za-z_.]+(Error|Exception|Exit)\b", line)
+    ]
+    if starts:
+        lines = lines[starts[-1] :]
+        return " | ".join(lines[:_TAIL_LINES])
     return " | ".join(lines[-_TAIL_LINES:])
+
+
+def _clean(line: str) -> str:
+    """One line without non-printable characters (Fortran pads its messages) and runs of blanks."""
+    import re
+
+    line = "".join(ch for ch in line if ch.isprintable() and ch != "\ufffd")
+    line = re.split(r"\s{20,}", line)[0]  # Fortran's fixed-length padding, then stray bytes
+    return re.sub(r"\s+", " ", line).strip()
 
 
 def run_isolated(worker_file: str, function: str, inputs: dict, *, label: str, timeout=600):
@@ -84,6 +112,13 @@ def run_isolated(worker_file: str, function: str, inputs: dict, *, label: str, t
                 stderr=str(error.stderr or ""),
                 stdout=str(error.stdout or ""),
             ) from None
+        raised = os.path.join(directory, "raised.txt")
+        if done.returncode == _RAISED and os.path.exists(raised):
+            with open(raised, encoding="utf-8") as handle:
+                message = " | ".join(
+                    line for line in (_clean(raw) for raw in handle.read().splitlines()) if line
+                )
+            raise PeerError(f"{label} raised {message}")
         if done.returncode != 0:
             if done.returncode < 0:
                 try:
@@ -113,7 +148,12 @@ def _child(worker_file: str, function: str, directory: str) -> None:
     spec.loader.exec_module(module)
     with open(os.path.join(directory, "inputs.pkl"), "rb") as handle:
         inputs = pickle.load(handle)
-    result = getattr(module, function)(**inputs)
+    try:
+        result = getattr(module, function)(**inputs)
+    except Exception as error:  # the library raised: pass its type and message to the parent
+        with open(os.path.join(directory, "raised.txt"), "w", encoding="utf-8") as handle:
+            handle.write(f"{type(error).__name__}: {error}")
+        sys.exit(_RAISED)
     np.savez(os.path.join(directory, "outputs.npz"), **result)
 
 
