@@ -545,6 +545,135 @@ def _register_sensitivity(commands) -> None:
 _COMMANDS.append(_register_sensitivity)
 
 
+def _cmd_scan(args) -> int:
+    from .analysis import study
+
+    config = study.load_config(args.config)
+    result = study.run_study(
+        config,
+        backend=args.backend,
+        n_workers=args.n_workers,
+        scheduler=args.scheduler,
+        checkpoint=args.checkpoint,
+        progress=sys.stderr.isatty() and not args.quiet,
+    )
+    written = study.write_outputs(result, table=args.table, figure=args.figure)
+    if not args.quiet:
+        summary = result.summary()
+        resolved = sum(r["n_resolvable_resolved"] for r in summary)
+        resolvable = sum(r["n_resolvable"] for r in summary)
+        print(
+            f"{config.descriptor}: {len(summary)} grid points x {summary[0]['n_pairs']} pairs; "
+            f"{resolved}/{resolvable} resolvable (grid point, pair) resolved"
+        )
+        for path in written:
+            print(f"wrote {path}")
+    return 0
+
+
+def _register_scan(commands) -> None:
+    parser = commands.add_parser(
+        "scan",
+        help="verdicts over a grid of hyperparameters x catalog pairs, from a JSON/TOML config",
+        description="Run a study config (see completeness.analysis.study): every grid point is "
+        "one task of completeness.parallel.parallel_map; writes a tidy CSV and a figure.",
+    )
+    parser.add_argument("config", help="study config (.json or .toml)")
+    parser.add_argument(
+        "--backend", choices=["serial", "processes", "dask"], help="override the config's backend"
+    )
+    parser.add_argument("--n-workers", type=int, help="processes or LocalCluster workers")
+    parser.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://host:8786")
+    parser.add_argument(
+        "--checkpoint", metavar="DIR", help="write results as they arrive; rerun to resume"
+    )
+    parser.add_argument("--table", metavar="CSV", help="override the config's output table")
+    parser.add_argument("--figure", metavar="PNG", help="override the config's output figure")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(run=_cmd_scan)
+
+
+_COMMANDS.append(_register_scan)
+
+
+def _cmd_search(args) -> int:
+    import json
+
+    from .analysis.search import read_systems, search
+    from .descriptors.defaults import resolve_descriptors
+
+    descriptors = resolve_descriptors([args.descriptor])
+    if len(descriptors) != 1:
+        raise InputError(
+            f"{args.descriptor!r} names {len(descriptors)} descriptors ({sorted(descriptors)}); "
+            "give one of them"
+        )
+    (descriptor,) = descriptors.values()
+    systems = read_systems(args.data)
+    result = search(
+        systems,
+        descriptor,
+        cutoff=args.cutoff,
+        k=args.k,
+        max_alignments=args.max_alignments,
+        min_structural=args.min_structural,
+        backend=args.backend,
+        n_workers=args.n_workers,
+        scheduler=args.scheduler,
+        progress=sys.stderr.isatty() and not args.quiet,
+    )
+    if args.json:
+        text = json.dumps(result.to_dict(args.top), indent=1) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            _write_atomically(args.json, lambda tmp: _write_text(tmp, text))
+    if not args.quiet and args.json != "-":
+        sys.stdout.write(result.text(args.top))
+    return 0
+
+
+def _register_search(commands) -> None:
+    parser = commands.add_parser(
+        "search",
+        help="find environments of a data set that a descriptor nearly confuses",
+        description="Pairs of environments close in feature space (k nearest neighbours) but "
+        "far apart structurally (RMSD after optimal alignment; see "
+        "completeness.analysis.search): the descriptor's false negatives in your data.",
+    )
+    parser.add_argument("data", help="structure file read with ase.io (every frame, every atom)")
+    parser.add_argument(
+        "--descriptor",
+        default="power-spectrum",
+        help="a built-in key, a class name or module:attr (default: power-spectrum)",
+    )
+    parser.add_argument(
+        "--cutoff", type=float, help="cutoff in Å (descriptor and structural comparison)"
+    )
+    parser.add_argument("--k", type=int, default=5, help="nearest neighbours in feature space")
+    parser.add_argument(
+        "--max-alignments", type=int, default=2000, help="candidates given the full alignment"
+    )
+    parser.add_argument(
+        "--min-structural",
+        type=float,
+        default=0.05,
+        help="smallest structural distance (Å) reported as a false negative (default 0.05)",
+    )
+    parser.add_argument("--top", type=int, default=10, help="pairs to report (default 10)")
+    parser.add_argument("--json", metavar="PATH", help="write the result as JSON ('-': stdout)")
+    parser.add_argument(
+        "--backend", choices=["serial", "processes", "dask"], default="serial", help="parallelism"
+    )
+    parser.add_argument("--n-workers", type=int, help="processes or LocalCluster workers")
+    parser.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://host:8786")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(run=_cmd_search)
+
+
+_COMMANDS.append(_register_search)
+
+
 def _cmd_discover(args) -> int:
     import json
 
