@@ -110,11 +110,41 @@ class _Graph:
             shape=(self.n_nodes, n_edges),
         )
 
-    def sum_into_receivers(self, edge_values: np.ndarray) -> np.ndarray:
-        """``out[i] = sum_{e: receiver(e) = i} edge_values[e]`` (any trailing shape)."""
+    def sum_into_receivers(self, edge_values: np.ndarray, layer=None) -> np.ndarray:
+        """``out[i] = sum_{e: receiver(e) = i} edge_values[e]`` (any trailing shape).
+
+        With ``layer`` (after :meth:`prune`), ``edge_values`` holds that layer's edges only.
+        """
+        aggregate = self.aggregate if layer is None else self.layer_aggregate[layer]
         shape = edge_values.shape[1:]
-        flat = edge_values.reshape(len(edge_values), -1)
-        return np.asarray(self.aggregate @ flat).reshape((self.n_nodes, *shape))
+        flat = edge_values.reshape(len(edge_values), int(np.prod(shape)))
+        return np.asarray(aggregate @ flat).reshape((self.n_nodes, *shape))
+
+    def prune(self, rows: np.ndarray, n_layers: int) -> None:
+        """Keep, for each layer, only the edges whose receiver matters for the read-out.
+
+        The last layer only updates the read-out nodes ``rows``; layer ``t - 1`` only the nodes
+        that layer ``t`` reads (the nodes it updates and their senders). Nodes outside a
+        layer's set keep stale values that are never read: the read-out is unchanged, and a
+        centre of a batch of environments costs one layer over its own edges at the end.
+        Sets ``layer_edges[t]`` (edge indices) and ``layer_aggregate[t]``.
+        """
+        needed = np.zeros(self.n_nodes, dtype=bool)
+        needed[rows] = True
+        edges = [None] * n_layers
+        for layer in range(n_layers - 1, -1, -1):
+            chosen = np.flatnonzero(needed[self.receivers])
+            edges[layer] = chosen
+            needed = needed.copy()
+            needed[self.senders[chosen]] = True
+        self.layer_edges = edges
+        self.layer_aggregate = [
+            sparse.csr_matrix(
+                (np.ones(len(chosen)), (self.receivers[chosen], np.arange(len(chosen)))),
+                shape=(self.n_nodes, len(chosen)),
+            )
+            for chosen in edges
+        ]
 
 
 def _gaussian_basis(distances, cutoff: float, n_radial: int) -> np.ndarray:
@@ -225,6 +255,7 @@ class _MessagePassing(Descriptor):
                 np.concatenate([np.asarray(c, dtype=np.int64) for c in per_system]),
             ]
         ).astype(np.int64)
+        graph.prune(rows, int(self.n_layers))
         blocks = [self._node_outputs(graph, seed)[rows] for seed in _check_seeds(self.seeds)]
         return Features(
             values=np.concatenate(blocks, axis=1),
@@ -336,8 +367,11 @@ class DistanceMessagePassing(_MessagePassing):
             u, _ = _dense(rng, width, width)
             v, v0 = _dense(rng, width, width)
             x, x0 = _dense(rng, width, width)
-            filters = fc[:, None] * (shifted_softplus(basis @ a + a0) @ b + b0)
-            messages = graph.sum_into_receivers((h @ u)[graph.senders] * filters)
+            edges = graph.layer_edges[layer]
+            filters = fc[edges, None] * (shifted_softplus(basis[edges] @ a + a0) @ b + b0)
+            messages = graph.sum_into_receivers(
+                (h @ u)[graph.senders[edges]] * filters, layer=layer
+            )
             h = h + shifted_softplus(messages @ v + v0) @ x + x0
         return h
 
@@ -405,7 +439,8 @@ class EquivariantMessagePassing(_MessagePassing):
             (B^{(k-1)}_{c, l_1} \otimes A_{c, l_2})_{l_3}, \qquad
         M_{c,l} = \sum_{k=1}^{\nu} B^{(k)}_{c,l},
 
-    and the update :math:`h^{(t)}_{l} = h^{(t-1)}_{l} + M_l X^l_t` for ``l > 0``,
+    and the gated update (NequIP) :math:`h^{(t)}_{l} = h^{(t-1)}_{l} + \sigma(M_0 G^l_t + g^l_t)
+    \odot M_l X^l_t` for ``l > 0`` (:math:`\sigma` the logistic function, one gate per channel),
     :math:`h^{(t)}_0 = h^{(t-1)}_0 + \mathrm{ssp}(M_0 X^0_t + x_t) Z_t`. Only couplings with
     ``l1 + l2 + l3`` even are kept, so the scalar read-out :math:`h^{(T)}_{i,c,00}` (``width``
     numbers per seed) is O(3)-invariant.
@@ -483,18 +518,19 @@ class EquivariantMessagePassing(_MessagePassing):
             rng = np.random.default_rng([seed, layer, 2])
             p, p0 = _dense(rng, n_radial, width)
             q, _ = _dense(rng, width, len(paths) * width)
-            radial = fc[:, None] * (shifted_softplus(basis @ p + p0) @ q)
-            radial = radial.reshape(len(graph.distances), len(paths), width)
+            edges = graph.layer_edges[layer]
+            n_edges = len(edges)
+            radial = fc[edges, None] * (shifted_softplus(basis[edges] @ p + p0) @ q)
+            radial = radial.reshape(n_edges, len(paths), width)
+            senders = graph.senders[edges]
             mixed = [
                 np.einsum("ncm,cd->ndm", h[l], _dense(rng, width, width)[0])
                 for l in range(max_angular + 1)
             ]
-            edge = [
-                np.zeros((len(graph.distances), width, 2 * l + 1)) for l in range(max_angular + 1)
-            ]
+            edge = [np.zeros((n_edges, width, 2 * l + 1)) for l in range(max_angular + 1)]
             for l2 in range(max_angular + 1 if layer > 0 else 1):
                 # higher-l node features are zero before the first layer
-                sender = mixed[l2][graph.senders]  # (E, C, 2l2+1)
+                sender = mixed[l2][senders]  # (E, C, 2l2+1)
                 for l1 in range(max_angular + 1):
                     group = [(k, path) for k, path in enumerate(paths) if path[:2] == (l1, l2)]
                     if not group:
@@ -502,14 +538,15 @@ class EquivariantMessagePassing(_MessagePassing):
                     # every l3 of (l1, l2) at once: Y (x) CG first, then one batched product
                     stacked = np.concatenate([cg[path] for _, path in group], axis=2)
                     i, j, n_out = stacked.shape
-                    kernel = (harmonics[l1] @ stacked.reshape(i, j * n_out)).reshape(-1, j, n_out)
+                    kernel = harmonics[l1][edges] @ stacked.reshape(i, j * n_out)
+                    kernel = kernel.reshape(n_edges, j, n_out)
                     coupled = np.einsum("ecj,ejk->eck", sender, kernel)  # (E, C, sum 2l3+1)
                     start = 0
                     for k, (_, _, l3) in group:
                         block = coupled[:, :, start : start + 2 * l3 + 1]
                         edge[l3] += radial[:, k, :, None] * block
                         start += 2 * l3 + 1
-            a = [graph.sum_into_receivers(e) for e in edge]
+            a = [graph.sum_into_receivers(e, layer=layer) for e in edge]
             # MACE product basis: B^(1) = A, B^(k) = sum_paths w (B^(k-1) (x) A)
             total = [x.copy() for x in a]
             previous = a
@@ -524,8 +561,13 @@ class EquivariantMessagePassing(_MessagePassing):
                 previous = current
             x0, b0 = _dense(rng, width, width)
             z0, _ = _dense(rng, width, width)
-            new = [h[0] + (shifted_softplus(total[0][:, :, 0] @ x0 + b0) @ z0)[:, :, None]]
+            scalars = total[0][:, :, 0]
+            new = [h[0] + (shifted_softplus(scalars @ x0 + b0) @ z0)[:, :, None]]
             for l in range(1, max_angular + 1):
-                new.append(h[l] + np.einsum("ncm,cd->ndm", total[l], _dense(rng, width, width)[0]))
+                # NequIP's gate: each l > 0 channel scaled by a sigmoid of the scalars
+                g, g0 = _dense(rng, width, width)
+                gate = 1.0 / (1.0 + np.exp(-(scalars @ g + g0)))
+                update = np.einsum("ncm,cd->ndm", total[l], _dense(rng, width, width)[0])
+                new.append(h[l] + gate[:, :, None] * update)
             h = new
         return h[0][:, :, 0]
