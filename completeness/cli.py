@@ -689,6 +689,7 @@ def _cmd_discover(args) -> int:
         seed=args.seed,
         backend=args.backend,
         n_workers=args.workers,
+        checkpoint=args.checkpoint,
         min_separation=args.min_separation,
         max_iterations=args.max_iterations,
     )
@@ -745,8 +746,9 @@ def _register_discover(commands) -> None:
     parser.add_argument("--centre-species", default="C")
     parser.add_argument("--restarts", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backend", default="serial", help="parallel_map backend")
+    parser.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--checkpoint", metavar="DIR", help="resume an interrupted search")
     parser.add_argument("--min-separation", type=float, default=None, help="Å")
     parser.add_argument("--max-iterations", type=int, default=400)
     parser.add_argument("--cutoff", type=float, default=None, help="Å (overrides the default)")

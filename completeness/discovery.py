@@ -897,23 +897,6 @@ DISCOVERY_REFERENCE = (
 )
 
 
-def _map(function, tasks, *, seed, backend, n_workers):
-    """Run the restarts through :func:`completeness.parallel.parallel_map`."""
-    try:
-        from .parallel import parallel_map
-    except ImportError:
-        parallel_map = None
-    if parallel_map is not None:
-        return parallel_map(function, tasks, seed=seed, backend=backend, n_workers=n_workers)
-    if backend != "serial":
-        raise InputError(
-            f"backend {backend!r} needs completeness.parallel, which is not available; "
-            "use backend='serial'"
-        )
-    # completeness.parallel not installed yet: the same function(task, rng) contract, in order
-    return [function(task, np.random.default_rng([seed, k])) for k, task in enumerate(tasks)]
-
-
 def _same_pair(first, second, reflections: bool) -> bool:
     from .oracle import congruent
 
@@ -935,6 +918,9 @@ def discover(
     seed: int = 0,
     backend: str = "serial",
     n_workers: int | None = None,
+    scheduler=None,
+    checkpoint=None,
+    progress: bool | None = None,
     inner_radius: float | None = None,
     outer_radius: float | None = None,
     min_neighbour_distance: float | None = None,
@@ -961,8 +947,10 @@ def discover(
         (default C).
     restarts : int
         Random starts (seeded by ``seed`` through :func:`completeness.parallel.parallel_map`).
-    backend, n_workers
-        Passed to ``parallel_map``.
+    backend, n_workers, scheduler, checkpoint, progress
+        Passed to :func:`completeness.parallel.parallel_map` (``"serial"``, ``"processes"`` or
+        ``"dask"``; a checkpoint directory makes an interrupted search resume). Task ``k`` gets
+        its own generator, so the result does not depend on the backend.
     inner_radius, outer_radius, min_neighbour_distance, min_separation : float, optional
         Constraints in Å (defaults: 0.25, 0.8, 0.2 and 0.05 times the cutoff).
     max_iterations : int
@@ -980,6 +968,7 @@ def discover(
     """
     from .descriptors.user import as_descriptor
     from .oracle import degeneracy_order
+    from .parallel import parallel_map
     from .structures import Claim, DegeneratePair, verify
 
     start = time.perf_counter()
@@ -1000,7 +989,16 @@ def discover(
     tasks = [
         {"descriptor": descriptor, "settings": settings, "index": k} for k in range(int(restarts))
     ]
-    candidates = _map(_restart, tasks, seed=seed, backend=backend, n_workers=n_workers)
+    candidates = parallel_map(
+        _restart,
+        tasks,
+        seed=seed,
+        backend=backend,
+        n_workers=n_workers,
+        scheduler=scheduler,
+        checkpoint=checkpoint,
+        progress=progress,
+    )
     body_order = getattr(descriptor, "body_order", None)
     body_order = int(body_order) if body_order else None
     prefix = name_prefix or f"discovered-{user_name.lower()}-n{settings.n_neighbours}"
