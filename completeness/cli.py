@@ -123,10 +123,22 @@ def _cmd_audit(args) -> int:
         pair_statement=statement,
     )
     outputs = {}
+    probes = None
+    if getattr(args, "peers", False):
+        from .descriptors.wrappers.probes import run_probes
+
+        probes = run_probes()
     if args.json:
-        outputs["json"] = json.dumps(audit.to_dict(), indent=1, sort_keys=False) + "\n"
+        data = audit.to_dict()
+        if probes is not None:
+            data["probes"] = probes
+        outputs["json"] = json.dumps(data, indent=1, sort_keys=False) + "\n"
     if args.markdown:
         outputs["markdown"] = audit.markdown()
+        if probes is not None:
+            from .descriptors.wrappers.document import peers_markdown
+
+            outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
     figure = audit.figure() if args.figure else None
     for kind, target in (("json", args.json), ("markdown", args.markdown)):
         if kind in outputs and target != "-":
@@ -141,6 +153,11 @@ def _cmd_audit(args) -> int:
             sys.stdout.write(text)
     elif not args.quiet:
         sys.stdout.write(audit.text())
+        for probe in probes or []:
+            sys.stdout.write(
+                f"probe {probe['descriptor']} ({probe['check']}): {probe['status']}: "
+                f"{probe['evidence']}\n"
+            )
     return 0
 
 

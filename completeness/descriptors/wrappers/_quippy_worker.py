@@ -52,3 +52,10 @@ def calc(descriptor_strings, systems, centres, gradients, n_features_string):
                     for r in rows.get(int(ci[k]), []):
                         grads[r, atom] += block
     return {"values": values, "gradients": grads}
+
+
+def initialise(string):
+    """Build ``Descriptor(string)`` and report its dimension (probes of quippy's behaviour)."""
+    from quippy.descriptors import Descriptor
+
+    return {"dimensions": np.array(int(Descriptor(string).dimensions()))}

@@ -55,7 +55,8 @@ def _tail(text: str) -> str:
     appends its Fortran traceback there), else the last lines; non-printable bytes dropped."""
     import re
 
-    lines = [line for line in (_clean(raw) for raw in text.splitlines()) if line]
+    # lines of one or two characters are stray bytes after Fortran's padded messages
+    lines = [line for line in (_clean(raw) for raw in text.splitlines()) if len(line) > 2]
     starts = [
         k for k, line in enumerate(lines) if re.match(r"^[A-Za-z_.]+(Error|Exception|Exit)\b", line)
     ]
@@ -115,9 +116,7 @@ def run_isolated(worker_file: str, function: str, inputs: dict, *, label: str, t
         raised = os.path.join(directory, "raised.txt")
         if done.returncode == _RAISED and os.path.exists(raised):
             with open(raised, encoding="utf-8") as handle:
-                message = " | ".join(
-                    line for line in (_clean(raw) for raw in handle.read().splitlines()) if line
-                )
+                message = _tail(handle.read())
             raise PeerError(f"{label} raised {message}")
         if done.returncode != 0:
             if done.returncode < 0:
