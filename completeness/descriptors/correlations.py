@@ -70,6 +70,7 @@ small, with single-threaded BLAS for the many small GEMMs).
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import re
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ class _CorrelationMixin:
 
 
 @dataclass(frozen=True)
-class _Block:  # row_offsets (per position: offset in the stacked partials) set by the plan
+class _Block:  # Jacobian tables (window_start, jacobian_*, same_partial) set by the plan
     """Features of one sorted l-triple: channel indices ``k1, k2, k3`` (each (F,))."""
 
     ls: tuple[int, int, int]
@@ -247,15 +248,27 @@ class Bispectrum(_CorrelationMixin, Descriptor):
         return np.concatenate([np.full(b.size, -1 if b.odd else 1, dtype=np.int64) for b in blocks])
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
-        expansion = self._expansion().compute(neighbourhoods, species, gradients=gradients)
         n_samples = neighbourhoods.n_samples
         n_species, n_radial = len(species), int(self.n_radial)
         max_angular = int(self.max_angular)
         plan = _bispectrum_plan(max_angular, n_species, n_radial, self.include_pseudoscalar is True)
         n_channels = n_species * n_radial
+        if gradients:
+            # the pair terms (R, dR/dr, Y, grad Y) go straight into the column layout of the
+            # Jacobian GEMMs (_pair_derivatives), without the expansion's per-l pair gradients
+            dense, species_index, terms, _ = self._expansion()._dense(
+                neighbourhoods, species, gradients=True
+            )
+            coefficients = [
+                dense[..., l * l : (l + 1) ** 2].reshape(n_samples, n_channels, 2 * l + 1)
+                for l in range(max_angular + 1)
+            ]
+        else:
+            expansion = self._expansion().compute(neighbourhoods, species, gradients=False)
+            coefficients = expansion.coefficients
         per_l = [
-            c.reshape(n_samples, n_channels, 2 * l + 1)
-            for l, c in enumerate(expansion.coefficients)
+            np.ascontiguousarray(c).reshape(n_samples, n_channels, 2 * l + 1)
+            for l, c in enumerate(coefficients)
         ]
         values = np.zeros((n_samples, plan.n_features))  # chunks without pairs: c = 0, B = 0
         if not gradients:
@@ -272,17 +285,10 @@ class Bispectrum(_CorrelationMixin, Descriptor):
         # (3 n_pairs_s, n_species n_radial (L+1)^2) @ (.., n_features) written straight into
         # the pair-gradient rows of that sample
         n_pairs = neighbourhoods.n_pairs
-        n_lm = (max_angular + 1) ** 2
         pair_gradients = np.empty((n_pairs, 3, plan.n_features))
         if n_pairs == 0:
             return np.zeros((n_samples, plan.n_features)), pair_gradients
-        own = np.concatenate(expansion.pair_gradients, axis=3)  # (P, 3, n, (L+1)^2)
-        if n_species > 1:
-            dc = np.zeros((n_pairs, 3, n_species, n_radial, n_lm))
-            dc[np.arange(n_pairs), :, expansion.pair_species_index] = own
-            dc = dc.reshape(n_pairs, 3, n_channels * n_lm)
-        else:
-            dc = own.reshape(n_pairs, 3, n_channels * n_lm)
+        dc = _pair_derivatives(plan, terms, species_index)  # (P, 3, n_columns)
         offsets = neighbourhoods.pair_offsets
         counts = np.diff(offsets)
         max_pairs = int(counts.max())
@@ -321,9 +327,11 @@ def _bispectrum_gradient_chunk(plan, per_l, dc, target) -> np.ndarray:
     Returns the values ``B_f`` (S, F) of the chunk (from the ``dB/dc_{t_3}`` partials).
 
     Per block of features (one sorted l-triple, contiguous columns) and per sample one GEMM:
-    ``dc[:, (k l m) with l in the block]`` (3 max_pairs, rows) ``@ J_b`` (rows, F_b), with
-    ``J_b[(k l m), f] = d B_f / d c_{k l m}`` (the block-sparse Jacobian of the features with
-    respect to the expansion; ~45 % of the dense product for max_angular 4).
+    ``dc[:, window of the block]`` (3 max_pairs, rows) ``@ J_b`` (rows, F_b), with
+    ``J_b[(l k m), f] = d B_f / d c_{k l m}`` (the block-sparse Jacobian of the features with
+    respect to the expansion; ~45 % of the dense product for max_angular 4). The window is a
+    contiguous column range of ``dc`` holding exactly the l's of the block (see
+    :func:`_window_sequence`), so the GEMM reads ``dc`` in place.
     """
     n_samples, n_channels, _ = per_l[0].shape
     values = np.empty((n_samples, plan.n_features))
@@ -358,9 +366,8 @@ def _bispectrum_gradient_chunk(plan, per_l, dc, target) -> np.ndarray:
         jacobian = np.take(source, block.jacobian_gather, axis=1)
         for repeat_target, repeat_source in block.jacobian_repeat:
             jacobian[:, repeat_target] += source[:, repeat_source]
-        rows = np.take(dc, block.jacobian_columns, axis=2)  # (S, 3 max_pairs, rows_b)
         np.matmul(
-            rows,
+            dc[:, :, block.window_start : block.window_start + block.jacobian_rows],
             jacobian.reshape(n_samples, block.jacobian_rows, block.size),
             out=target[:, :, block.start : block.start + block.size],
         )
@@ -373,10 +380,10 @@ class _Plan:
 
     blocks: list
     n_features: int
-    rows: list  # per l: number of stacked partial-derivative rows
-    term_rows: list  # per position k: (F,) column of u (rows of every l concatenated)
-    term_radial: list  # per position k: (F,) column n_k * (L + 1) + l_k of the radial table
-    term_species: list  # per position k: (F,) species index of channel t_k
+    column_source: np.ndarray  # (n_columns,) l-major column of each column of dc
+    plain_species: np.ndarray  # per l-major column (l, a, n, m): species index a
+    plain_radial: np.ndarray  # per l-major column: n * (L + 1) + l, column of the radial table
+    plain_lm: np.ndarray  # per l-major column: l^2 + l + m, column of the harmonics
 
 
 _PLANS: dict = {}
@@ -388,39 +395,20 @@ def _bispectrum_plan(max_angular, n_species, n_radial, include_odd) -> _Plan:
         return _PLANS[key]
     n_channels = n_species * n_radial
     blocks = _bispectrum_blocks(max_angular, n_channels, include_odd)
-    rows = [0] * (max_angular + 1)
-    for block in blocks:
-        offsets = []
-        for l_k in block.ls:
-            offsets.append(rows[l_k])
-            rows[l_k] += n_channels**2
-        object.__setattr__(block, "row_offsets", tuple(offsets))
-    l_base = np.concatenate([[0], np.cumsum(rows)])
     n_features = sum(b.size for b in blocks)
-    term_rows = [np.empty(n_features, dtype=np.int64) for _ in range(3)]
-    term_radial = [np.empty(n_features, dtype=np.int64) for _ in range(3)]
-    term_species = [np.empty(n_features, dtype=np.int64) for _ in range(3)]
+    sequence, windows = _window_sequence(tuple(sorted(set(b.ls))) for b in blocks)
+    segment_start = np.concatenate(
+        [[0], np.cumsum([n_channels * (2 * l + 1) for l in sequence])]
+    ).astype(np.int64)
     for block in blocks:
-        features = slice(block.start, block.start + block.size)
-        for k in range(3):
-            others = [block.channels[i] for i in range(3) if i != k]
-            own = block.channels[k]
-            l_k = block.ls[k]
-            term_rows[k][features] = (
-                l_base[l_k] + block.row_offsets[k] + others[0] * n_channels + others[1]
-            )
-            term_radial[k][features] = (own % n_radial) * (max_angular + 1) + l_k
-            term_species[k][features] = own // n_radial
-        # block Jacobian rows: the (k, l, m) of every distinct l of the block, l-major
-        n_lm = (max_angular + 1) ** 2
-        distinct = sorted(set(block.ls))
-        l_offset, columns, width = {}, [], 0
-        for l in distinct:
+        # block Jacobian rows: the (l, k, m) of every distinct l of the block, in the order of
+        # the block's window of dc columns
+        window = windows[tuple(sorted(set(block.ls)))]
+        l_offset, width = {}, 0
+        for l in sequence[window : window + len(set(block.ls))]:
             l_offset[l] = width
-            columns.append(
-                (np.arange(n_channels)[:, None] * n_lm + l * l + np.arange(2 * l + 1)).ravel()
-            )
             width += n_channels * (2 * l + 1)
+        object.__setattr__(block, "window_start", int(segment_start[window]))
         index = []
         for k in range(3):
             l_k = block.ls[k]
@@ -465,10 +453,89 @@ def _bispectrum_plan(max_angular, n_species, n_radial, include_odd) -> _Plan:
             tuple((t, r) for t, r in zip(repeat_target, repeat_source, strict=True) if t.size),
         )
         object.__setattr__(block, "jacobian_rows", width)
-        object.__setattr__(block, "jacobian_columns", np.concatenate(columns))
-    plan = _Plan(blocks, n_features, rows, term_rows, term_radial, term_species)
+    # columns of dc: segment by segment of `sequence`, (species, radial, m) inside a segment;
+    # they are gathered from the l-major layout without repeats (column_source)
+    plain_start = np.concatenate(
+        [[0], np.cumsum([n_channels * (2 * l + 1) for l in range(max_angular + 1)])]
+    )
+    column_source = np.concatenate(
+        [plain_start[l] + np.arange(n_channels * (2 * l + 1)) for l in sequence]
+    ).astype(np.int64)
+    plain_l = np.concatenate([np.full(n_channels * (2 * l + 1), l) for l in range(max_angular + 1)])
+    plain_channel = np.concatenate(
+        [np.repeat(np.arange(n_channels), 2 * l + 1) for l in range(max_angular + 1)]
+    ).astype(np.int64)
+    plain_m = np.concatenate(
+        [np.tile(np.arange(2 * l + 1), n_channels) for l in range(max_angular + 1)]
+    )
+    plan = _Plan(
+        blocks,
+        n_features,
+        column_source=column_source,
+        plain_species=plain_channel // n_radial,
+        plain_radial=(plain_channel % n_radial) * (max_angular + 1) + plain_l,
+        plain_lm=plain_l * plain_l + plain_m,
+    )
     _PLANS[key] = plan
     return plan
+
+
+def _window_sequence(sets) -> tuple[list, dict]:
+    """A short sequence of l's in which every set of ``sets`` is a contiguous window.
+
+    Returns ``(sequence, {set: start of its window})``. Greedy: the largest sets first, each
+    appended with the largest overlap with the end of the sequence. Laying the expansion
+    derivatives out segment by segment in this order makes the columns of every block's GEMM a
+    contiguous slice (a little duplication instead of one gather per block).
+    """
+    sets = list(sets)
+    sequence: list = []
+
+    def find(target):
+        size = len(target)
+        for start in range(len(sequence) - size + 1):
+            if set(sequence[start : start + size]) == set(target):
+                return start
+        return None
+
+    for target in sorted(set(sets), key=lambda t: (-len(t), t)):
+        if find(target) is not None:
+            continue
+        best, best_overlap = target, 0
+        for order in itertools.permutations(target):
+            for overlap in range(min(len(order), len(sequence)), 0, -1):
+                if overlap > best_overlap and list(order[:overlap]) == sequence[-overlap:]:
+                    best, best_overlap = order, overlap
+                    break
+        sequence.extend(best[best_overlap:])
+    return sequence, {target: find(target) for target in set(sets)}
+
+
+def _pair_derivatives(plan: _Plan, terms, species_index) -> np.ndarray:
+    """``dc[p, x, column] = d c^{a}_{n l m} / d r_p[x]`` in the column layout of ``plan``.
+
+    ``d/dr [R_nl(r) Y_lm(r^)] = R'_nl(r) r^ Y_lm + R_nl(r) grad Y_lm``; zero unless the
+    column's species ``a`` is the pair's species. Computed once per (l, species, n, m) in the
+    l-major layout, then gathered into the window sequence (which repeats some l's).
+    """
+    n_pairs = len(species_index)
+    radial = terms.radial.reshape(n_pairs, -1)
+    dradial = terms.radial_derivative.reshape(n_pairs, -1)
+    one_species = not np.any(plan.plain_species)
+    own = plan.plain_species == 0
+    column_radial, column_lm = plan.plain_radial[own], plan.plain_lm[own]
+    scalar = np.take(dradial, column_radial, axis=1)
+    scalar *= np.take(terms.harmonics, column_lm, axis=1)
+    own_dc = np.take(terms.harmonics_gradient, column_lm, axis=2)
+    own_dc *= np.take(radial, column_radial, axis=1)[:, None, :]
+    own_dc += terms.directions[:, :, None] * scalar[:, None, :]
+    if one_species:
+        plain = own_dc
+    else:  # the pair's own species' columns; each pair's in the same order as species 0's
+        plain = np.zeros((n_pairs, 3, len(plan.plain_species)))
+        rows, cols = np.nonzero(plan.plain_species[None, :] == species_index[:, None])
+        plain[rows, :, cols] = own_dc.transpose(0, 2, 1).reshape(-1, 3)
+    return np.take(plain, plan.column_source, axis=2)
 
 
 # ------------------------------------------------------------------------------------------------
