@@ -343,25 +343,26 @@ def _bispectrum_gradient_chunk(plan, per_l, dc, target) -> np.ndarray:
             (per_l[l1], per_l[l3], tensor.transpose(0, 2, 1)),
             (per_l[l1], per_l[l2], tensor),
         )
-        # the Jacobian is a gather from [0, partial_0, partial_1, partial_2] (np.take is fast);
-        # entries that two positions share (t1 == t2, say) get the second one added after
+        # the Jacobian is a gather from [0, grid_0, grid_1, grid_2] (np.take is fast); entries
+        # that two positions share (t1 == t2, say) get the second one added after
         source = [np.zeros((n_samples, 1))]
         grids = [None, None, None]
         for position, (x, y, t) in enumerate(parts):
-            others = [block.channels[i] for i in range(3) if i != position]
-            rows = others[0] * n_channels + others[1]
             same = block.same_partial[position]
             if same is None:
                 grids[position] = _partial(x, y, t)
             else:  # equal l's: this grid is +-1 times an earlier one (CG exchange symmetry)
                 earlier, sign = same
                 grids[position] = grids[earlier] if sign > 0 else -grids[earlier]
-            partial = np.take(grids[position], rows, axis=1)  # (S, F_b, M)
-            source.append(partial.reshape(n_samples, -1))
-            if position == 2:  # B = sum_m (dB/dc_{t3})_m c_{t3 m}
-                values[:, block.start : block.start + block.size] = np.einsum(
-                    "sfq,sfq->sf", partial, np.take(per_l[l3], block.channels[2], axis=1)
-                )
+            if position in block.grid_segments:
+                source.append(grids[position].reshape(n_samples, -1))
+        # B = sum_m (dB/dc_{t3})_m c_{t3 m}
+        k1, k2, k3 = block.channels
+        values[:, block.start : block.start + block.size] = np.einsum(
+            "sfq,sfq->sf",
+            np.take(grids[2], k1 * n_channels + k2, axis=1),
+            np.take(per_l[l3], k3, axis=1),
+        )
         source = np.concatenate(source, axis=1)
         jacobian = np.take(source, block.jacobian_gather, axis=1)
         for repeat_target, repeat_source in block.jacobian_repeat:
@@ -420,17 +421,6 @@ def _bispectrum_plan(max_angular, n_species, n_radial, include_odd) -> _Plan:
             column = np.arange(block.size)[:, None]
             index.append((row * block.size + column).reshape(-1))  # unique within one k
         object.__setattr__(block, "jacobian_index", tuple(index))
-        gather = np.zeros(width * block.size, dtype=np.int64)
-        repeat_target, repeat_source = [], []
-        start = 1
-        for k in range(3):
-            sources = start + np.arange(index[k].size)
-            fresh = gather[index[k]] == 0
-            gather[index[k][fresh]] = sources[fresh]
-            repeat_target.append(index[k][~fresh])
-            repeat_source.append(sources[~fresh])
-            start += index[k].size
-        object.__setattr__(block, "jacobian_gather", gather)
         # dB/dc_{t_k} over the full channel grid is the same function for two positions with
         # equal l, up to the sign of the CG tensor under exchange of those two indices
         tensor = real_clebsch_gordan(*block.ls)
@@ -446,6 +436,29 @@ def _bispectrum_plan(max_angular, n_species, n_radial, include_odd) -> _Plan:
                 if same[k] is not None:
                     break
         object.__setattr__(block, "same_partial", tuple(same))
+        # the Jacobian is a gather from [0, grid_0, grid_1, grid_2] (each grid flattened over
+        # (pair of other channels, m); a grid equal to an earlier one is not stored twice)
+        segment, new_segments, start = [], [], 1
+        for k in range(3):
+            if same[k] is not None and same[k][1] > 0:
+                segment.append(segment[same[k][0]])
+            else:
+                segment.append(start)
+                new_segments.append(k)
+                start += n_channels**2 * (2 * block.ls[k] + 1)
+        object.__setattr__(block, "grid_segments", tuple(new_segments))
+        gather = np.zeros(width * block.size, dtype=np.int64)
+        repeat_target, repeat_source = [], []
+        for k in range(3):
+            others = [block.channels[i] for i in range(3) if i != k]
+            grid_row = others[0] * n_channels + others[1]
+            m_k = 2 * block.ls[k] + 1
+            sources = segment[k] + (grid_row[:, None] * m_k + np.arange(m_k)).reshape(-1)
+            fresh = gather[index[k]] == 0
+            gather[index[k][fresh]] = sources[fresh]
+            repeat_target.append(index[k][~fresh])
+            repeat_source.append(sources[~fresh])
+        object.__setattr__(block, "jacobian_gather", gather)
         # per position (unique targets within each, so a fancy += adds every contribution)
         object.__setattr__(
             block,
