@@ -14,7 +14,7 @@ from completeness import structures
 from completeness.analysis.distance import family_verdicts, verdict
 from completeness.descriptors import DistanceMessagePassing, EquivariantMessagePassing
 from completeness.environments import InputError, build_neighbourhoods
-from completeness.testing import assert_invariant, finite_difference_gradients
+from completeness.testing import assert_gradients, assert_invariant, finite_difference_gradients
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "analyses" / "networks" / "results"
@@ -89,13 +89,36 @@ def test_finite_difference_derivatives_are_smooth_and_translation_free(network):
     assert np.linalg.norm(fine.sum(axis=1)) / scale < 1e-6
 
 
-@pytest.mark.parametrize("network", NETWORKS, ids=IDS)
-def test_no_analytic_gradients_and_no_neighbourhood_batches(network):
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+def test_distance_network_gradients_match_finite_differences(n_layers):
+    atoms = _cluster(np.random.default_rng(5), n=6)
+    network = DistanceMessagePassing(cutoff=4.0, n_layers=n_layers, width=8, seeds=[0, 1])
+    assert assert_gradients(network, atoms, rtol=1e-6) < 1e-6
+    assert assert_gradients(network, atoms, centers=[2], rtol=1e-6) < 1e-6
+
+
+def test_distance_network_gradients_periodic_and_batched():
+    silicon = bulk("Si", "diamond", a=5.43)
+    silicon.rattle(0.05, seed=3)
+    network = DistanceMessagePassing(cutoff=4.0, n_layers=2, width=8, seeds=[0])
+    assert_gradients(network, silicon, centers=[0, 1], rtol=1e-6)
+    # several systems of different sizes: each sample's rows beyond its system are zero
+    rng = np.random.default_rng(6)
+    small, large = _cluster(rng, n=4), _cluster(rng, n=7)
+    both = network.compute([small, large], centers=[[0], [0, 5]], gradients=True)
+    alone = network.compute(large, centers=[0, 5], gradients=True)
+    np.testing.assert_allclose(both.gradients[1:], alone.gradients, rtol=1e-12, atol=1e-14)
+    assert not np.any(both.gradients[0, 4:])
+
+
+def test_equivariant_network_has_no_analytic_gradients_and_no_neighbourhood_batches():
     atoms = _cluster(np.random.default_rng(5), n=4)
+    network = NETWORKS[1]
     with pytest.raises(InputError, match="no analytic gradients"):
         network.compute(atoms, gradients=True)
-    with pytest.raises(InputError, match="whole systems"):
-        network.compute_neighbourhoods(build_neighbourhoods(atoms, 4.0))
+    for network in NETWORKS:
+        with pytest.raises(InputError, match="whole systems"):
+            network.compute_neighbourhoods(build_neighbourhoods(atoms, 4.0))
 
 
 @pytest.mark.parametrize("cls", [DistanceMessagePassing, EquivariantMessagePassing])
