@@ -162,17 +162,25 @@ def _bispectrum_blocks(max_angular: int, n_channels: int, include_odd: bool) -> 
     return blocks
 
 
-def _partial(x: np.ndarray, y: np.ndarray, tensor: np.ndarray) -> np.ndarray:
+def _partial(x: np.ndarray, y: np.ndarray, tensor: np.ndarray, outer=None) -> np.ndarray:
     """``out[s, i * n_y + j, q] = sum_{a b} tensor[a, b, q] x[s, i, a] y[s, j, b]``.
 
-    One GEMM on the outer product (faster than batched small matmuls for these sizes).
+    One GEMM on the outer product (faster than batched small matmuls for these sizes); pass
+    ``outer`` (from :func:`_outer`) to reuse it across tensors.
     """
     n_samples, n_x, m_a = x.shape
     _, n_y, m_b = y.shape
     m_q = tensor.shape[2]
-    outer = x[:, :, None, :, None] * y[:, None, :, None, :]  # (S, n_x, n_y, m_a, m_b)
-    out = outer.reshape(-1, m_a * m_b) @ np.ascontiguousarray(tensor).reshape(m_a * m_b, m_q)
+    if outer is None:
+        outer = _outer(x, y)
+    out = outer @ np.ascontiguousarray(tensor).reshape(m_a * m_b, m_q)
     return out.reshape(n_samples, n_x * n_y, m_q)
+
+
+def _outer(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``outer[(s, i, j), (a, b)] = x[s, i, a] y[s, j, b]`` as a 2-D array."""
+    outer = x[:, :, None, :, None] * y[:, None, :, None, :]  # (S, n_x, n_y, m_a, m_b)
+    return outer.reshape(-1, x.shape[2] * y.shape[2])
 
 
 class Bispectrum(_CorrelationMixin, Descriptor):
@@ -335,22 +343,25 @@ def _bispectrum_gradient_chunk(plan, per_l, dc, target) -> np.ndarray:
     """
     n_samples, n_channels, _ = per_l[0].shape
     values = np.empty((n_samples, plan.n_features))
+    outers: dict = {}  # outer products of (c_la, c_lb), shared by the blocks of the chunk
     for block in plan.blocks:
         l1, l2, l3 = block.ls
         tensor = real_clebsch_gordan(l1, l2, l3)
         parts = (
-            (per_l[l2], per_l[l3], tensor.transpose(1, 2, 0)),
-            (per_l[l1], per_l[l3], tensor.transpose(0, 2, 1)),
-            (per_l[l1], per_l[l2], tensor),
+            ((l2, l3), tensor.transpose(1, 2, 0)),
+            ((l1, l3), tensor.transpose(0, 2, 1)),
+            ((l1, l2), tensor),
         )
         # the Jacobian is a gather from [0, grid_0, grid_1, grid_2] (np.take is fast); entries
         # that two positions share (t1 == t2, say) get the second one added after
         source = [np.zeros((n_samples, 1))]
         grids = [None, None, None]
-        for position, (x, y, t) in enumerate(parts):
+        for position, ((la, lb), t) in enumerate(parts):
             same = block.same_partial[position]
             if same is None:
-                grids[position] = _partial(x, y, t)
+                if (la, lb) not in outers:
+                    outers[la, lb] = _outer(per_l[la], per_l[lb])
+                grids[position] = _partial(per_l[la], per_l[lb], t, outers[la, lb])
             else:  # equal l's: this grid is +-1 times an earlier one (CG exchange symmetry)
                 earlier, sign = same
                 grids[position] = grids[earlier] if sign > 0 else -grids[earlier]
