@@ -57,7 +57,9 @@ doi:10.1103/PhysRevB.99.014104 (ACE))
 
 Gradients are analytic. The bispectrum uses the product rule,
 :math:`\partial B_f / \partial \mathbf r_p = \sum_{k l m} (\partial B_f / \partial c_{klm})
-(\partial c_{klm} / \partial \mathbf r_p)`, with the expansion's pair gradients and the
+(\partial c_{klm} / \partial \mathbf r_p)`, with the pair derivatives of the expansion,
+:math:`\partial c_{nlm} / \partial \mathbf r = R'_{nl}(r)\, Y_{lm}(\hat r)\, \hat r
++ R_{nl}(r)\, \nabla Y_{lm}`, built straight from the radial and harmonic tables, and the
 block-sparse Jacobian :math:`\partial B / \partial c` (three CG partial contractions per
 feature), as one GEMM per sample and l-triple. DensityCorrelations uses the forward-mode chain
 rule through every coupling step: exact for every nu (tested against finite differences up to
@@ -510,7 +512,8 @@ def _window_sequence(sets) -> tuple[list, dict]:
     Returns ``(sequence, {set: start of its window})``. Greedy: the largest sets first, each
     appended with the largest overlap with the end of the sequence. Laying the expansion
     derivatives out segment by segment in this order makes the columns of every block's GEMM a
-    contiguous slice (a little duplication instead of one gather per block).
+    contiguous slice: one gather into the sequence (for max_angular 4, 264 columns instead of
+    100) instead of one gather per block (~600 columns in all).
     """
     sets = list(sets)
     sequence: list = []
