@@ -121,11 +121,14 @@ def peers_markdown(audit: dict, audit_markdown: str, probes: list[dict]) -> str:
     lines += ["", "## Findings of the report cards", ""]
     lines += ["| descriptor | criterion | finding (the library's own message) |", "|---|---|---|"]
     for name, card in audit["cards"].items():
-        seen: dict = {}
-        for finding in card.get("findings", []):
+        seen: dict = {}  # one line per distinct message; pairs failing alike are counted
+        for k, finding in enumerate(card.get("findings", [])):
             message = finding["message"]
-            key = (finding["criterion"], message.split(": ", 1)[-1])
-            if finding["criterion"] == "uniqueness" and key in seen:
+            if finding["criterion"] == "uniqueness":
+                key = ("uniqueness", message.split(": ", 1)[-1])
+            else:
+                key = (finding["criterion"], k)
+            if key in seen:
                 seen[key][1] += 1
                 continue
             seen[key] = [message, 1]
