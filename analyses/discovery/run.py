@@ -34,7 +34,7 @@ from pathlib import Path
 
 from completeness.analysis.distance import verdict
 from completeness.descriptors.base import registered_descriptors
-from completeness.discovery import discover, family_dimension
+from completeness.discovery import _jsonable, discover, family_dimension
 
 HERE = Path(__file__).resolve().parent
 PRL_FREE_PARAMETERS = 7
@@ -51,9 +51,8 @@ def build(spec: dict):
 
 def run_one(spec: dict, config: dict, out: Path) -> dict:
     descriptor = build(spec)
-    log(
-        f"{spec['name']}: {descriptor!r}, {spec['neighbours']} neighbours, {spec['restarts']} restarts"
-    )
+    log(f"{spec['name']}: {descriptor!r}, {spec['neighbours']} neighbours")
+    log(f"{spec['restarts']} restarts, seed {spec['seed']}, backend {config['backend']}")
     result = discover(
         descriptor,
         spec["neighbours"],
@@ -179,7 +178,7 @@ def main(argv=None) -> int:
         summary = run_one(spec, config, out)
         summary["name"] = spec["name"]
         previous[spec["name"]] = summary
-        summary_path.write_text(json.dumps(previous, indent=1, sort_keys=True) + "\n")
+        summary_path.write_text(json.dumps(_jsonable(previous), indent=1, sort_keys=True) + "\n")
     ordered = [previous[s["name"]] for s in config["runs"] if s["name"] in previous]
     (out / "summary.md").write_text(markdown(ordered))
     return 0
