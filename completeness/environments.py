@@ -97,8 +97,8 @@ def check_systems(systems) -> list[ase.Atoms]:
             )
         if len(atoms) == 0:
             raise InputError(f"system {index} has no atoms; give at least the centre atom")
-        bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
-        if bad.size:
+        if not np.isfinite(positions).all():  # (one cheap reduction on the common path)
+            bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
             raise InputError(
                 f"system {index} has non-finite (NaN or inf) positions at atom {int(bad[0])}; "
                 "fix the coordinates"
