@@ -109,6 +109,7 @@ class _Graph:
         self.vectors = neighbourhoods.pair_vectors
         self.distances = neighbourhoods.pair_distances
         self.present = neighbourhoods.species
+        self.cache: dict = {}  # seed-independent edge quantities
         n_edges = len(self.receivers)
         self.aggregate = sparse.csr_matrix(
             (np.ones(n_edges), (self.receivers, np.arange(n_edges))),
@@ -149,17 +150,21 @@ class _Graph:
         that layer ``t`` reads (the nodes it updates and their senders). Nodes outside a
         layer's set keep stale values that are never read: the read-out is unchanged, and a
         centre of a batch of environments costs one layer over its own edges at the end.
-        Sets ``layer_edges[t]`` (edge indices) and ``layer_aggregate[t]``.
+        Sets ``layer_edges[t]`` (edge indices), ``layer_nodes[t]`` (the nodes layer ``t``
+        updates) and ``layer_aggregate[t]``.
         """
         needed = np.zeros(self.n_nodes, dtype=bool)
         needed[rows] = True
         edges = [None] * n_layers
+        nodes = [None] * n_layers
         for layer in range(n_layers - 1, -1, -1):
             chosen = np.flatnonzero(needed[self.receivers])
             edges[layer] = chosen
+            nodes[layer] = np.flatnonzero(needed)
             needed = needed.copy()
             needed[self.senders[chosen]] = True
         self.layer_edges = edges
+        self.layer_nodes = nodes
         self.layer_aggregate = [
             sparse.csr_matrix(
                 (np.ones(len(chosen)), (self.receivers[chosen], np.arange(len(chosen)))),
@@ -254,8 +259,8 @@ class _MessagePassing(Descriptor):
         centers : None, indices for every system, or one list per system
         gradients : bool
             Also return the derivatives with respect to every atom position (forward-mode
-            differentiation through the layers, one system at a time). Classes without
-            analytic gradients raise InputError.
+            differentiation through the layers, one system at a time; see the module
+            docstring).
         """
         self._check_hypers()
         if gradients and not self.has_gradients:
@@ -480,16 +485,41 @@ def _couple(a: np.ndarray, b: np.ndarray, cg: np.ndarray) -> np.ndarray:
     return outer.reshape(*outer.shape[:-2], i * j) @ cg.reshape(i * j, k)
 
 
-def _harmonics(vectors: np.ndarray, max_angular: int) -> list[np.ndarray]:
-    """sphericart's real spherical harmonics of the directions, split by l: (E, 2l+1) each."""
+def _harmonics(graph: _Graph, max_angular: int, tangents: bool = False):
+    """sphericart's real spherical harmonics of the edge directions, split by l: (E, 2l+1).
+
+    With ``tangents``, also ``t[3 a + x, e, m] = d Y_lm(r_e) / d r_a[x]`` per l (``+dY/dr`` for
+    the sender, ``-dY/dr`` for the receiver), shape ``(3 n_nodes, E, 2l+1)``.
+    """
+    key = ("harmonics", max_angular, tangents)
+    if key not in graph.cache:  # the same for every seed of a family
+        graph.cache[key] = _harmonics_uncached(graph, max_angular, tangents)
+    return graph.cache[key]
+
+
+def _harmonics_uncached(graph: _Graph, max_angular: int, tangents: bool):
     if max_angular not in _HARMONICS:
         import sphericart
 
         _HARMONICS[max_angular] = sphericart.SphericalHarmonics(max_angular)
-    if len(vectors) == 0:
-        return [np.zeros((0, 2 * l + 1)) for l in range(max_angular + 1)]
-    values = _HARMONICS[max_angular].compute(np.ascontiguousarray(vectors))
-    return [values[:, l * l : (l + 1) * (l + 1)] for l in range(max_angular + 1)]
+    vectors = np.ascontiguousarray(graph.vectors)
+    n_edges = len(vectors)
+    size = (max_angular + 1) ** 2
+    if n_edges == 0:
+        values, derivatives = np.zeros((0, size)), np.zeros((0, 3, size))
+    elif tangents:
+        values, derivatives = _HARMONICS[max_angular].compute_with_gradients(vectors)
+    else:
+        values = _HARMONICS[max_angular].compute(vectors)
+    split = [values[:, l * l : (l + 1) * (l + 1)] for l in range(max_angular + 1)]
+    if not tangents:
+        return split
+    full = np.zeros((graph.n_nodes, 3, n_edges, size))
+    edges = np.arange(n_edges)
+    np.add.at(full, (graph.senders, slice(None), edges), derivatives)
+    np.add.at(full, (graph.receivers, slice(None), edges), -derivatives)
+    full = full.reshape(3 * graph.n_nodes, n_edges, size)
+    return split, [full[:, :, l * l : (l + 1) * (l + 1)] for l in range(max_angular + 1)]
 
 
 class EquivariantMessagePassing(_MessagePassing):
@@ -580,72 +610,139 @@ class EquivariantMessagePassing(_MessagePassing):
     def _width(self) -> int:
         return int(self.width)
 
-    def _node_outputs(self, graph: _Graph, seed: int) -> np.ndarray:
+    has_gradients = True
+
+    def _node_outputs(self, graph: _Graph, seed: int, tangents=None):
+        """Scalar node outputs ``(n_nodes, width)``; with ``tangents`` (``d d_e / d x``, from
+        :meth:`_Graph.distance_tangents`) also their derivatives ``(D, n_nodes, width)``.
+
+        Every tangent ``t*`` has a leading axis ``D`` and follows its value by the chain rule.
+        """
         width, n_radial = int(self.width), int(self.n_radial)
         max_angular, nu = int(self.max_angular), int(self.correlation_order)
         cutoff = float(self.cutoff)
         paths = _even_paths(max_angular)
         cg = {path: real_clebsch_gordan(*path) for path in paths}
         n_nodes = graph.n_nodes
-        h = [np.zeros((n_nodes, width, 2 * l + 1)) for l in range(max_angular + 1)]
+        grad = tangents is not None
+        n_dirs = len(tangents) if grad else 0
+        ls = range(max_angular + 1)
+        h = [np.zeros((n_nodes, width, 2 * l + 1)) for l in ls]
         h[0][:, :, 0] = _embedding(seed, graph.node_species, width)
-        harmonics = _harmonics(graph.vectors, max_angular)
-        basis = _gaussian_basis(graph.distances, cutoff, n_radial)
-        fc, _ = shifted_cosine_cutoff(graph.distances, cutoff, float(self.cutoff_width))
+        th = [np.zeros((n_dirs, *x.shape)) for x in h] if grad else None
+        if grad:
+            harmonics, tharmonics = _harmonics(graph, max_angular, tangents=True)
+        else:
+            harmonics = _harmonics(graph, max_angular)
+        basis, dbasis = _gaussian_basis(graph.distances, cutoff, n_radial, derivative=True)
+        fc, dfc = shifted_cosine_cutoff(graph.distances, cutoff, float(self.cutoff_width))
         for layer in range(int(self.n_layers)):
             rng = np.random.default_rng([seed, layer, 2])
             p, p0 = _dense(rng, n_radial, width)
             q, _ = _dense(rng, width, len(paths) * width)
             edges = graph.layer_edges[layer]
             n_edges = len(edges)
-            radial = fc[edges, None] * (shifted_softplus(basis[edges] @ p + p0) @ q)
-            radial = radial.reshape(n_edges, len(paths), width)
+            inner = basis[edges] @ p + p0
+            raw = shifted_softplus(inner) @ q
+            radial = (fc[edges, None] * raw).reshape(n_edges, len(paths), width)
+            if grad:
+                draw = (expit(inner) * (dbasis[edges] @ p)) @ q
+                dradial = dfc[edges, None] * raw + fc[edges, None] * draw
+                dradial = dradial.reshape(n_edges, len(paths), width)
+                tradial = tangents[:, edges, None, None] * dradial[None]
             senders = graph.senders[edges]
-            mixed = [
-                np.einsum("ncm,cd->ndm", h[l], _dense(rng, width, width)[0])
-                for l in range(max_angular + 1)
-            ]
-            edge = [np.zeros((n_edges, width, 2 * l + 1)) for l in range(max_angular + 1)]
+            mixing = [_dense(rng, width, width)[0] for _ in ls]
+            mixed = [np.einsum("ncm,cd->ndm", h[l], mixing[l]) for l in ls]
+            edge = [np.zeros((n_edges, width, 2 * l + 1)) for l in ls]
+            if grad:
+                tmixed = [np.einsum("sncm,cd->sndm", th[l], mixing[l]) for l in ls]
+                tedge = [np.zeros((n_dirs, *x.shape)) for x in edge]
             for l2 in range(max_angular + 1 if layer > 0 else 1):
                 # higher-l node features are zero before the first layer
                 sender = mixed[l2][senders]  # (E, C, 2l2+1)
-                for l1 in range(max_angular + 1):
+                for l1 in ls:
                     group = [(k, path) for k, path in enumerate(paths) if path[:2] == (l1, l2)]
                     if not group:
                         continue
                     # every l3 of (l1, l2) at once: Y (x) CG first, then one batched product
                     stacked = np.concatenate([cg[path] for _, path in group], axis=2)
                     i, j, n_out = stacked.shape
-                    kernel = harmonics[l1][edges] @ stacked.reshape(i, j * n_out)
-                    kernel = kernel.reshape(n_edges, j, n_out)
+                    flat_cg = stacked.reshape(i, j * n_out)
+                    kernel = (harmonics[l1][edges] @ flat_cg).reshape(n_edges, j, n_out)
                     coupled = np.einsum("ecj,ejk->eck", sender, kernel)  # (E, C, sum 2l3+1)
+                    if grad:
+                        tkernel = tharmonics[l1][:, edges] @ flat_cg
+                        tkernel = tkernel.reshape(n_dirs, n_edges, j, n_out)
+                        tcoupled = np.einsum(
+                            "secj,ejk->seck", tmixed[l2][:, senders], kernel
+                        ) + np.einsum("ecj,sejk->seck", sender, tkernel)
                     start = 0
                     for k, (_, _, l3) in group:
-                        block = coupled[:, :, start : start + 2 * l3 + 1]
-                        edge[l3] += radial[:, k, :, None] * block
+                        block = slice(start, start + 2 * l3 + 1)
+                        edge[l3] += radial[:, k, :, None] * coupled[:, :, block]
+                        if grad:
+                            tedge[l3] += (
+                                tradial[:, :, k, :, None] * coupled[None, :, :, block]
+                                + radial[None, :, k, :, None] * tcoupled[..., block]
+                            )
                         start += 2 * l3 + 1
-            a = [graph.sum_into_receivers(e, layer=layer) for e in edge]
+            # node-wise work only on the nodes this layer updates (see _Graph.prune)
+            nodes = graph.layer_nodes[layer]
+            a = [graph.sum_into_receivers(e, layer=layer)[nodes] for e in edge]
             # MACE product basis: B^(1) = A, B^(k) = sum_paths w (B^(k-1) (x) A)
             total = [x.copy() for x in a]
             previous = a
+            if grad:
+                ta = [graph.sum_tangents_into_receivers(t, layer)[:, nodes] for t in tedge]
+                ttotal = [t.copy() for t in ta]
+                tprevious = ta
             for _order in range(2, nu + 1):
                 weights = rng.normal(size=(len(paths), width))
                 current = [np.zeros_like(x) for x in a]
+                tcurrent = [np.zeros_like(t) for t in ta] if grad else None
                 for k, (l1, l2, l3) in enumerate(paths):
                     coupled = _couple(previous[l1], a[l2], cg[(l1, l2, l3)])
                     current[l3] += weights[k][None, :, None] * coupled
-                for l in range(max_angular + 1):
+                    if grad:
+                        tcoupled = _couple(tprevious[l1], a[l2][None], cg[(l1, l2, l3)])
+                        tcoupled += _couple(previous[l1][None], ta[l2], cg[(l1, l2, l3)])
+                        tcurrent[l3] += weights[k][None, None, :, None] * tcoupled
+                for l in ls:
                     total[l] += current[l]
+                    if grad:
+                        ttotal[l] += tcurrent[l]
                 previous = current
+                tprevious = tcurrent
             x0, b0 = _dense(rng, width, width)
             z0, _ = _dense(rng, width, width)
             scalars = total[0][:, :, 0]
-            new = [h[0] + (shifted_softplus(scalars @ x0 + b0) @ z0)[:, :, None]]
+            hidden = scalars @ x0 + b0
+            new = [h[0][nodes] + (shifted_softplus(hidden) @ z0)[:, :, None]]
+            if grad:
+                tscalars = ttotal[0][..., 0]
+                tnew = [th[0][:, nodes] + ((expit(hidden)[None] * (tscalars @ x0)) @ z0)[..., None]]
             for l in range(1, max_angular + 1):
                 # NequIP's gate: each l > 0 channel scaled by a sigmoid of the scalars
                 g, g0 = _dense(rng, width, width)
                 gate = expit(scalars @ g + g0)
-                update = np.einsum("ncm,cd->ndm", total[l], _dense(rng, width, width)[0])
-                new.append(h[l] + gate[:, :, None] * update)
-            h = new
+                matrix = _dense(rng, width, width)[0]
+                update = np.einsum("ncm,cd->ndm", total[l], matrix)
+                new.append(h[l][nodes] + gate[:, :, None] * update)
+                if grad:
+                    tgate = (gate * (1.0 - gate))[None] * (tscalars @ g)
+                    tupdate = np.einsum("sncm,cd->sndm", ttotal[l], matrix)
+                    tnew.append(
+                        th[l][:, nodes]
+                        + tgate[..., None] * update[None]
+                        + gate[None, :, :, None] * tupdate
+                    )
+            # nodes outside this layer's set keep stale values that are never read
+            for l in ls:
+                h[l] = h[l].copy()
+                h[l][nodes] = new[l]
+                if grad:
+                    th[l] = th[l].copy()
+                    th[l][:, nodes] = tnew[l]
+        if grad:
+            return h[0][:, :, 0], th[0][..., 0]
         return h[0][:, :, 0]
