@@ -660,12 +660,20 @@ def _rotation_block(a, b) -> np.ndarray:
     return block
 
 
-def family_dimension(descriptor, plus, minus, *, rtol: float = 1e-6) -> FamilyDimension:
+def family_dimension(
+    descriptor, plus, minus, *, rtol: float = 1e-6, equal_radii: bool = False
+) -> FamilyDimension:
     """Local dimension of the degenerate set of ``descriptor`` around the pair (plus, minus).
 
     ``plus``/``minus``: ``ase.Atoms`` (centre = atom 0, every other atom a neighbour, same
     species in the same order) or ``(n, 3)`` neighbour vectors (species H, centre C). See the
     module docstring for what is counted and how to read it.
+
+    ``equal_radii=True`` counts only deformations that keep every neighbour of both members at
+    the pair's common, fixed distance ``r`` from the centre, the CH4-like setting in which the
+    PRL family keeps 4 of its 7 parameters (4 angles at a given bond length): the Jacobian is
+    restricted to the tangent space of ``|a_j| = |b_j| = r`` (``2n`` constraints; the pair must
+    satisfy them). Letting ``r`` vary adds one (the overall scale).
     """
     from .analysis.sensitivity import _complement, _Evaluator
 
@@ -695,6 +703,8 @@ def family_dimension(descriptor, plus, minus, *, rtol: float = 1e-6) -> FamilyDi
     rotations = _rotation_block(a_vectors, b_vectors)
     size = matrix.shape[1]
     complement = _complement(rotations, size)
+    if equal_radii:
+        complement = _equal_radii_subspace(a_vectors, b_vectors, complement)
     reduced = matrix @ complement
     _, s, vt = np.linalg.svd(reduced, full_matrices=True)
     dof = complement.shape[1]
@@ -727,6 +737,26 @@ def family_dimension(descriptor, plus, minus, *, rtol: float = 1e-6) -> FamilyDi
         gap=float(gap),
         method=method,
     )
+
+
+def _equal_radii_subspace(a, b, complement) -> np.ndarray:
+    """Orthonormal basis of the directions in ``complement`` keeping every radius fixed."""
+    points = np.vstack([a, b])
+    radii = np.linalg.norm(points, axis=1)
+    if np.ptp(radii) > 1e-6 * radii.max():
+        raise InputError(
+            "equal_radii=True needs every neighbour of both members at one distance from the "
+            f"centre; the radii span {radii.min():.6g}-{radii.max():.6g} Å"
+        )
+    # d|x_j|^2 = 2 x_j . dx_j, one row per point
+    m = len(points)
+    constraint = np.zeros((m, 3 * m))
+    for j in range(m):
+        constraint[j, 3 * j : 3 * j + 3] = points[j]
+    restricted = constraint @ complement
+    _, s, vt = np.linalg.svd(restricted, full_matrices=True)
+    rank = int(np.sum(s > 1e-10 * s.max()))
+    return complement @ vt[rank:].T
 
 
 def _member_vectors(member):

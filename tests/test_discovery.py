@@ -120,6 +120,15 @@ def test_family_dimension_of_prl_family_is_seven(seed):
     assert family.gap > 8  # a clean split between zero and non-zero singular values
 
 
+def test_family_dimension_of_equal_bond_prl_family_is_four():
+    # the CH4-like version of the PRL family: 4 free angles at a given bond length
+    pair = structures.load("prl-equal-bond", seed=1).scaled(3.5)
+    descriptor = PowerSpectrum(cutoff=5.0, n_radial=8, max_angular=6, density_width=0.3)
+    assert family_dimension(descriptor, pair.plus, pair.minus, equal_radii=True).dimension == 4
+    with pytest.raises(InputError, match="one distance"):
+        family_dimension(descriptor, *structures.load("prl-family").members, equal_radii=True)
+
+
 def test_family_dimension_of_two_body_pairs_counts_equal_radii():
     # 2-body degeneracy = equal radii: 6n coordinates - n radius equations - 6 rotations
     rng = np.random.default_rng(4)
