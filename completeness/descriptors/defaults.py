@@ -7,7 +7,10 @@ bispectrum with 3 radial functions and l <= 3 (even terms only, and with the odd
 terms), nu = 4 density correlations with 2 radial functions and l <= 2 (901 features for two
 species, enough to resolve the B8 pairs by ~11 decades), ACSF with 8 G2 (and 6 G4), Chebyshev
 radial order 8 / angular order 6, local MBTR with its default 50-point grids (k = 2 only; k = 3
-only). Small bases are a choice, not a weakness the audit hides: a
+only), AMP's Zernike descriptor with max_order 6, and two random-weight message-passing families
+with three weight seeds each (SchNet-like: 3 layers, width 16; tensor-product: 2 layers, l <= 2,
+correlation order 3, width 4; see :mod:`completeness.descriptors.networks`). Small bases are a
+choice, not a weakness the audit hides: a
 pair that a descriptor class resolves in principle but that these bases miss is reported as a
 "basis-limited" finding.
 
@@ -70,7 +73,7 @@ def builtin_descriptors() -> dict[str, Descriptor]:
         ),
         # random-weight families (three weight seeds each, features concatenated over seeds)
         "schnet-like": DistanceMessagePassing(cutoff=cutoff, n_layers=3),
-        "tensor-product-net": EquivariantMessagePassing(cutoff=cutoff, n_layers=2),
+        "tensor-product-net": EquivariantMessagePassing(cutoff=cutoff, n_layers=2, width=4),
     }
 
 

@@ -673,9 +673,9 @@ class EquivariantMessagePassing(_MessagePassing):
                     if grad:
                         tkernel = tharmonics[l1][:, edges] @ flat_cg
                         tkernel = tkernel.reshape(n_dirs, n_edges, j, n_out)
-                        tcoupled = np.einsum(
-                            "secj,ejk->seck", tmixed[l2][:, senders], kernel
-                        ) + np.einsum("ecj,sejk->seck", sender, tkernel)
+                        tcoupled = np.einsum("ecj,sejk->seck", sender, tkernel)
+                        if layer > 0:  # node features do not depend on positions before
+                            tcoupled += np.einsum("secj,ejk->seck", tmixed[l2][:, senders], kernel)
                     start = 0
                     for k, (_, _, l3) in group:
                         block = slice(start, start + 2 * l3 + 1)
