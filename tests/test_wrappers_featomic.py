@@ -246,24 +246,11 @@ def test_finding_density_correlations_have_no_gradients():
 
 def test_audit_command_gives_the_card_of_a_featomic_descriptor(tmp_path):
     pytest.importorskip("featomic")
+    from completeness.cli import main
+
     out = tmp_path / "audit.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "completeness.cli",
-            "audit",
-            "--descriptor",
-            "featomic:SoapRadialSpectrum",
-            "--no-timings",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
+    argv = ["audit", "--descriptor", "featomic:SoapRadialSpectrum", "--no-timings"]
+    assert main([*argv, "--quiet", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     card = data["cards"]["featomic:SoapRadialSpectrum"]
     assert card["body_order"] == 2 and card["parity"] == "O(3)"
