@@ -330,6 +330,8 @@ def test_only_pseudoscalar_terms_resolve_enantiomers(catalog_verdicts):
         for name in enantiomers:
             resolved = results[key][name].verdict == "resolved"
             assert resolved == (descriptor.parity == "SO(3)"), (key, name)
+            if descriptor.body_order is None:  # message passing: no finite body order
+                continue
             assert resolved == (_claimed_equal(pairs[name], descriptor) < descriptor.body_order)
 
 
