@@ -49,7 +49,7 @@ def build(spec: dict):
     return registered_descriptors()[spec["descriptor"]](**spec["hypers"])
 
 
-def run_one(spec: dict, config: dict, out: Path) -> dict:
+def run_one(spec: dict, config: dict, out: Path, checkpoints: Path | None = None) -> dict:
     descriptor = build(spec)
     log(f"{spec['name']}: {descriptor!r}, {spec['neighbours']} neighbours")
     log(f"{spec['restarts']} restarts, seed {spec['seed']}, backend {config['backend']}")
@@ -61,6 +61,7 @@ def run_one(spec: dict, config: dict, out: Path) -> dict:
         backend=config["backend"],
         n_workers=config["n_workers"],
         max_body_order=config["max_body_order"],
+        checkpoint=None if checkpoints is None else checkpoints / spec["name"],
     )
     result.write(out / spec["name"])
     summary = result.summary()
@@ -205,6 +206,9 @@ def markdown(summaries: list[dict], reference: dict | None = None) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=None, help="run names")
+    parser.add_argument(
+        "--checkpoints", type=Path, default=None, help="directory: resume interrupted runs"
+    )
     args = parser.parse_args(argv)
     config = json.loads((HERE / "config.json").read_text())
     out = HERE / "results"
@@ -214,7 +218,7 @@ def main(argv=None) -> int:
     for spec in config["runs"]:
         if args.only and spec["name"] not in args.only:
             continue
-        summary = run_one(spec, config, out)
+        summary = run_one(spec, config, out, args.checkpoints)
         summary["name"] = spec["name"]
         previous[spec["name"]] = summary
         summary_path.write_text(json.dumps(_jsonable(previous), indent=1, sort_keys=True) + "\n")
