@@ -251,3 +251,15 @@ def test_stored_distance_network_is_blind_to_every_graph_pair():
     pairs = [structures.load(name) for name in ("gram-sign-flip", "dojo-kchain-3")]
     for family in family_verdicts(network, pairs, rescale=False):
         assert family.verdict == "degenerate"
+
+
+@pytest.mark.parametrize("network", NETWORKS, ids=IDS)
+def test_json_round_trip_and_clone(network):
+    from sklearn.base import clone
+
+    from completeness.descriptors import from_json
+
+    atoms = _cluster(np.random.default_rng(8), n=5)
+    expected = network.compute(atoms).values
+    np.testing.assert_array_equal(from_json(network.to_json()).compute(atoms).values, expected)
+    np.testing.assert_array_equal(clone(network).compute(atoms).values, expected)
