@@ -1,8 +1,9 @@
 """Run one library call in a child Python process and bring its arrays back.
 
-Some libraries cannot be trusted with the caller's process: quippy (Fortran) ends the interpreter
-on a bad descriptor string (``Descriptor("soap --help")`` exits), and a crash in compiled code
-takes the session down with it. :func:`run_isolated` runs ``function(**inputs)`` from a
+Some libraries cannot be trusted with the caller's process: quippy (Fortran) keeps global
+state between calls, and a fatal error in compiled code (a Fortran stop, an abort, a
+segmentation fault) would take the session down with it. :func:`run_isolated` runs
+``function(**inputs)`` from a
 standalone worker file in a fresh interpreter:
 
 - the inputs go in as a pickle in a private temporary directory, the result (a dict of numpy

@@ -4,12 +4,17 @@ Four descriptors: :class:`QuippySoap` (the GAP SOAP power spectrum, 3-body),
 :class:`QuippyPowerSO3` (3-body), :class:`QuippyBispectrumSO3` (4-body) and
 :class:`QuippyBispectrumSO4` (the SNAP-like 4D bispectrum, 4-body).
 
-quippy runs in a child process (:mod:`._runner`), never in the caller's: a bad descriptor string
-makes quippy end the interpreter (``Descriptor("soap --help")`` prints the help and exits), which
-would otherwise end the user's session or the whole audit. A child that exits or is killed raises
-:class:`~._runner.PeerCrash` with quippy's own stderr/stdout. One child per :meth:`compute` call
-(every system of the call in one child), so each call pays a start-up of about half a second:
-the audit's efficiency numbers for quippy include it.
+quippy runs in a child process (:mod:`._runner`), never in the caller's: its Fortran code keeps
+global state between calls, and a fatal error in compiled code (a Fortran stop, an abort, a
+segmentation fault) would end the user's session or the whole audit. What a child does is
+reported with quippy's own words: an exception raised
+there comes back as :class:`~._runner.PeerError` (type, message and quippy's Fortran traceback),
+an exit or a signal as :class:`~._runner.PeerCrash` (with stderr). Measured here (quippy-ase
+0.10.3): ``Descriptor("soap --help")`` prints the help and raises ``RuntimeError: ...
+soap_initialise failed to parse args_str='soap --help'``; it does not end the process in this
+version (SCIENCE.md §6 reported that it does). One child per :meth:`compute` call (every system
+of the call in one child), so each call pays quippy's start-up (about half a second): the
+audit's efficiency numbers for quippy include it.
 
 Translation table (ours = quippy descriptor string)::
 
