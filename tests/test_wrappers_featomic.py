@@ -290,3 +290,42 @@ def test_peers_page_is_up_to_date(tmp_path):
 
     committed = open(os.path.join(ROOT, "docs", "peers.md"), encoding="utf-8").read()
     assert without_round_off(out.read_text()) == without_round_off(committed)
+
+
+def test_peers_page_lists_cards_findings_probes_and_tables():
+    """peers_markdown on a hand-made audit record: one summary row per card, uniqueness errors
+    of many pairs folded into one line, other findings kept apart, probes and the three
+    translation tables."""
+    from completeness.descriptors.wrappers.document import peers_markdown, translation_tables
+
+    card = {
+        "descriptor": "lib:X",
+        "body_order": 2,
+        "parity": "O(3)",
+        "sections": {"continuity": {"cutoff_reading": "no cutoff", "gradient_error": None}},
+        "findings": [
+            {"criterion": "uniqueness", "message": "pair-a: TypeError: boom"},
+            {"criterion": "uniqueness", "message": "pair-b: TypeError: boom"},
+            {"criterion": "structure", "message": "fixed length: TypeError: boom"},
+            {"criterion": "structure", "message": "species scaling: TypeError: boom"},
+        ],
+    }
+    audit = {
+        "cards": {"lib:X": card},
+        "verdicts": [
+            {"descriptor": "lib:X", "verdict": "error"},
+            {"descriptor": "lib:X", "verdict": "error"},
+        ],
+    }
+    probes = [{"descriptor": "lib:X", "check": "a | b", "status": "finding", "evidence": "e"}]
+    page = peers_markdown(audit, "# completeness audit\n\n### lib:X\n", probes)
+    assert "| lib:X | O(3) 2-body | raised | r0 d0 i0 e2 |" in page
+    assert "pair-a: TypeError: boom (and 1 more pairs alike)" in page
+    assert "pair-b" not in page
+    assert "fixed length: TypeError: boom" in page and "species scaling: TypeError: boom" in page
+    assert "| lib:X | a \\| b | finding | e |" in page
+    tables = translation_tables()
+    assert sorted(tables) == ["dscribe", "featomic", "quippy"]
+    assert "max_radial" in tables["featomic"] and "n_max=8" in tables["dscribe"]
+    assert "atom_sigma" in tables["quippy"]
+    assert "## The audit" in page and "#### lib:X" in page
