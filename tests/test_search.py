@@ -230,3 +230,25 @@ def test_cli_search_end_to_end(tmp_path, capsys):
     assert "k must be a positive integer" in capsys.readouterr().err
     assert main(["search", str(path), "--descriptor", "SymmetryFunctions"]) == 2
     assert "give one of them" in capsys.readouterr().err
+
+
+def test_exact_candidates_are_the_k_nearest_neighbours_by_brute_force():
+    rng = np.random.default_rng(5)
+    data = [cluster(rng.uniform(-2, 2, size=(4, 3)), ["C", "H", "H", "O", "O"]) for _ in range(30)]
+    descriptor = PowerSpectrum(cutoff=4.0, n_radial=3, max_angular=2, density_width=0.5)
+    result = search(data, descriptor, k=2, n_components=None, max_alignments=0)
+    # independent: all features, distance matrix per centre species, two nearest of each row
+    features = descriptor.compute(data).values
+    numbers = np.concatenate([atoms.numbers for atoms in data])
+    expected = set()
+    for kind in np.unique(numbers):
+        members = np.flatnonzero(numbers == kind)
+        block = features[members]
+        distance = np.linalg.norm(block[:, None] - block[None], axis=-1)
+        np.fill_diagonal(distance, np.inf)
+        for row, nearest in enumerate(np.argsort(distance, axis=1)[:, :2]):
+            for col in nearest:
+                a, b = members[row], members[col]
+                expected.add((min(a, b), max(a, b)))
+    assert set(zip(result.first.tolist(), result.second.tolist(), strict=True)) == expected
+    assert not result.aligned.any()

@@ -11,8 +11,9 @@ Steps
    neighbour vectors within the structural cutoff (:func:`completeness.environments.
    build_neighbourhoods`).
 2. Candidates: the ``k`` nearest neighbours in feature space of every environment, among
-   environments with the same centre species (scikit-learn ``NearestNeighbors``, Euclidean), as
-   unordered pairs; their relative feature distance
+   environments with the same centre species (scikit-learn ``NearestNeighbors``, Euclidean; by
+   default on the 16 leading principal components, with a k-d tree), as unordered pairs; their
+   relative feature distance
    ``d = ||f_i - f_j|| / max(||f_i||, ||f_j||)`` (as in :mod:`completeness.analysis.distance`).
 3. The structural distance of the candidates (below): a cheap lower bound for all of them, the
    full alignment for at most ``max_alignments`` of them (half with the largest ``bound / d``,
@@ -58,9 +59,9 @@ turns one environment into the other.
   stops at 9 neighbours: too slow and too narrow for many candidates with 10-50 neighbours).
 
 Cost: features and neighbour lists are linear in the number of environments; the k-nearest
-neighbour query is ``O(N log N)``-like for data on a low-dimensional manifold (tree search) and up
-to ``O(N^2)`` in the worst case; the alignments are bounded by ``max_alignments``
-(``benchmarks/search_scaling.py`` measures the exponent).
+neighbour query is a k-d tree search in 16 dimensions (``O(N^2)`` brute force with
+``n_components=None``); the alignments are bounded by ``max_alignments``
+(``benchmarks/search_scaling.py`` measures the exponents).
 """
 
 from __future__ import annotations
@@ -543,6 +544,8 @@ def search(
     *,
     cutoff: float | None = None,
     k: int = 5,
+    n_components: int | None = 16,
+    seed: int = 0,
     max_alignments: int | None = 2000,
     min_structural: float = 0.05,
     n_thorough: int = 20,
@@ -567,6 +570,16 @@ def search(
         descriptor's ``cutoff``.
     k : int
         Nearest neighbours in feature space per environment.
+    n_components : int or None
+        The nearest-neighbour query runs on the projection of the features on this many leading
+        principal components (k-d tree; PCA fitted on at most 20,000 environments drawn with
+        ``seed``); None: exact query in the full feature space (brute force, ``O(N^2)``). On
+        51,200 jittered fcc Cu environments (power spectrum, 105 features) 16 components found
+        the exact nearest neighbour for every one of 5,000 queries and 92 % of the exact 5
+        nearest, 7 times faster than the exact query. Feature distances of the candidates are
+        always computed in the full space.
+    seed : int
+        Seed of the PCA sample.
     max_alignments : int or None
         Most candidates given the full alignment (None: all).
     min_structural : float
@@ -645,8 +658,12 @@ def search(
         members = np.flatnonzero(environments.centre_species == kind)
         if len(members) < 2:
             continue
-        neighbours = NearestNeighbors(n_neighbors=min(k + 1, len(members))).fit(features[members])
-        _, index = neighbours.kneighbors(features[members])
+        points = _query_space(features[members], n_components, seed)
+        neighbours = NearestNeighbors(
+            n_neighbors=min(k + 1, len(members)),
+            algorithm="kd_tree" if points.shape[1] <= _TREE_DIMENSIONS else "brute",
+        ).fit(points)
+        _, index = neighbours.kneighbors(points)
         rows = np.repeat(np.arange(len(members)), index.shape[1])
         cols = index.reshape(-1)
         keep = rows != cols
@@ -728,6 +745,32 @@ def search(
         min_structural=float(min_structural),
         timings=timings,
     )
+
+
+# k-d trees beat brute force only in a few dimensions (scikit-learn's own rule uses 15)
+_TREE_DIMENSIONS = 16
+# principal components are fitted on at most this many environments
+_PCA_SAMPLE = 20_000
+
+
+def _query_space(features: np.ndarray, n_components: int | None, seed: int) -> np.ndarray:
+    """Where the nearest-neighbour query runs: the features themselves, or their projection on
+    the ``n_components`` leading principal components (PCA fitted on a seeded sample).
+
+    A projection never increases a distance, so pairs that are close in feature space stay close;
+    the candidates' feature distances are then computed exactly in the full space.
+    """
+    n_samples, n_features = features.shape
+    if n_components is None or n_features <= n_components or n_samples <= 2 * n_components:
+        return features
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(seed)
+    sample = features
+    if n_samples > _PCA_SAMPLE:
+        sample = features[rng.choice(n_samples, _PCA_SAMPLE, replace=False)]
+    pca = PCA(n_components=n_components, random_state=seed).fit(sample)
+    return pca.transform(features)
 
 
 def _choose(feature_distance, bound, max_alignments) -> np.ndarray:
