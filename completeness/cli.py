@@ -632,6 +632,7 @@ def _cmd_search(args) -> int:
         descriptor,
         cutoff=args.cutoff,
         k=args.k,
+        n_components=args.components or None,
         max_alignments=args.max_alignments,
         min_structural=args.min_structural,
         backend=args.backend,
@@ -668,6 +669,12 @@ def _register_search(commands) -> None:
         "--cutoff", type=float, help="cutoff in Å (descriptor and structural comparison)"
     )
     parser.add_argument("--k", type=int, default=5, help="nearest neighbours in feature space")
+    parser.add_argument(
+        "--components",
+        type=int,
+        default=16,
+        help="principal components for the neighbour query (0: exact, full space; default 16)",
+    )
     parser.add_argument(
         "--max-alignments", type=int, default=2000, help="candidates given the full alignment"
     )
