@@ -6,8 +6,9 @@ The audit's entry points are imported here::
     analysis.verdict(descriptor, pair)      # degenerate / resolved / inconclusive + numbers
     analysis.report_card(descriptor)        # the six criteria, every catalog pair
 
-Other analysis modules (``sensitivity``, ``learning``, ``reconstruction``, ``targets``) are
-imported on first access (``analysis.sensitivity``), so importing this package stays cheap.
+Other analysis modules (``sensitivity``, ``learning``, ``reconstruction``, ``targets``,
+``search``, ``study``) are imported on first access (``analysis.sensitivity``), so importing
+this package stays cheap.
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ from .distance import (
 from .report import ReportCard, catalog_pairs, report_card
 from .scan import Scan, b8_scan, fold_scan, power_law_exponent, prl_scan, scan
 
-_SUBMODULES = ("distance", "scan", "report", "sensitivity", "learning", "reconstruction", "targets")
+_SUBMODULES = (
+    "distance",
+    "scan",
+    "report",
+    "sensitivity",
+    "learning",
+    "reconstruction",
+    "targets",
+    "search",
+    "study",
+)
 
 __all__ = [
     "Calibration",
