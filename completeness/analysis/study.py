@@ -246,9 +246,7 @@ def _grid_task(task: dict, rng) -> list[dict]:
     descriptor = _descriptor_class(task["descriptor"])(**task["hypers"])
     pairs = _load_pairs(task["pairs"])
     rows = []
-    for result in verdicts(
-        descriptor, pairs, n_transforms=task["n_transforms"], seed=task["seed"]
-    ):
+    for result in verdicts(descriptor, pairs, n_transforms=task["n_transforms"], seed=task["seed"]):
         rows.append(
             {
                 **task["hypers"],
@@ -288,8 +286,7 @@ def _probe(config: StudyConfig, points: list[dict], pairs: list) -> None:
     unknown = sorted({name for point in points for name in point} - set(accepted))
     if unknown:
         raise InputError(
-            f"{config.descriptor} has no hyperparameter(s) {unknown}; it accepts "
-            f"{sorted(accepted)}"
+            f"{config.descriptor} has no hyperparameter(s) {unknown}; it accepts {sorted(accepted)}"
         )
     for point in points:
         try:
@@ -432,7 +429,10 @@ def study_figure(study: Study):
     finite = [r["weakest_margin"] for r in summary if np.isfinite(r["weakest_margin"])]
     vmax = max(finite) if finite else 1.0
     figure, axes = plt.subplots(
-        1, len(panels), figsize=(3.6 * len(panels) + 1.2, 3.8), squeeze=False,
+        1,
+        len(panels),
+        figsize=(3.6 * len(panels) + 1.2, 3.8),
+        squeeze=False,
         constrained_layout=True,
     )
     image = None
@@ -452,8 +452,15 @@ def study_figure(study: Study):
         )
         for (i, j), (got, of) in counts.items():
             colour = "white" if shown[i, j] < (vmax + _MARGIN_FLOOR) / 2 else "black"
-            axis.text(j, i, f"{got}/{of}\n{margin[i, j]:.1f}", ha="center", va="center",
-                      fontsize=8, color=colour)
+            axis.text(
+                j,
+                i,
+                f"{got}/{of}\n{margin[i, j]:.1f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color=colour,
+            )
         axis.set_xticks(range(len(grid[column_name])), [str(v) for v in grid[column_name]])
         axis.set_yticks(range(len(grid[row_name])), [str(v) for v in grid[row_name]])
         axis.set_xlabel(_label(column_name))
