@@ -258,6 +258,12 @@ class Bispectrum(_CorrelationMixin, Descriptor):
         return np.concatenate([np.full(b.size, -1 if b.odd else 1, dtype=np.int64) for b in blocks])
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        # many small and medium GEMMs: BLAS threading only adds overhead (and oversubscribes a
+        # loaded machine); one thread for the whole computation, values and gradients alike
+        with threadpool_limits(1, user_api="blas"):
+            return self._compute_single_threaded(neighbourhoods, species, gradients)
+
+    def _compute_single_threaded(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         n_samples = neighbourhoods.n_samples
         n_species, n_radial = len(species), int(self.n_radial)
         max_angular = int(self.max_angular)
@@ -304,30 +310,28 @@ class Bispectrum(_CorrelationMixin, Descriptor):
         max_pairs = int(counts.max())
         uniform = bool(np.all(counts == max_pairs))
         chunk = max(1, 2**21 // (3 * max_pairs * plan.n_features))
-        # many small GEMMs: BLAS threading only adds overhead (and oversubscribes)
-        with threadpool_limits(1, user_api="blas"):
-            for first in range(0, n_samples, chunk):
-                samples = slice(first, min(first + chunk, n_samples))
-                pairs = slice(offsets[samples.start], offsets[samples.stop])
-                if pairs.stop == pairs.start:
-                    continue
-                n_chunk = samples.stop - samples.start
-                if uniform:
-                    dc_chunk = dc[pairs].reshape(n_chunk, 3 * max_pairs, -1)
-                    target = pair_gradients[pairs].reshape(n_chunk, 3 * max_pairs, -1)
-                else:
-                    local = neighbourhoods.pair_sample[pairs] - first
-                    slot = np.arange(pairs.start, pairs.stop) - offsets[local + first]
-                    dc_chunk = np.zeros((n_chunk, max_pairs, 3, dc.shape[2]))
-                    dc_chunk[local, slot] = dc[pairs]
-                    dc_chunk = dc_chunk.reshape(n_chunk, 3 * max_pairs, -1)
-                    target = np.empty((n_chunk, 3 * max_pairs, plan.n_features))
-                values[samples] = _bispectrum_gradient_chunk(
-                    plan, [c[samples] for c in per_l], dc_chunk, target
-                )
-                if not uniform:
-                    target = target.reshape(n_chunk, max_pairs, 3, -1)
-                    pair_gradients[pairs] = target[local, slot]
+        for first in range(0, n_samples, chunk):
+            samples = slice(first, min(first + chunk, n_samples))
+            pairs = slice(offsets[samples.start], offsets[samples.stop])
+            if pairs.stop == pairs.start:
+                continue
+            n_chunk = samples.stop - samples.start
+            if uniform:
+                dc_chunk = dc[pairs].reshape(n_chunk, 3 * max_pairs, -1)
+                target = pair_gradients[pairs].reshape(n_chunk, 3 * max_pairs, -1)
+            else:
+                local = neighbourhoods.pair_sample[pairs] - first
+                slot = np.arange(pairs.start, pairs.stop) - offsets[local + first]
+                dc_chunk = np.zeros((n_chunk, max_pairs, 3, dc.shape[2]))
+                dc_chunk[local, slot] = dc[pairs]
+                dc_chunk = dc_chunk.reshape(n_chunk, 3 * max_pairs, -1)
+                target = np.empty((n_chunk, 3 * max_pairs, plan.n_features))
+            values[samples] = _bispectrum_gradient_chunk(
+                plan, [c[samples] for c in per_l], dc_chunk, target
+            )
+            if not uniform:
+                target = target.reshape(n_chunk, max_pairs, 3, -1)
+                pair_gradients[pairs] = target[local, slot]
         return values, pair_gradients
 
 
