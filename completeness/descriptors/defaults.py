@@ -8,9 +8,9 @@ terms), nu = 4 density correlations with 2 radial functions and l <= 2 (901 feat
 species, enough to resolve the B8 pairs by ~11 decades), ACSF with 8 G2 (and 6 G4), Chebyshev
 radial order 8 / angular order 6, local MBTR with its default 50-point grids (k = 2 only; k = 3
 only), AMP's Zernike descriptor with max_order 6, and two random-weight message-passing families
-with three weight seeds each (SchNet-like: 3 layers, width 16; tensor-product: 2 layers, l <= 2,
-correlation order 3, width 4; see :mod:`completeness.descriptors.networks`). Small bases are a
-choice, not a weakness the audit hides: a
+with three weight seeds each (SchNet-like: 3 layers, width 8, 8 Gaussians; tensor-product:
+2 layers, l <= 2, correlation order 3, width 4; see :mod:`completeness.descriptors.networks`).
+Small bases are a choice, not a weakness the audit hides: a
 pair that a descriptor class resolves in principle but that these bases miss is reported as a
 "basis-limited" finding.
 
@@ -72,7 +72,7 @@ def builtin_descriptors() -> dict[str, Descriptor]:
             correlation_order=4, cutoff=cutoff, n_radial=2, max_angular=2, density_width=0.5
         ),
         # random-weight families (three weight seeds each, features concatenated over seeds)
-        "schnet-like": DistanceMessagePassing(cutoff=cutoff, n_layers=3),
+        "schnet-like": DistanceMessagePassing(cutoff=cutoff, n_layers=3, width=8, n_radial=8),
         "tensor-product-net": EquivariantMessagePassing(cutoff=cutoff, n_layers=2, width=4),
     }
 

@@ -187,6 +187,17 @@ def _gaussian_basis(distances, cutoff: float, n_radial: int, derivative: bool = 
     return values
 
 
+def _edge_radial(graph, cutoff: float, n_radial: int, cutoff_width: float):
+    """Gaussian basis, its derivative, the cutoff function and its derivative on every edge;
+    cached on the graph (the same for every seed of a family)."""
+    key = ("radial", cutoff, n_radial, cutoff_width)
+    if key not in graph.cache:
+        basis, dbasis = _gaussian_basis(graph.distances, cutoff, n_radial, derivative=True)
+        fc, dfc = shifted_cosine_cutoff(graph.distances, cutoff, cutoff_width)
+        graph.cache[key] = (basis, dbasis, fc, dfc)
+    return graph.cache[key]
+
+
 def _check_int(value, name: str, minimum: int, hint: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}; {hint}")
@@ -428,8 +439,7 @@ class DistanceMessagePassing(_MessagePassing):
         width, n_radial = int(self.width), int(self.n_radial)
         cutoff = float(self.cutoff)
         h = _embedding(seed, graph.node_species, width)
-        basis, dbasis = _gaussian_basis(graph.distances, cutoff, n_radial, derivative=True)
-        fc, dfc = shifted_cosine_cutoff(graph.distances, cutoff, float(self.cutoff_width))
+        basis, dbasis, fc, dfc = _edge_radial(graph, cutoff, n_radial, float(self.cutoff_width))
         th = None if tangents is None else np.zeros((len(tangents), *h.shape))
         for layer in range(int(self.n_layers)):
             rng = np.random.default_rng([seed, layer, 1])
@@ -634,8 +644,7 @@ class EquivariantMessagePassing(_MessagePassing):
             harmonics, tharmonics = _harmonics(graph, max_angular, tangents=True)
         else:
             harmonics = _harmonics(graph, max_angular)
-        basis, dbasis = _gaussian_basis(graph.distances, cutoff, n_radial, derivative=True)
-        fc, dfc = shifted_cosine_cutoff(graph.distances, cutoff, float(self.cutoff_width))
+        basis, dbasis, fc, dfc = _edge_radial(graph, cutoff, n_radial, float(self.cutoff_width))
         for layer in range(int(self.n_layers)):
             rng = np.random.default_rng([seed, layer, 2])
             p, p0 = _dense(rng, n_radial, width)
