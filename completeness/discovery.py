@@ -789,7 +789,7 @@ class FoundPair:
 
     The search finds the second kind readily when the basis is small: with every neighbour on
     one sphere of radius ``r`` the power spectrum reduces to
-    ``p_{nn'l} = R_n(r) R_n'(r) sum_m |sum_j Y_lm(r_j)|^2``, i.e. the ``max_angular + 1`` angular
+    ``p_{nn'l} = R_{nl}(r) R_{n'l}(r) sum_m |sum_j Y_lm(r_j)|^2``: the ``max_angular + 1`` angular
     powers of the pattern, too few numbers to fix ``2n - 3`` angles (measured: with
     ``max_angular = 4`` and 4 neighbours these pairs have a 9-dimensional family; a basis with
     ``max_angular = 8`` resolves them by 10+ decades).
