@@ -2,9 +2,9 @@ r"""AMP's Zernike descriptor: rotation invariants of the 3D Zernike moments of t
 
 Khorshidi & Peterson (AMP, Comput. Phys. Commun. 207, 310 (2016),
 doi:10.1016/j.cpc.2016.05.010) expand the neighbour density of a centre ``i`` in the 3D Zernike
-functions of Novotni & Klein (Computer-Aided Design 36, 1047 (2004),
-doi:10.1016/j.cad.2003.12.001 ; 3D Zernike descriptors, ACM SM 2003,
-doi:10.1145/781606.781639), inside the ball of radius ``cutoff``:
+functions of Novotni & Klein ("3D Zernike descriptors for content based shape retrieval",
+ACM Symposium on Solid Modeling and Applications 2003, doi:10.1145/781606.781639), inside the
+ball of radius ``cutoff``:
 
 .. math::
 
@@ -17,14 +17,14 @@ spherical harmonics and the Zernike radial polynomials
 
 .. math::
 
-    R_{nl}(x) = \sqrt{2n + 3}\; x^l\, P^{(0,\, l + 1/2)}_{k}(2x^2 - 1)
-        \,/\, \sqrt{\textstyle\int_0^1 [x^l P_k^{(0, l+1/2)}(2x^2-1)]^2 (2n+3) x^2 dx},
-    \qquad k = (n - l)/2,
+    R_{nl}(x) = N_{nl}\, x^l\, P^{(0,\, l + 1/2)}_{k}(2x^2 - 1), \qquad k = (n - l)/2,
 
 a polynomial of degree ``n`` in ``x`` with only the powers ``x^l, x^{l+2}, ..., x^n``,
-orthonormal on the unit ball: :math:`\int_0^1 R_{nl} R_{n'l} x^2 dx = \delta_{nn'}`
-(Jacobi polynomials :math:`P^{(\alpha,\beta)}_k`). The invariants are the norms over ``m``
-(AMP sums :math:`|c_{nlm}|^2` over ``m``; with species channels, the products of two channels):
+with :math:`N_{nl}` such that they are orthonormal on the unit ball,
+:math:`\int_0^1 R_{nl} R_{n'l} x^2 dx = \delta_{nn'}` (Jacobi polynomials
+:math:`P^{(\alpha,\beta)}_k`; e.g. :math:`R_{20} \propto 5x^2 - 3`). The invariants are the
+norms over ``m`` (AMP sums :math:`|c_{nlm}|^2` over ``m``; with species channels, the products
+of two channels):
 
 .. math::
 
