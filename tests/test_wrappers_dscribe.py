@@ -164,3 +164,14 @@ def test_periodic_systems_use_dscribes_periodic_mode():
     reference = SOAP(r_cut=4.0, n_max=4, l_max=3, sigma=0.5, species=[14], periodic=True)
     np.testing.assert_array_equal(got, reference.create(silicon, centers=[0, 3]))
     np.testing.assert_allclose(got[0], got[1], atol=1e-10 * np.abs(got).max())  # equivalent
+
+
+def test_cached_dscribe_object_follows_set_params():
+    wrapper = DscribeSOAP(cutoff=4.0, n_radial=4, max_angular=3, species=SPECIES)
+    atoms = cluster(8)
+    first = wrapper.compute(atoms, centers=[0]).values
+    wrapper.set_params(n_radial=3)
+    second = wrapper.compute(atoms, centers=[0]).values
+    expected = SOAP(r_cut=4.0, n_max=3, l_max=3, sigma=0.5, species=SPECIES).create(atoms, [0])
+    assert first.shape[1] != second.shape[1]
+    np.testing.assert_array_equal(second, expected)
