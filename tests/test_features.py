@@ -163,3 +163,11 @@ def test_large_cell_keeps_memory_sparse():
     dense_bytes = 8 * features.n_samples * len(atoms) * 3 * features.n_features
     assert sparse_bytes < dense_bytes / 3
     assert "gradients" not in features.__dict__
+
+
+def test_bispectrum_periodic_two_species_gradients():
+    """Every l-set window of max_angular 4 (gaps such as {1, 3, 4}), two species, images."""
+    atoms = small_periodic_cell()
+    atoms.numbers = [14, 6]
+    descriptor = Bispectrum(cutoff=3.5, n_radial=2, max_angular=4, density_width=0.5)
+    assert_gradients(descriptor, atoms, rtol=1e-6)
