@@ -44,6 +44,23 @@ def test_radial_polynomials_have_the_hand_derived_shape(n, l, shape):
     assert norm == pytest.approx(1.0, abs=1e-12)
 
 
+def test_radial_polynomials_equal_amps_explicit_sum():
+    # AMP's calculate_R: sqrt(2n+3) sum_s (-1)^s C(k, s) C(n - s + 1/2, k) x^(n - 2s), k = (n-l)/2
+    from scipy.special import binom
+
+    x = np.linspace(0.05, 1.0, 7)
+    for n in range(8):
+        for l in range(n % 2, n + 1, 2):
+            k = (n - l) // 2
+            terms = [
+                (-1) ** s * binom(k, s) * binom(n - s + 0.5, k) * x ** (n - 2 * s)
+                for s in range(k + 1)
+            ]
+            np.testing.assert_allclose(
+                zernike_radial(n, l, x), np.sqrt(2 * n + 3) * np.sum(terms, axis=0), rtol=1e-11
+            )
+
+
 def test_radial_polynomials_are_orthogonal_and_derivatives_match():
     for l in range(4):
         for n in range(l, 9, 2):

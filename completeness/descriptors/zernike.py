@@ -3,8 +3,8 @@ r"""AMP's Zernike descriptor: rotation invariants of the 3D Zernike moments of t
 Khorshidi & Peterson (AMP, Comput. Phys. Commun. 207, 310 (2016),
 doi:10.1016/j.cpc.2016.05.010) expand the neighbour density of a centre ``i`` in the 3D Zernike
 functions of Novotni & Klein ("3D Zernike descriptors for content based shape retrieval",
-ACM Symposium on Solid Modeling and Applications 2003, doi:10.1145/781606.781639), inside the
-ball of radius ``cutoff``:
+Computer-Aided Design 36, 1047-1062 (2004), the reference AMP's code cites), inside the ball of
+radius ``cutoff``:
 
 .. math::
 
@@ -33,7 +33,10 @@ of two channels):
 Each :math:`p_{nl}` is a sum over neighbour pairs of a function of two distances and the angle
 between them (:math:`\sum_m Y_{lm} Y_{lm}` is a Legendre polynomial of the angle): a 3-body,
 power-spectrum-like invariant, mirror-invariant (O(3)). With one species this is AMP's
-fingerprint with unit neighbour weights. Gradients are analytic.
+fingerprint with unit neighbour weights (AMP's ``calculate_R``, ``sqrt(2n+3)`` times the radial
+polynomial with value 1 at x = 1, is the same orthonormal polynomial, tested; AMP sums complex
+``|c_nlm|^2`` over m, which equals the real sum). AMP weights the neighbours of one density by
+per-element numbers; here species are separate channels. Gradients are analytic.
 """
 
 from __future__ import annotations
