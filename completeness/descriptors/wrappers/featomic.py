@@ -70,6 +70,19 @@ class _FeatomicSoap(PeerDescriptor):
     def _radial_hypers(self):
         return {"type": "Gto", "max_radial": int(self.n_radial) - 1}
 
+    def _calculator(self, name: str):
+        """featomic's calculator ``name``, cached on the instance (building one splines the
+        radial integrals); the key holds every hyperparameter, so ``set_params`` never reuses
+        a stale one."""
+        import featomic
+
+        key = (name, repr(sorted(self.get_params().items())))
+        cache = self.__dict__.setdefault("_featomic_cache", {})
+        if key not in cache:
+            cache.clear()
+            cache[key] = getattr(featomic, name)(**self.featomic_hypers())
+        return cache[key]
+
     def _check_hypers(self) -> None:
         super()._check_hypers()
         if self.spline_accuracy is not None and not self.spline_accuracy > 0:
@@ -205,9 +218,7 @@ class FeatomicSoapRadialSpectrum(_FeatomicSoap):
         }
 
     def _peer_compute(self, systems, centres, species, gradients):
-        import featomic
-
-        calculator = featomic.SoapRadialSpectrum(**self.featomic_hypers())
+        calculator = self._calculator("SoapRadialSpectrum")
         keys = _labels(["center_type", "neighbor_type"], list(itertools.product(species, species)))
         tensor = calculator.compute(
             systems,
@@ -265,9 +276,7 @@ class FeatomicSoapPowerSpectrum(_FeatomicSoap):
         }
 
     def _peer_compute(self, systems, centres, species, gradients):
-        import featomic
-
-        calculator = featomic.SoapPowerSpectrum(**self.featomic_hypers())
+        calculator = self._calculator("SoapPowerSpectrum")
         combos = [
             (c, a, b)
             for c in species
@@ -346,10 +355,9 @@ class FeatomicDensityCorrelations(_FeatomicSoap):
         }
 
     def _peer_compute(self, systems, centres, species, gradients):
-        import featomic
         from featomic.clebsch_gordan import DensityCorrelations
 
-        expansion = featomic.SphericalExpansion(**self.featomic_hypers())
+        expansion = self._calculator("SphericalExpansion")
         density_keys = _labels(
             ["o3_lambda", "o3_sigma", "center_type", "neighbor_type"],
             [
