@@ -117,11 +117,8 @@ class ReportCard:
     def summary_lines(self, *, timings: bool = True) -> list[str]:
         """A few lines per criterion (the CLI's card summary)."""
         s = self.sections
-        flavour = (
-            f"{self.parity} {self.body_order}-body"
-            if self.body_order is not None and self.parity is not None
-            else "body order/parity not declared"
-        )
+        body = "body order not declared" if self.body_order is None else f"{self.body_order}-body"
+        flavour = f"{self.parity or 'parity not declared'} {body}"
         lines = [f"{self.descriptor} ({flavour})"]
         inv = s.get("invariance", {})
         if "rotation" in inv:
