@@ -1,9 +1,14 @@
-"""The README's Python snippets run as written (DESIGN.md: no README code that no test runs)."""
+"""The Python snippets of the README and docs/ run as written (DESIGN.md: no README code that no
+test runs)."""
 
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").glob("*.md"))
 
 
 def test_readme_opens_with_the_two_setup_commands():
@@ -17,3 +22,9 @@ def test_readme_python_snippets_run():
     assert blocks, "the README has no Python snippet"
     for block in blocks:
         exec(compile(block, str(README), "exec"), {})
+
+
+@pytest.mark.parametrize("path", DOCS, ids=[p.name for p in DOCS])
+def test_docs_python_snippets_run(path):
+    for block in re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S):
+        exec(compile(block, str(path), "exec"), {})
