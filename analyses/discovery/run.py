@@ -172,11 +172,10 @@ def markdown(summaries: list[dict], reference: dict | None = None) -> str:
         ]
         for p in s["pairs"]:
             check = p.get("check")
-            check_text = (
-                f"{check['verdict']}, {check['distance']:.1e}, {check['family_dimension']}"
-                if check
-                else "-"
-            )
+            check_text = "-"
+            if check:  # a family dimension means something only where the pair is degenerate
+                dim = check["family_dimension"] if check["verdict"] == "degenerate" else "n/a"
+                check_text = f"{check['verdict']}, {check['distance']:.1e}, {dim}"
             lines.append(
                 f"| {p['name']} | {p['kind']} | {p['o3']} | {p['so3']} | {p['distance']:.1e} | "
                 f"{p['noise_floor']:.1e} | {p['family_dimension']} ({p['member_dimension']}, "
