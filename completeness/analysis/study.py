@@ -409,7 +409,7 @@ def study_figure(study: Study):
     names = list(grid)
     summary = study.summary()
     title = (
-        f"{study.config.descriptor}: weakest margin over the pairs it should resolve "
+        f"{study.config.descriptor}: weakest margin over the pairs it should resolve\n"
         f"({summary[0]['n_resolvable']} of {summary[0]['n_pairs']} catalog pairs)"
     )
     if len(names) == 1:
@@ -431,7 +431,7 @@ def study_figure(study: Study):
     figure, axes = plt.subplots(
         1,
         len(panels),
-        figsize=(3.6 * len(panels) + 1.2, 3.8),
+        figsize=(max(6.0, 3.6 * len(panels) + 1.2), 4.2),
         squeeze=False,
         constrained_layout=True,
     )
@@ -469,7 +469,7 @@ def study_figure(study: Study):
             axis.set_title(f"{_label(panel_name)} = {panel}", fontsize=10)
     colourbar = figure.colorbar(image, ax=axes[0].tolist(), shrink=0.9)
     colourbar.set_label("weakest margin log10(d / floor) [decades]")
-    figure.suptitle(title + "\ncells: resolved/resolvable pairs, weakest margin", fontsize=10)
+    figure.suptitle(title + "; cells: resolved/resolvable pairs, weakest margin", fontsize=10)
     return figure
 
 
