@@ -715,6 +715,7 @@ def _cmd_discover(args) -> int:
         n_workers=args.workers,
         checkpoint=args.checkpoint,
         min_separation=args.min_separation,
+        min_radial_spread=args.min_radial_spread,
         max_iterations=args.max_iterations,
     )
     summary = result.summary()
@@ -774,6 +775,9 @@ def _register_discover(commands) -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--checkpoint", metavar="DIR", help="resume an interrupted search")
     parser.add_argument("--min-separation", type=float, default=None, help="Å")
+    parser.add_argument(
+        "--min-radial-spread", type=float, default=0.0, help="Å; > 0 excludes single shells"
+    )
     parser.add_argument("--max-iterations", type=int, default=400)
     parser.add_argument("--cutoff", type=float, default=None, help="Å (overrides the default)")
     parser.add_argument("--n-radial", type=int, default=None)

@@ -26,7 +26,11 @@ feature_distance`: ``D = 2 d^2`` when the norms agree) is minimised subject to
 * **shell** ``inner_radius <= |r_j| <= outer_radius`` (default ``0.25 cutoff`` and
   ``NEIGHBOUR_FRACTION * cutoff = 0.8 cutoff``: every neighbour well inside the cutoff, where a
   smooth cutoff function does not fade it away);
-* **no collapse** ``|r_j - r_k| >= min_neighbour_distance`` (default ``0.2 cutoff``).
+* **no collapse** ``|r_j - r_k| >= min_neighbour_distance`` (default ``0.2 cutoff``);
+* optionally **no single shell** ``max_j |r_j| - min_j |r_j| >= min_radial_spread`` in each
+  member (default 0: off). With every neighbour on one sphere a finite basis sees only the
+  angular pattern up to ``max_angular`` (:class:`FoundPair`), and small bases are degenerate
+  there; this constraint sends the search elsewhere.
 
 Method (documented choice): the constraints become quadratic hinge penalties
 ``weight * (violation / cutoff)^2`` with thresholds 2 % stricter than the accepted ones, and
@@ -130,6 +134,7 @@ class SearchSettings:
     min_neighbour_distance: float
     min_separation: float
     reflections: bool
+    min_radial_spread: float = 0.0
     max_iterations: int = 400
     polish_rounds: int = 3
     polish_evaluations: int = 60
@@ -146,6 +151,7 @@ def _settings(
     min_neighbour_distance,
     min_separation,
     max_iterations,
+    min_radial_spread=0.0,
 ) -> SearchSettings:
     from .analysis.distance import NEIGHBOUR_FRACTION
 
@@ -173,6 +179,12 @@ def _settings(
     apart = 0.05 * scale if min_separation is None else float(min_separation)
     if gap <= 0 or apart <= 0:
         raise InputError("min_neighbour_distance and min_separation must be positive")
+    spread = float(min_radial_spread)
+    if not 0 <= spread < outer - inner:
+        raise InputError(
+            f"min_radial_spread must be in [0, outer_radius - inner_radius = {outer - inner:.3g}), "
+            f"got {spread}"
+        )
     count = _permutation_count(species)
     if count > MAX_PERMUTATIONS:
         raise InputError(
@@ -194,6 +206,7 @@ def _settings(
         min_separation=apart,
         reflections=parity == "O(3)",
         max_iterations=int(max_iterations),
+        min_radial_spread=spread,
     )
 
 
@@ -329,6 +342,7 @@ class _Problem:
         self.outer = settings.outer_radius * (1 - m)
         self.gap = settings.min_neighbour_distance * (1 + m)
         self.apart = settings.min_separation * (1 + m)
+        self.spread = settings.min_radial_spread * (1 + m)
         self.n_evaluations = 0
         pairs = np.triu_indices(self.n, 1)
         self.pair_j, self.pair_k = pairs
@@ -377,6 +391,15 @@ class _Problem:
                     jac_close[p, offset + 3 * k : offset + 3 * k + 3] = direction
             rows += [low, high, close]
             jac_rows += [jac_low, jac_high, jac_close]
+            # single shell: hinge on max |r| - min |r| (a subgradient where the extremes tie)
+            flat = np.array([max(self.spread - (radius.max() - radius.min()), 0.0)])
+            jac_flat = np.zeros((1, size))
+            if flat[0] > 0:
+                top, bottom = int(np.argmax(radius)), int(np.argmin(radius))
+                jac_flat[0, offset + 3 * top : offset + 3 * top + 3] -= unit[top]
+                jac_flat[0, offset + 3 * bottom : offset + 3 * bottom + 3] += unit[bottom]
+            rows.append(flat)
+            jac_rows.append(jac_flat)
         s, grad_a, grad_b = _separation_and_gradient(
             a, b, self.permutations, self.settings.reflections
         )
@@ -440,6 +463,8 @@ class _Problem:
             dist = np.linalg.norm(member[self.pair_j] - member[self.pair_k], axis=1)
             if dist.min() < s.min_neighbour_distance:
                 problems.append(f"two neighbours of the {label} member collapsed")
+            if np.ptp(radius) < s.min_radial_spread:
+                problems.append(f"the {label} member is a single shell")
         apart = _separation_and_gradient(a, b, self.permutations, s.reflections)[0]
         if apart < s.min_separation:
             problems.append(f"members not apart (separation {apart:.3g} Å)")
@@ -456,7 +481,8 @@ def _random_member(rng: np.random.Generator, settings: SearchSettings, attempts:
         vectors = direction * radius[:, None]
         diff = vectors[:, None] - vectors[None]
         dist = np.linalg.norm(diff, axis=-1) + np.eye(n) * 1e9
-        if dist.min() >= settings.min_neighbour_distance * (1 + 2 * PENALTY_MARGIN):
+        spread_ok = np.ptp(radius) >= settings.min_radial_spread * (1 + 2 * PENALTY_MARGIN)
+        if dist.min() >= settings.min_neighbour_distance * (1 + 2 * PENALTY_MARGIN) and spread_ok:
             return vectors
     raise InputError(
         f"could not place {n} neighbours in the shell {settings.inner_radius:.3g}-"
@@ -974,6 +1000,7 @@ def discover(
     outer_radius: float | None = None,
     min_neighbour_distance: float | None = None,
     min_separation: float | None = None,
+    min_radial_spread: float = 0.0,
     max_iterations: int = 400,
     max_body_order: int = 5,
     rtol: float = 1e-6,
@@ -1002,6 +1029,9 @@ def discover(
         its own generator, so the result does not depend on the backend.
     inner_radius, outer_radius, min_neighbour_distance, min_separation : float, optional
         Constraints in Å (defaults: 0.25, 0.8, 0.2 and 0.05 times the cutoff).
+    min_radial_spread : float
+        Each member's neighbour distances must span at least this (Å; 0 = no constraint):
+        excludes single-shell environments, where small bases are degenerate.
     max_iterations : int
         L-BFGS-B iterations of the exploratory stage.
     max_body_order : int
@@ -1031,6 +1061,7 @@ def discover(
         min_neighbour_distance,
         min_separation,
         max_iterations,
+        min_radial_spread,
     )
     if isinstance(restarts, bool) or int(restarts) < 1:
         raise InputError(f"restarts must be a positive integer, got {restarts!r}")

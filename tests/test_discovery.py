@@ -97,6 +97,38 @@ def test_separation_gradient_matches_finite_differences():
             np.testing.assert_allclose(grad, numeric, atol=1e-7)
 
 
+def test_penalty_jacobian_matches_finite_differences():
+    from completeness.discovery import _Problem, _settings
+
+    descriptor = RadialSpectrum(cutoff=5.0, n_radial=4, density_width=0.5)
+    settings = _settings(descriptor, 3, None, 6, None, None, None, 0.5, 400, 1.0)
+    problem = _Problem(descriptor, settings)
+    rng = np.random.default_rng(7)
+    # a point violating every constraint: radii out of the shell, neighbours close, one shell
+    a = np.array([[1.0, 0.1, 0.0], [1.1, 0.4, 0.2], [0.0, 4.5, 0.3]])
+    b = a @ Rotation.random(random_state=3).as_matrix().T + rng.normal(scale=0.05, size=(3, 3))
+    x = np.concatenate([a.ravel(), b.ravel()])
+    residual, jac = problem.penalty_residuals(x)
+    assert np.count_nonzero(residual) >= 5
+    numeric = np.zeros_like(jac)
+    for k in range(x.size):
+        step = np.zeros_like(x)
+        step[k] = 1e-7
+        numeric[:, k] = (
+            problem.penalty_residuals(x + step)[0] - problem.penalty_residuals(x - step)[0]
+        ) / 2e-7
+    np.testing.assert_allclose(jac, numeric, atol=1e-5)
+    _, jr = problem.feature_residuals(x)
+    numeric = np.zeros_like(jr)
+    for k in range(x.size):
+        step = np.zeros_like(x)
+        step[k] = 1e-6
+        numeric[:, k] = (
+            problem.feature_residuals(x + step)[0] - problem.feature_residuals(x - step)[0]
+        ) / 2e-6
+    np.testing.assert_allclose(jr, numeric, atol=1e-6)
+
+
 def test_species_permutations_preserve_species_and_count():
     species = [1, 8, 1, 8, 1]
     perms = species_permutations(species)

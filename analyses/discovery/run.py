@@ -62,6 +62,7 @@ def run_one(spec: dict, config: dict, out: Path, checkpoints: Path | None = None
         n_workers=config["n_workers"],
         max_body_order=config["max_body_order"],
         max_iterations=spec.get("max_iterations", 400),
+        min_radial_spread=spec.get("min_radial_spread", 0.0),
         checkpoint=None if checkpoints is None else checkpoints / spec["name"],
     )
     result.write(out / spec["name"])
