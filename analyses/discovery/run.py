@@ -148,6 +148,12 @@ def markdown(summaries: list[dict], reference: dict | None = None) -> str:
         f"PRL family: {PRL_FREE_PARAMETERS} free parameters ({PRL_EQUAL_BOND_PARAMETERS} with "
         "equal bonds), doi:10.1103/PhysRevLett.125.166001.",
         "",
+        "Kinds (oracle): `body-order` = the O(3) signatures agree up to the descriptor's body "
+        "order (a blind spot of the whole class); `basis` = they differ already there (a blind "
+        "spot of this finite basis; found on single shells, where the spectra see only the "
+        "angular pattern up to `max_angular`). Family dimension = nullity of d(f(a) - f(b))/d(a, "
+        "b) modulo the rotations of each member; member = its projection on one member.",
+        "",
         "| run | restarts | at floor | distinct pairs | by kind | body-order family dims | "
         "basis family dims | seconds |",
         "|---|---|---|---|---|---|---|---|",
@@ -165,12 +171,13 @@ def markdown(summaries: list[dict], reference: dict | None = None) -> str:
         lines.append(f"candidate statuses: {s['candidate_statuses']}")
         if s.get("check_descriptor"):
             lines.append(f"check descriptor (larger basis): {s['check_descriptor']}")
-        lines += [
-            "",
-            "| pair | kind | O(3) equal to | SO(3) | distance | floor | family dim (member, gap) "
-            "| check: verdict, distance, family dim |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
+        if s["pairs"]:
+            lines += [
+                "",
+                "| pair | kind | O(3) equal to | SO(3) | distance | floor | family dim (member, "
+                "gap) | check: verdict, distance, family dim |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
         for p in s["pairs"]:
             check = p.get("check")
             check_text = "-"
@@ -183,9 +190,11 @@ def markdown(summaries: list[dict], reference: dict | None = None) -> str:
                 f"{p['gap_decades']:.1f}) | {check_text} |"
             )
         if not s["pairs"]:  # nothing at the floor: how close the search got
-            lines.append(
-                f"| none | | | | best {s['best_distance']} | | margin {s['best_margin']} | |"
-            )
+            lines += [
+                "",
+                f"no pair reached the noise floor; closest candidate: relative feature distance "
+                f"{s['best_distance']:.2e}, {s['best_margin']:.1f} decades above its noise floor",
+            ]
     if reference:
         lines += [
             "",
