@@ -791,6 +791,37 @@ def _register_discover(commands) -> None:
 _COMMANDS.append(_register_discover)
 
 
+def _cmd_paper(args) -> int:
+    from .analysis import paper
+
+    report = None if args.quiet else (lambda line: print(line, file=sys.stderr))
+    paper.build(args.out, quick=args.quick, analyses=args.analyses, progress=report)
+    if not args.quiet:
+        print(f"wrote {args.out}/paper.md and {len(paper.FIGURES)} figures in {args.out}/figures")
+    return 0
+
+
+def _register_paper(commands) -> None:
+    parser = commands.add_parser(
+        "paper",
+        help="regenerate the paper's figures and paper.md (same as make -C paper)",
+        description=(
+            "Regenerate every figure of the paper from the package and the results in "
+            "analyses/*/results, and write paper.md with the published numbers next to ours."
+        ),
+    )
+    parser.add_argument("--out", default="paper", metavar="DIR", help="output directory")
+    parser.add_argument("--quick", action="store_true", help="fewer scan points (for CI)")
+    parser.add_argument(
+        "--analyses", metavar="DIR", help="the analyses/ directory (default: the source tree's)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(run=_cmd_paper)
+
+
+_COMMANDS.append(_register_paper)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
