@@ -171,10 +171,10 @@ def _scan_panel(ax, scans: dict, xlabel: str) -> None:
             result.values, np.maximum(result.distance, 1e-18), "o-", color=PALETTE[key], label=label
         )
         floor = max(floor, float(np.max(result.noise_floor)))
-    ax.axhspan(1e-18, floor, color="#dddddd", zorder=0, label="noise floor (0 drawn at 1e-18)")
+    ax.axhspan(2e-19, floor, color="#dddddd", zorder=0, label="noise floor (0 drawn at 1e-18)")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("relative feature distance")
-    ax.set_ylim(1e-18, 10)
+    ax.set_ylim(2e-19, 10)
 
 
 def figure_prl(out: Path, quick: bool = False) -> dict:
@@ -350,9 +350,6 @@ def figure_audit(out: Path) -> dict:
     audit = run_audit(builtin_descriptors(), cards=False, timings=False)
     fig = audit.figure()
     fig.set_size_inches(PAGE_WIDTH, 5.6)
-    for label in fig.axes[0].get_xticklabels():
-        label.set_color(PALETTE.get(label.get_text(), "black"))
-        label.set_fontweight("bold")
     _save(fig, out / "fig5_audit.png")
     counts = {}
     for name, results in audit.verdicts.items():
