@@ -49,8 +49,12 @@ config = plotting.read_config("sensitivity")
 power_spectrum = descriptors.PowerSpectrum(cutoff=5.0, n_radial=6, max_angular=4)
 fold = analysis.fold_scan(power_spectrum, deltas=np.logspace(-4, -1, 4 if QUICK else 10))
 print(f"exponent of the response at the fold: {fold.exponent:.3f} (expected 2)")
-print("stored study (fold direction):", stored["fold"]["fold"]["exponent_fold_direction"])
-print("stored study (generic point): ", stored["fold"]["away"]["exponent_fold_direction"])
+for label in ("fold", "away"):
+    fit = stored["fold"][label]["exponent_fold_direction"]
+    print(
+        f"stored study, y_C = {stored['fold'][label]['y_c']:.1f} Å: "
+        f"k = {fit['exponent']:.4f} ± {fit['standard_error']:.1e}"
+    )
 
 fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
 ax.loglog(fold.values, fold.response, "o-", label="d(X(0), X+(delta))")
@@ -117,7 +121,7 @@ summary = path.summary()
 print(f"end-to-end displacement {summary['end_to_end']:.4f} Å")
 print(f"feature change along / random: {summary['ratio']:.4f}")
 print(f"4-body target range along the path: {summary['target_range']}")
-print("stored study (20000 steps):", stored["manifold"]["power_spectrum"]["ratio"])
+print(f"stored study (20000 steps): {stored['manifold']['power_spectrum']['ratio']:.4f}")
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
 steps = np.arange(len(path.feature_change))

@@ -33,6 +33,9 @@ __all__ = [
 #: Colour of each chemical element in the 3D views (others: grey).
 _ELEMENT_COLOURS = {1: "#bbbbbb", 6: "#333333", 7: "#3050f8", 8: "#ff0d0d", 14: "#f0c8a0"}
 
+#: Where :func:`scan_figure` draws distances that are exactly zero (a log axis has no zero).
+ZERO_DISPLAY = 1e-20
+
 
 def quick_mode() -> bool:
     """Whether ``COMPLETENESS_QUICK`` asks for the quick (CI) variant: ``1``/``true``/``yes``."""
@@ -110,7 +113,7 @@ def _draw_atoms(ax, atoms, title: str, centre: int = 0) -> None:
     ax.set_xlim(-extent, extent)
     ax.set_ylim(-extent, extent)
     ax.set_zlim(-extent, extent)
-    ax.set_box_aspect((1, 1, 1))
+    ax.set_box_aspect((1, 1, 1), zoom=0.85)
     ax.set_xlabel("x (Å)", fontsize=7)
     ax.set_ylabel("y (Å)", fontsize=7)
     ax.set_zlabel("z (Å)", fontsize=7)
@@ -125,11 +128,13 @@ def pair_figure(pair, *, elevation: float = 20.0, azimuth: float = -60.0):
     """
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(8.0, 4.0), layout="constrained")
+    fig = plt.figure(figsize=(8.0, 4.2))
     for k, (label, atoms) in enumerate((("plus", pair.plus), ("minus", pair.minus))):
         ax = fig.add_subplot(1, 2, k + 1, projection="3d")
         _draw_atoms(ax, atoms, f"{getattr(pair, 'name', 'pair')}: {label}")
         ax.view_init(elev=elevation, azim=azimuth)
+    # 3D axes are not handled by constrained layout: leave room for the axis labels by hand
+    fig.subplots_adjust(left=0.0, right=0.95, bottom=0.08, top=0.92, wspace=0.1)
     return fig
 
 
@@ -145,7 +150,13 @@ def scan_figure(scans, *, ax=None, title: str | None = None):
         _, ax = plt.subplots(figsize=(5.5, 3.5), layout="constrained")
     for index, result in enumerate(scans):
         colour = f"C{index}"
-        ax.semilogy(result.values, result.distance, "o-", color=colour, label=result.descriptor)
+        distance = np.asarray(result.distance, dtype=np.float64)
+        label = result.descriptor
+        if np.any(distance == 0.0):
+            # a log axis cannot show an exact zero: draw it at ZERO_DISPLAY and say so
+            distance = np.where(distance == 0.0, ZERO_DISPLAY, distance)
+            label += f" (exact 0 drawn at {ZERO_DISPLAY:g})"
+        ax.semilogy(result.values, distance, "o-", color=colour, label=label)
         ax.semilogy(result.values, result.noise_floor, ":", color=colour)
     ax.set_xlabel(f"{scans[0].parameter} ({'rad' if scans[0].parameter == 'psi' else 'Å'})")
     ax.set_ylabel("relative feature distance d(X+, X-)")
@@ -158,7 +169,7 @@ def learning_curve_figure(curves: dict, *, ax=None, key: str = "test_rmse"):
     """Learning curves read from ``analyses/learning/results/curve_*.json``.
 
     ``curves``: ``{label: curve dict}`` with ``train_pairs`` and ``key`` (one row per training
-    size, one column per seed); plots the mean over seeds with the spread as error bars.
+    size, one column per seed); plots the mean over seeds with the min-max range as error bars.
     """
     import matplotlib.pyplot as plt
 
@@ -166,10 +177,10 @@ def learning_curve_figure(curves: dict, *, ax=None, key: str = "test_rmse"):
         _, ax = plt.subplots(figsize=(5.5, 3.5), layout="constrained")
     for label, curve in curves.items():
         values = np.asarray(curve[key], dtype=np.float64)
-        ax.errorbar(
-            curve["train_pairs"], values.mean(axis=1), yerr=values.std(axis=1), marker="o",
-            capsize=2, label=label,
-        )  # fmt: skip
+        mean = values.mean(axis=1)
+        # min-max over seeds (never below zero on the log axis, unlike mean - std)
+        spread = [mean - values.min(axis=1), values.max(axis=1) - mean]
+        ax.errorbar(curve["train_pairs"], mean, yerr=spread, marker="o", capsize=2, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training pairs")
