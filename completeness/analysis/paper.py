@@ -656,7 +656,6 @@ def _markdown(numbers: dict, analyses: Path, quick: bool) -> str:
             f"{k} {v['degenerate']}/{v['resolved']}" for k, v in numbers["audit"]["counts"].items()
         )
         + ".",
-        f"- Build time {numbers['seconds']:.1f} s.",
         "",
     ]
     return "\n".join(lines)
