@@ -311,7 +311,7 @@ def figure_learning(out: Path, analyses: Path) -> dict:
     results = analyses / "learning" / "results"
     summary = _read_json(results / "summary.json")
     fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(COLUMN_WIDTH, 4.2), sharex=True, layout="constrained"
+        2, 1, figsize=(COLUMN_WIDTH, 5.6), sharex=True, layout="constrained"
     )
     for study, style in (("prl", "-"), ("b8", "--")):
         for role in ("blind", "resolving"):
@@ -329,9 +329,18 @@ def figure_learning(out: Path, analyses: Path) -> dict:
             pair = np.asarray(curve["test_pair_rmse"])
             top.loglog(n, test.mean(axis=1), "o" + style, color=colour, label=label)
             bottom.semilogx(n, pair.mean(axis=1), "o" + style, color=colour, label=label)
+            if role == "blind":  # the lowest error any model blind to the pairs can reach
+                top.axhline(
+                    curve["floor"] / curve["target_std"],
+                    color=colour,
+                    linestyle=":",
+                    linewidth=1,
+                    label=f"{study.upper()}: floor of a pair-blind model",
+                )
     top.set_ylabel("test RMSE / target std")
     top.set_title("(a) learning curves (kernel ridge)")
-    top.legend(frameon=False, loc="lower left")
+    handles, labels = top.get_legend_handles_labels()
+    fig.legend(handles, labels, frameon=False, loc="outside lower center", fontsize="small")
     bottom.set_ylabel("within-pair relative RMSE")
     bottom.set_xlabel("training pairs")
     bottom.set_title("(b) error on the difference within a pair")
