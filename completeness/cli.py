@@ -191,6 +191,14 @@ def _write_text(path: str, text: str) -> None:
         handle.write(text)
 
 
+def _write_json(path: str, data) -> None:
+    """``data`` as indented JSON at ``path``, written atomically."""
+    import json
+
+    text = json.dumps(data, indent=1) + "\n"
+    _write_atomically(path, lambda tmp: _write_text(tmp, text))
+
+
 def _register_audit(commands) -> None:
     parser = commands.add_parser(
         "audit",
@@ -265,7 +273,6 @@ def _build_named_descriptor(name: str, args):
 
 
 def _cmd_learn(args) -> int:
-    import json
 
     import numpy as np
 
@@ -316,8 +323,7 @@ def _cmd_learn(args) -> int:
             for key, value in output["gfre"].items():
                 print(f"  {key}: {value:.4f}")
     if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(output, handle, indent=1)
+        _write_json(args.out, output)
     return 0
 
 
@@ -399,7 +405,6 @@ def _sensitivity_descriptor(args):
 
 
 def _cmd_sensitivity(args) -> int:
-    import json
 
     import numpy as np
 
@@ -510,7 +515,7 @@ def _cmd_sensitivity(args) -> int:
                 f"{summary['target_end']:.4f}, range {low:.4f}-{high:.4f}"
             )
     if args.out:
-        _write_atomically(args.out, lambda p: open(p, "w").write(json.dumps(out, indent=1)))
+        _write_json(args.out, out)
     return 0
 
 
@@ -640,12 +645,10 @@ def _cmd_search(args) -> int:
         scheduler=args.scheduler,
         progress=sys.stderr.isatty() and not args.quiet,
     )
-    if args.json:
-        text = json.dumps(result.to_dict(args.top), indent=1) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            _write_atomically(args.json, lambda tmp: _write_text(tmp, text))
+    if args.json == "-":
+        sys.stdout.write(json.dumps(result.to_dict(args.top), indent=1) + "\n")
+    elif args.json:
+        _write_json(args.json, result.to_dict(args.top))
     if not args.quiet and args.json != "-":
         sys.stdout.write(result.text(args.top))
     return 0
@@ -699,7 +702,6 @@ _COMMANDS.append(_register_search)
 
 
 def _cmd_discover(args) -> int:
-    import json
 
     from .discovery import discover
 
@@ -743,9 +745,7 @@ def _cmd_discover(args) -> int:
         result.write(args.out)
         print(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
     if args.json:
-        _write_atomically(
-            args.json, lambda p: open(p, "w").write(json.dumps(result.summary(), indent=1))
-        )
+        _write_json(args.json, result.summary())
     return 0
 
 
