@@ -83,7 +83,7 @@ from threadpoolctl import threadpool_limits
 from ..environments import InputError, Neighbourhoods
 from .base import Descriptor
 from .clebsch_gordan import real_clebsch_gordan
-from .spherical_expansion import SphericalExpansion
+from .spherical_expansion import ExpansionHypers
 
 __all__ = ["Bispectrum", "DensityCorrelations"]
 
@@ -96,24 +96,14 @@ def _check_bool(value, name):
         raise InputError(f"{name} must be True or False, got {value!r}")
 
 
-class _CorrelationMixin:
+class _CorrelationMixin(ExpansionHypers):
     """Shared hyperparameter handling (expansion hypers + parity option).
 
     A mixin, not a Descriptor subclass, so that it is not registered as a descriptor.
     """
 
-    def _expansion(self) -> SphericalExpansion:
-        return SphericalExpansion(
-            cutoff=self.cutoff,
-            n_radial=self.n_radial,
-            max_angular=self.max_angular,
-            density_width=self.density_width,
-            radial_basis=self.radial_basis,
-            cutoff_width=self.cutoff_width,
-        )
-
     def _check_hypers(self) -> None:
-        self._expansion().check()
+        super()._check_hypers()
         _check_bool(self.include_pseudoscalar, "include_pseudoscalar")
 
     @property

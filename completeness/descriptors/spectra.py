@@ -46,12 +46,12 @@ import numpy as np
 
 from ..environments import Neighbourhoods
 from .base import Descriptor
-from .spherical_expansion import SphericalExpansion, _pad, _padding, _unpad
+from .spherical_expansion import ExpansionHypers, _pad, _padding, _unpad
 
 __all__ = ["PowerSpectrum", "RadialSpectrum"]
 
 
-class RadialSpectrum(Descriptor):
+class RadialSpectrum(ExpansionHypers, Descriptor):
     """Radial spectrum ``r_{an} = c^a_{n00}`` (nu = 1, body order 2); see the module docstring.
 
     Parameters
@@ -88,18 +88,7 @@ class RadialSpectrum(Descriptor):
         self.cutoff_width = cutoff_width
         self.species = species
 
-    def _expansion(self) -> SphericalExpansion:
-        return SphericalExpansion(
-            cutoff=self.cutoff,
-            n_radial=self.n_radial,
-            max_angular=0,
-            density_width=self.density_width,
-            radial_basis=self.radial_basis,
-            cutoff_width=self.cutoff_width,
-        )
-
-    def _check_hypers(self) -> None:
-        self._expansion().check()
+    expansion_max_angular = 0  # only l = 0 enters
 
     def _feature_names(self, species):
         return tuple(f"a{a}_n{n}" for a in species for n in range(int(self.n_radial)))
@@ -121,7 +110,7 @@ class RadialSpectrum(Descriptor):
         return values, pair_gradients.reshape(n_pairs, 3, n_species * n_radial)
 
 
-class PowerSpectrum(Descriptor):
+class PowerSpectrum(ExpansionHypers, Descriptor):
     """SOAP power spectrum (nu = 2, body order 3); see the module docstring.
 
     Parameters
@@ -162,19 +151,6 @@ class PowerSpectrum(Descriptor):
         self.radial_basis = radial_basis
         self.cutoff_width = cutoff_width
         self.species = species
-
-    def _expansion(self) -> SphericalExpansion:
-        return SphericalExpansion(
-            cutoff=self.cutoff,
-            n_radial=self.n_radial,
-            max_angular=self.max_angular,
-            density_width=self.density_width,
-            radial_basis=self.radial_basis,
-            cutoff_width=self.cutoff_width,
-        )
-
-    def _check_hypers(self) -> None:
-        self._expansion().check()
 
     def _channel_pairs(self, n_species: int):
         n_radial = int(self.n_radial)

@@ -34,7 +34,7 @@ import numpy as np
 from ..environments import InputError, Neighbourhoods, check_cutoff
 from .radial_basis import RADIAL_BASES, radial_spline, shifted_cosine_cutoff
 
-__all__ = ["Expansion", "SphericalExpansion", "check_expansion_hypers"]
+__all__ = ["Expansion", "ExpansionHypers", "SphericalExpansion", "check_expansion_hypers"]
 
 _HARMONICS: dict = {}
 
@@ -293,6 +293,33 @@ class SphericalExpansion:
             pair_species_index=species_index,
             species=species,
         )
+
+
+class ExpansionHypers:
+    """Mixin for descriptors built on one :class:`SphericalExpansion`.
+
+    The descriptor stores ``cutoff``, ``n_radial``, ``density_width``, ``radial_basis``,
+    ``cutoff_width`` (and ``max_angular``, unless it overrides :attr:`expansion_max_angular`); the
+    mixin builds the expansion from them and validates them through it. A mixin, not a
+    Descriptor subclass, so that it is not registered as a descriptor.
+    """
+
+    @property
+    def expansion_max_angular(self):
+        return self.max_angular
+
+    def _expansion(self) -> SphericalExpansion:
+        return SphericalExpansion(
+            cutoff=self.cutoff,
+            n_radial=self.n_radial,
+            max_angular=self.expansion_max_angular,
+            density_width=self.density_width,
+            radial_basis=self.radial_basis,
+            cutoff_width=self.cutoff_width,
+        )
+
+    def _check_hypers(self) -> None:
+        self._expansion().check()
 
 
 def _padding(key, n_keys):
