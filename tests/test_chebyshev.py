@@ -6,6 +6,7 @@ import json
 import ase
 import numpy as np
 import pytest
+from descriptor_helpers import SPECIES, centre_distance, random_cluster, scaled_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.polynomial import chebyshev as npcheb
@@ -16,8 +17,6 @@ from completeness.descriptors.chebyshev import chebyshev_polynomials, typespins
 from completeness.environments import InputError
 from completeness.testing import assert_gradients, assert_invariant, relative_difference
 
-SPECIES = [1, 6, 8]
-
 
 def descriptor(radial_cutoff=4.0, angular_cutoff=3.5, radial_order=8, angular_order=6, **kw):
     return ChebyshevDescriptor(
@@ -27,21 +26,6 @@ def descriptor(radial_cutoff=4.0, angular_cutoff=3.5, radial_order=8, angular_or
         angular_order=angular_order,
         **kw,
     )
-
-
-def random_cluster(seed, n_neighbours=7, radius=3.8, species=SPECIES, min_distance=0.7):
-    rng = np.random.default_rng(seed)
-    points = [np.zeros(3)]
-    while len(points) < n_neighbours + 1:
-        candidate = rng.uniform(-radius, radius, 3)
-        if np.linalg.norm(candidate) > radius:
-            continue
-        if min(np.linalg.norm(candidate - p) for p in points) < min_distance:
-            continue
-        points.append(candidate)
-    numbers = rng.choice(species, size=len(points))
-    numbers[1 : 1 + min(len(species), n_neighbours)] = species[: min(len(species), n_neighbours)]
-    return ase.Atoms(numbers=numbers, positions=np.array(points))
 
 
 def brute_force(atoms, rc_rad, n_rad, rc_ang, n_ang, spins, centre=0):
@@ -177,32 +161,17 @@ def test_bad_hypers_raise_at_compute_with_the_valid_range(kwargs, message):
         d.compute(random_cluster(0))
 
 
-def _pair(plus_neighbours, minus_neighbours, max_distance):
-    plus_neighbours, minus_neighbours = np.array(plus_neighbours), np.array(minus_neighbours)
-    scale = max_distance / np.linalg.norm(plus_neighbours, axis=1).max()
-    make = lambda n: ase.Atoms(  # noqa: E731
-        numbers=[6] * (len(n) + 1), positions=np.vstack([[0, 0, 0], n]) * scale
-    )
-    return make(plus_neighbours), make(minus_neighbours)
-
-
-def _distance(d, plus, minus):
-    a = d.compute(plus, centers=[0]).values[0]
-    b = d.compute(minus, centers=[0]).values[0]
-    return relative_difference(a, b)
-
-
 def test_two_body_pair_separated_by_angular_but_not_by_radial_terms():
-    plus, minus = _pair([[5, 0, 0], [3, 0, 4]], [[5, 0, 0], [-5, 0, 0]], 3.0)
-    assert _distance(descriptor(angular_order=None), plus, minus) < 1e-15
-    assert _distance(descriptor(), plus, minus) > 1e-3
+    plus, minus = scaled_pair([[5, 0, 0], [3, 0, 4]], [[5, 0, 0], [-5, 0, 0]], 3.0)
+    assert centre_distance(descriptor(angular_order=None), plus, minus) < 1e-15
+    assert centre_distance(descriptor(), plus, minus) > 1e-3
 
 
 def test_prl_three_body_pair_is_not_separated():
     a, bp, bm = [5, 0, 5], [5, 5, 5], [-5, -5, 5]
-    plus, minus = _pair([a, bp, bm, [0, 5, 5]], [a, bp, bm, [0, -5, 5]], 3.0)
+    plus, minus = scaled_pair([a, bp, bm, [0, 5, 5]], [a, bp, bm, [0, -5, 5]], 3.0)
     assert not np.allclose(plus.positions, minus.positions)
-    assert _distance(descriptor(radial_order=12, angular_order=12), plus, minus) < 1e-14
+    assert centre_distance(descriptor(radial_order=12, angular_order=12), plus, minus) < 1e-14
 
 
 def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):

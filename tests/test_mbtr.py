@@ -6,6 +6,7 @@ import json
 import ase
 import numpy as np
 import pytest
+from descriptor_helpers import SPECIES, centre_distance, random_cluster, scaled_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
@@ -16,7 +17,6 @@ from completeness.descriptors.mbtr import _broadened
 from completeness.environments import InputError
 from completeness.testing import assert_gradients, assert_invariant, relative_difference
 
-SPECIES = [1, 6, 8]
 EXPONENTIAL_ANGLE = dict(
     k2_geometry="inverse_distance",
     k2_grid=(0.1, 2.0, 30, 0.1),
@@ -33,21 +33,6 @@ def mbtr(cutoff=4.0, **kwargs):
     kwargs.setdefault("k2_grid", (0.0, 5.0, 40, 0.2))
     kwargs.setdefault("k3_grid", (-1.0, 1.0, 30, 0.1))
     return LocalMBTR(cutoff=cutoff, **kwargs)
-
-
-def random_cluster(seed, n_neighbours=7, radius=3.8, species=SPECIES, min_distance=0.7):
-    rng = np.random.default_rng(seed)
-    points = [np.zeros(3)]
-    while len(points) < n_neighbours + 1:
-        candidate = rng.uniform(-radius, radius, 3)
-        if np.linalg.norm(candidate) > radius:
-            continue
-        if min(np.linalg.norm(candidate - p) for p in points) < min_distance:
-            continue
-        points.append(candidate)
-    numbers = rng.choice(species, size=len(points))
-    numbers[1 : 1 + min(len(species), n_neighbours)] = species[: min(len(species), n_neighbours)]
-    return ase.Atoms(numbers=numbers, positions=np.array(points))
 
 
 def brute_force(atoms, d: LocalMBTR, species, centre=0):
@@ -192,34 +177,19 @@ def test_bad_hypers_raise_at_compute_with_the_valid_range(kwargs, message):
         d.compute(random_cluster(0))
 
 
-def _pair(plus_neighbours, minus_neighbours, max_distance):
-    plus_neighbours, minus_neighbours = np.array(plus_neighbours), np.array(minus_neighbours)
-    scale = max_distance / np.linalg.norm(plus_neighbours, axis=1).max()
-    make = lambda n: ase.Atoms(  # noqa: E731
-        numbers=[6] * (len(n) + 1), positions=np.vstack([[0, 0, 0], n]) * scale
-    )
-    return make(plus_neighbours), make(minus_neighbours)
-
-
-def _distance(d, plus, minus):
-    a = d.compute(plus, centers=[0]).values[0]
-    b = d.compute(minus, centers=[0]).values[0]
-    return relative_difference(a, b)
-
-
 def test_two_body_pair_separated_by_k3_but_not_by_k2():
-    plus, minus = _pair([[5, 0, 0], [3, 0, 4]], [[5, 0, 0], [-5, 0, 0]], 3.0)
-    assert _distance(mbtr(k3_geometry=None), plus, minus) < 1e-15
-    assert _distance(mbtr(), plus, minus) > 1e-3
-    assert _distance(mbtr(**EXPONENTIAL_ANGLE), plus, minus) > 1e-5  # k3 weights are small
+    plus, minus = scaled_pair([[5, 0, 0], [3, 0, 4]], [[5, 0, 0], [-5, 0, 0]], 3.0)
+    assert centre_distance(mbtr(k3_geometry=None), plus, minus) < 1e-15
+    assert centre_distance(mbtr(), plus, minus) > 1e-3
+    assert centre_distance(mbtr(**EXPONENTIAL_ANGLE), plus, minus) > 1e-5  # k3 weights are small
 
 
 def test_prl_three_body_pair_is_not_separated():
     a, bp, bm = [5, 0, 5], [5, 5, 5], [-5, -5, 5]
-    plus, minus = _pair([a, bp, bm, [0, 5, 5]], [a, bp, bm, [0, -5, 5]], 3.0)
+    plus, minus = scaled_pair([a, bp, bm, [0, 5, 5]], [a, bp, bm, [0, -5, 5]], 3.0)
     assert not np.allclose(plus.positions, minus.positions)
-    assert _distance(mbtr(), plus, minus) < 1e-14
-    assert _distance(mbtr(**EXPONENTIAL_ANGLE), plus, minus) < 1e-14
+    assert centre_distance(mbtr(), plus, minus) < 1e-14
+    assert centre_distance(mbtr(**EXPONENTIAL_ANGLE), plus, minus) < 1e-14
 
 
 def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):

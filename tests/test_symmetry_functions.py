@@ -6,6 +6,7 @@ import json
 import ase
 import numpy as np
 import pytest
+from descriptor_helpers import centre_distance, scaled_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -193,36 +194,24 @@ def test_bad_hypers_raise_at_compute_with_the_valid_range(kwargs, message):
         descriptor.compute(random_cluster(0))
 
 
-def _pair(plus_neighbours, minus_neighbours, max_distance):
-    plus_neighbours, minus_neighbours = np.array(plus_neighbours), np.array(minus_neighbours)
-    scale = max_distance / np.linalg.norm(plus_neighbours, axis=1).max()
-    make = lambda n: ase.Atoms(  # noqa: E731
-        numbers=[6] * (len(n) + 1), positions=np.vstack([[0, 0, 0], n]) * scale
-    )
-    return make(plus_neighbours), make(minus_neighbours)
-
-
-def _distance(descriptor, plus, minus):
-    a = descriptor.compute(plus, centers=[0]).values[0]
-    b = descriptor.compute(minus, centers=[0]).values[0]
-    return relative_difference(a, b)
-
-
 def test_two_body_pair_separated_by_angular_but_not_by_radial_terms():
-    plus, minus = _pair([[5, 0, 0], [3, 0, 4]], [[5, 0, 0], [-5, 0, 0]], 3.0)
+    plus, minus = scaled_pair([[5, 0, 0], [3, 0, 4]], [[5, 0, 0], [-5, 0, 0]], 3.0)
     radial = SymmetryFunctions(cutoff=4.0, g2_params=G2, g3_params=G3)
-    assert _distance(radial, plus, minus) < 1e-15
+    assert centre_distance(radial, plus, minus) < 1e-15
     for angular in (dict(g4_params=G4), dict(g5_params=G5)):
-        assert _distance(SymmetryFunctions(cutoff=4.0, g2_params=G2, **angular), plus, minus) > 1e-3
+        assert (
+            centre_distance(SymmetryFunctions(cutoff=4.0, g2_params=G2, **angular), plus, minus)
+            > 1e-3
+        )
 
 
 def test_prl_three_body_pair_is_not_separated():
     # Pozdnyakov et al. PRL 125, 166001 (2020), Fig. 1(b): equal 3-body multisets
     a, bp, bm = [5, 0, 5], [5, 5, 5], [-5, -5, 5]
-    plus, minus = _pair([a, bp, bm, [0, 5, 5]], [a, bp, bm, [0, -5, 5]], 3.0)
+    plus, minus = scaled_pair([a, bp, bm, [0, 5, 5]], [a, bp, bm, [0, -5, 5]], 3.0)
     assert not np.allclose(plus.positions, minus.positions)
-    assert _distance(full(cutoff=4.0), plus, minus) < 1e-14
-    assert _distance(full(cutoff=6.0), plus, minus) < 1e-14
+    assert centre_distance(full(cutoff=4.0), plus, minus) < 1e-14
+    assert centre_distance(full(cutoff=6.0), plus, minus) < 1e-14
 
 
 def test_matches_dscribe_feature_for_feature():
