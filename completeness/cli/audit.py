@@ -6,6 +6,7 @@ import sys
 
 from ..errors import InputError, first_line
 from ..io import write_atomically, write_text
+from . import _common
 from ._common import read_structure
 
 
@@ -106,23 +107,18 @@ def _is_peer(descriptor) -> bool:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "audit",
         help="verdicts of descriptors on degenerate pairs, and a report card per descriptor",
         description=(
             "Audit descriptors: the verdict (degenerate / resolved / inconclusive) on every "
-            "catalog pair, or on your own pair, and a report card on the six criteria. "
+            "catalog pair, or on your own pair, and a report card on the six criteria (default: "
+            "every built-in descriptor). "
             "Exit status 0 whatever the verdicts; 2 for bad input."
         ),
     )
-    parser.add_argument(
-        "--descriptor",
-        action="append",
-        metavar="NAME",
-        help="a built-in key (e.g. power-spectrum), a class name (e.g. PowerSpectrum) or "
-        "module:attr for your own (object with compute() or callable (positions, numbers) -> "
-        "vector); repeat for several (default: every built-in descriptor)",
-    )
+    _common.add_descriptor(parser, multiple=True)
     parser.add_argument(
         "--peers",
         action="store_true",
@@ -150,5 +146,5 @@ def register(commands) -> None:
         help="skip the efficiency timings (the only machine-dependent numbers)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)
