@@ -171,3 +171,27 @@ def test_quick_benchmark_end_to_end():
         assert record["search"]["false_negatives"] >= 0
     text = markdown(result)
     assert "| molecules | radial-spectrum |" in text
+
+
+def test_cli_benchmark_writes_its_outputs(tmp_path, capsys):
+    from completeness.cli import main
+
+    config = tmp_path / "bench.json"
+    config.write_text(
+        '{"tasks": ["molecules"], "n_structures": 24, "descriptors": ["radial-spectrum"], '
+        '"seeds": [0], "n_sizes": 2, "smallest": 6, "tune": false, "audit": false, '
+        '"search": false}'
+    )
+    out = tmp_path / "out"
+    assert main(["benchmark", str(config), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "benchmark.json",
+        "learning_curves.png",
+        "summary.md",
+    ]
+    assert "| molecules | radial-spectrum |" in capsys.readouterr().out
+    # a bad config is one line and exit 2, and writes nothing
+    config.write_text('{"tasks": ["qm9"]}')
+    assert main(["benchmark", str(config), "--out", str(tmp_path / "none")]) == 2
+    assert "unknown or no benchmark tasks" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()

@@ -14,11 +14,20 @@ Entry points: :func:`run_benchmark` with a :class:`BenchmarkConfig`, or
 ``completeness benchmark CONFIG`` from the shell.
 """
 
-from .runner import BenchmarkConfig, audit_measures, config_from_dict, run_benchmark
+from .runner import (
+    QUICK,
+    BenchmarkConfig,
+    audit_measures,
+    config_from_dict,
+    load_config,
+    run_benchmark,
+    write_results,
+)
 from .summary import correlations, figure, markdown
 from .tasks import TASKS, Task, make_task
 
 __all__ = [
+    "QUICK",
     "TASKS",
     "BenchmarkConfig",
     "Task",
@@ -26,7 +35,9 @@ __all__ = [
     "config_from_dict",
     "correlations",
     "figure",
+    "load_config",
     "make_task",
     "markdown",
     "run_benchmark",
+    "write_results",
 ]

@@ -22,7 +22,25 @@ from .curves import (
 )
 from .tasks import TASKS, make_task
 
-__all__ = ["BenchmarkConfig", "audit_measures", "config_from_dict", "run_benchmark"]
+__all__ = [
+    "QUICK",
+    "BenchmarkConfig",
+    "audit_measures",
+    "config_from_dict",
+    "load_config",
+    "run_benchmark",
+    "write_results",
+]
+
+#: What quick mode (``--quick``, ``COMPLETENESS_QUICK=1``) overrides: a smoke run for CI.
+QUICK = {
+    "n_structures": 40,
+    "descriptors": ("radial-spectrum", "power-spectrum", "acsf-g2-g4", "bispectrum"),
+    "seeds": (0,),
+    "n_sizes": 3,
+    "smallest": 8,
+    "tune": False,
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,48 @@ def config_from_dict(data: dict) -> BenchmarkConfig:
     if not config.seeds:
         raise InputError("give at least one seed")
     return config
+
+
+def load_config(path, *, quick: bool = False) -> BenchmarkConfig:
+    """Read a benchmark config (``.json``/``.toml``); a relative ``checkpoint`` is taken relative
+    to the config's directory. ``quick=True`` applies :data:`QUICK` on top."""
+    from pathlib import Path
+
+    from ...io import read_config
+
+    data = read_config(path, "benchmark config")
+    if data.get("checkpoint"):
+        data["checkpoint"] = str(Path(path).parent / data["checkpoint"])
+    if quick:
+        data.update(QUICK)
+    return config_from_dict(data)
+
+
+def write_results(result: dict, out) -> list[str]:
+    """``benchmark.json``, ``summary.md`` and ``learning_curves.png`` in directory ``out``,
+    each written atomically, the figure last (the JSON alone is enough to redraw it)."""
+    from pathlib import Path
+
+    from ...io import write_bytes, write_json, write_text
+    from .summary import figure, markdown
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {str(out)!r} is a file; give a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "benchmark.json", out / "summary.md", out / "learning_curves.png"]
+    write_json(paths[0], result)
+    write_text(paths[1], markdown(result))
+    import io
+
+    buffer = io.BytesIO()
+    fig = figure(result)
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    write_bytes(paths[2], buffer.getvalue())
+    return [str(p) for p in paths]
 
 
 def _descriptors(config: BenchmarkConfig) -> dict:
