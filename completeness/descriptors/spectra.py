@@ -46,6 +46,8 @@ the features without a channel of the pair's species
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..environments import Neighbourhoods
@@ -158,10 +160,7 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         self.species = species
 
     def _channel_pairs(self, n_species: int):
-        n_radial = int(self.n_radial)
-        first, second = np.triu_indices(n_species * n_radial)
-        weights = np.where(first == second, 1.0, np.sqrt(2.0))
-        return first, second, weights
+        return _channel_pairs(n_species * int(self.n_radial))
 
     def _feature_names(self, species):
         n_radial = int(self.n_radial)
@@ -179,10 +178,10 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         n_samples, n_species, n_radial, n_lm = dense.shape
         max_angular = int(self.max_angular)
         n_channels = n_species * n_radial
-        first, second, weights = self._channel_pairs(n_species)
+        first, second, _ = _channel_pairs(n_channels)
         n_half = len(first)
         channels = dense.reshape(n_samples, n_channels, n_lm)
-        scale = weights[None, :] / np.sqrt(2 * np.arange(max_angular + 1) + 1.0)[:, None]  # (L, K)
+        scale = _feature_scale(n_channels, max_angular)  # (L, K)
 
         values = np.empty((n_samples, max_angular + 1, n_half))
         for l in range(max_angular + 1):
@@ -296,6 +295,25 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
             gradient[:, :, start] *= np.sqrt(0.5)
             start += count
         return gradient.reshape(3, n_angular * n_half, n_pairs).transpose(2, 0, 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _channel_pairs(n_channels: int):
+    """``(first, second, weights)`` of the upper triangle ``first <= second`` (read-only)."""
+    first, second = np.triu_indices(n_channels)
+    weights = np.where(first == second, 1.0, np.sqrt(2.0))
+    for array in (first, second, weights):
+        array.flags.writeable = False
+    return first, second, weights
+
+
+@functools.lru_cache(maxsize=64)
+def _feature_scale(n_channels: int, max_angular: int) -> np.ndarray:
+    """``w_{ij} / sqrt(2l + 1)`` of every feature, ``(max_angular + 1, n_half)`` (read-only)."""
+    weights = _channel_pairs(n_channels)[2]
+    scale = weights[None, :] / np.sqrt(2 * np.arange(max_angular + 1) + 1.0)[:, None]
+    scale.flags.writeable = False
+    return scale
 
 
 #: Pairs per chunk of the power-spectrum gradient (intermediates of a few MB stay in cache).
