@@ -26,12 +26,14 @@ descriptors from their own scripts get the same behaviour with one call::
     from completeness.threads import apply_thread_policy
     apply_thread_policy()  # or apply_thread_policy(4)
 
-This module imports nothing from the rest of the package.
+This module imports nothing from the package but :mod:`completeness.errors`.
 """
 
 from __future__ import annotations
 
 import os
+
+from .errors import InputError
 
 __all__ = [
     "ENVIRONMENT_VARIABLE",
@@ -58,7 +60,7 @@ _original_environment: dict = {}  # the library variables before the policy limi
 _limiter = None  # keeps threadpoolctl's limits alive for the life of the process
 
 
-class ThreadPolicyError(ValueError):
+class ThreadPolicyError(InputError):
     """A bad thread count: the message names the value and the accepted forms."""
 
 
