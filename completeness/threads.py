@@ -75,17 +75,18 @@ def decide_threads(threads=None) -> int | None:
         source = ENVIRONMENT_VARIABLE
     if threads is None:
         return 1
+    given, count = threads, threads
     if isinstance(threads, str):
         text = threads.strip().lower()
         if text == _DEFAULT:
             return None
-        threads = int(text) if text.isdigit() else threads
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        count = int(text) if text.isdigit() else threads
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ThreadPolicyError(
-            f"{source} must be a positive integer or {_DEFAULT!r}, got {threads!r}; "
+            f"{source} must be a positive integer or {_DEFAULT!r}, got {given!r}; "
             f"e.g. {ENVIRONMENT_VARIABLE}=2"
         )
-    return threads
+    return count
 
 
 def apply_thread_policy(threads=None) -> int | None:

@@ -90,3 +90,15 @@ def test_worker_processes_follow_the_driver(restore_policy, monkeypatch):
     results = parallel_map(report_threads, range(4), backend="processes", n_workers=2)
     assert {environment for environment, _ in results} == {"1"}
     assert all(pools in ([1], []) for _, pools in results)
+
+
+def test_command_line_rejects_a_bad_thread_count_in_one_line(tmp_path, capsys):
+    from completeness.cli import main
+
+    assert main(["--threads", "0", "catalog", "--out", str(tmp_path / "never")]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message == (
+        "completeness catalog: error: threads must be a positive integer or 'default', got "
+        "'0'; e.g. COMPLETENESS_THREADS=2"
+    )
+    assert not (tmp_path / "never").exists()
