@@ -92,34 +92,36 @@ def decide_threads(threads=None) -> int | None:
 def apply_thread_policy(threads=None) -> int | None:
     """Decide the thread count (:func:`decide_threads`) and apply it to this process.
 
-    Idempotent: later calls with the same decision do nothing; a different count is applied
-    (the command line's ``--threads`` after an earlier default, say). Returns the count (None
-    for the libraries' defaults).
+    Idempotent: a later call with the same decision only exports the environment variables
+    again; a different count replaces the first (the command line's ``--threads`` after an
+    earlier default, say). Returns the count (None for the libraries' defaults).
     """
     global _limiter
     count = decide_threads(threads)
-    if _applied and _applied[0] == count:
-        return count
-    if _limiter is not None:  # a second, different decision replaces the first
-        _limiter.restore_original_limits()
-        _limiter = None
-    else:  # not limiting now: the environment to give back on "default"
-        _original_environment.update({name: os.environ.get(name) for name in _LIBRARY_VARIABLES})
+    if not (_applied and _applied[0] == count):
+        if _limiter is not None:  # a second, different decision replaces the first
+            _limiter.restore_original_limits()
+            _limiter = None
+        else:  # not limiting now: the environment to give back on "default"
+            _original_environment.update(
+                {name: os.environ.get(name) for name in _LIBRARY_VARIABLES}
+            )
+        if count is not None:
+            from threadpoolctl import threadpool_limits
+
+            _limiter = threadpool_limits(limits=count)
+        _applied[:] = [count]
     if count is None:
         for name, value in _original_environment.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        os.environ[ENVIRONMENT_VARIABLE] = _DEFAULT
     else:
         for name in _LIBRARY_VARIABLES:
             os.environ[name] = str(count)
-        os.environ[ENVIRONMENT_VARIABLE] = str(count)  # worker processes inherit the decision
-        from threadpoolctl import threadpool_limits
-
-        _limiter = threadpool_limits(limits=count)
-    _applied[:] = [count]
+    # worker processes (and libraries loaded later) inherit the decision
+    os.environ[ENVIRONMENT_VARIABLE] = _DEFAULT if count is None else str(count)
     return count
 
 

@@ -16,7 +16,7 @@ pytest.importorskip("numba", reason="the compiled kernels need the 'fast' extra 
 @pytest.fixture
 def every_batch_compiled(monkeypatch):
     """Send every batch, however small, to the compiled kernels."""
-    monkeypatch.setattr(_kernels, "COMPILED_MIN_PAIRS", 0)
+    monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 0)
     monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
 
 
@@ -39,10 +39,10 @@ def mixed_systems(seed=0):
 def test_power_spectrum_gradients_match_numpy(every_batch_compiled, monkeypatch, species):
     descriptor = PowerSpectrum(cutoff=3.5, n_radial=4, max_angular=3, species=species)
     systems = mixed_systems()
-    assert _kernels.use_compiled(1)
+    assert _kernels.use_compiled(1, 1)
     compiled = descriptor.compute(systems, gradients=True)
     monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")
-    assert not _kernels.use_compiled(10**9)
+    assert not _kernels.use_compiled(10**9, 10**3)
     reference = descriptor.compute(systems, gradients=True)
     np.testing.assert_array_equal(compiled.values, reference.values)
     scale = np.abs(reference.pair_gradients).max()
@@ -55,5 +55,7 @@ def test_compiled_power_spectrum_gradients_match_finite_differences(every_batch_
     assert_gradients(PowerSpectrum(cutoff=4.0, n_radial=3, max_angular=3), atoms, rtol=1e-6)
 
 
-def test_small_batches_stay_on_numpy():
-    assert not _kernels.use_compiled(_kernels.COMPILED_MIN_PAIRS - 1)
+def test_small_batches_stay_on_numpy(monkeypatch):
+    monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
+    assert not _kernels.use_compiled(_kernels.COMPILED_MIN_ENTRIES // 256 - 1, 256)
+    assert _kernels.use_compiled(_kernels.COMPILED_MIN_ENTRIES // 256, 256)

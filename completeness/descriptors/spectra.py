@@ -195,7 +195,7 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         n_pairs = neighbourhoods.n_pairs
         if n_pairs == 0:
             return values, np.zeros((0, 3, values.shape[1]))
-        if use_compiled(n_pairs):
+        if use_compiled(n_pairs, values.shape[1]):
             return values, power_spectrum_pair_gradients(
                 channels,
                 terms.harmonics,
