@@ -679,7 +679,11 @@ def build(out_dir, *, quick: bool = False, analyses=None, progress=None) -> dict
     out_dir = Path(out_dir)
     analyses = Path(analyses) if analyses is not None else default_analyses()
     if not analyses.is_dir():
-        raise InputError(f"analyses directory {analyses} does not exist; pass analyses=PATH")
+        raise InputError(
+            f"analyses directory {analyses} does not exist (an installed wheel carries no study "
+            "results): point `completeness paper --analyses DIR` (or build(analyses=DIR)) at the "
+            "analyses/ folder of a clone of the repository"
+        )
     figures = out_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -113,6 +113,15 @@ class StudyConfig:
     description: str = ""
 
 
+def _toml_loads(text: str) -> dict:
+    """Parse TOML with the standard library (Python >= 3.11) or ``tomli`` (Python 3.10)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: tomli is a dependency there (pyproject.toml)
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
 def load_config(path) -> StudyConfig:
     """Read and check a study config (``.json`` or ``.toml``); relative output paths are taken
     relative to the config file's directory."""
@@ -122,9 +131,7 @@ def load_config(path) -> StudyConfig:
     text = path.read_text()
     try:
         if path.suffix == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
+            data = _toml_loads(text)
         elif path.suffix == ".json":
             data = json.loads(text)
         else:
