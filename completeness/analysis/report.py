@@ -95,6 +95,19 @@ class ReportCard:
     verdicts: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_dict(cls, data: dict, *, timings: dict | None = None) -> ReportCard:
+        """A card read back from :meth:`to_dict` (verdicts are kept apart in an audit's JSON)."""
+        return cls(
+            descriptor=data["descriptor"],
+            kind=data["kind"],
+            body_order=data["body_order"],
+            parity=data["parity"],
+            sections=data.get("sections", {}),
+            findings=[(f["criterion"], f["message"]) for f in data.get("findings", [])],
+            timings=timings if timings is not None else data.get("timings", {}),
+        )
+
     def finding(self, criterion: str, message: str) -> None:
         self.findings.append((criterion, message))
 
@@ -788,6 +801,12 @@ class Audit:
             for card in cards:
                 lines.append(card.markdown(timings=timings))
         return "\n".join(lines).rstrip() + "\n"
+
+    def html(self, *, title: str = "completeness audit") -> str:
+        """One self-contained HTML page (see :mod:`completeness.report_html`)."""
+        from ..report_html import audit_html
+
+        return audit_html(self.to_dict(), self.pairs, title=title)
 
     def figure(self):
         """A verdict heat map (matplotlib Figure; pairs x descriptors)."""
