@@ -809,37 +809,11 @@ class Audit:
         return audit_html(self.to_dict(), self.pairs, title=title)
 
     def figure(self):
-        """A verdict heat map (matplotlib Figure; pairs x descriptors)."""
-        import matplotlib
+        """A verdict heat map (pairs x descriptors; margin bars for a single pair), as a
+        matplotlib Figure (see :mod:`completeness.analysis.audit_figure`)."""
+        from .audit_figure import audit_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import ListedColormap
-
-        names = list(self.descriptors)
-        codes = {"error": 0, "degenerate": 1, "inconclusive": 2, "resolved": 3}
-        matrix = np.array(
-            [[codes[self.verdicts[n][i].verdict] for n in names] for i in range(len(self.pairs))]
-        )
-        colours = ListedColormap(["#555555", "#d7301f", "#fdcc8a", "#1a9850"])
-        fig, ax = plt.subplots(
-            figsize=(max(6.0, 1.2 + 0.55 * len(names)), 1.2 + 0.3 * len(self.pairs)),
-            layout="constrained",
-        )
-        ax.imshow(matrix, cmap=colours, vmin=-0.5, vmax=3.5, aspect="auto")
-        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
-        ax.set_yticks(range(len(self.pairs)), [pair.name for pair in self.pairs], fontsize=8)
-        for i in range(len(self.pairs)):
-            for j, name in enumerate(names):
-                result = self.verdicts[name][i]
-                label = "" if not math.isfinite(result.margin) else f"{result.margin:.0f}"
-                ax.text(j, i, label, ha="center", va="center", fontsize=6)
-        ax.set_title(
-            "audit verdicts: red degenerate, green resolved, orange inconclusive, grey error\n"
-            "cell numbers: margin above the noise floor (decades)",
-            fontsize=8,
-        )
-        return fig
+        return audit_figure(self)
 
 
 def _pair_record(pair) -> dict:
