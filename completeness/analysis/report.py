@@ -849,21 +849,21 @@ def run_audit(
     cards: bool = True,
     timings: bool = True,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool = True,
     pair_statement: str | None = None,
 ) -> Audit:
     """Verdicts of every descriptor on every pair (one batch per descriptor) and their cards.
 
     ``descriptors``: ``{name: descriptor}`` (any shape :func:`as_descriptor` accepts).
-    ``progress``: show a tqdm bar on stderr.
+    ``progress``: a progress bar per descriptor (:func:`completeness.progress.progress_bar`).
     """
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     if pairs is None:
         pairs = catalog_pairs()
     users = {name: as_descriptor(d, name=name) for name, d in descriptors.items()}
     results, report = {}, {}
-    for name in tqdm(users, desc="audit", unit="descriptor", disable=not progress, leave=False):
+    for name in progress_bar(users, enabled=progress, desc="audit", unit="descriptor"):
         user = users[name]
         results[name] = verdicts(user, pairs, seed=seed)
         report[name] = (
