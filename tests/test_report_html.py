@@ -139,3 +139,29 @@ def test_page_in_headless_chromium(audit, tmp_path):
     assert (tmp_path / "report.png").stat().st_size > 10_000
     if os.environ.get("COMPLETENESS_SCREENSHOT"):
         shutil.copy(tmp_path / "report.png", Path(os.environ["COMPLETENESS_SCREENSHOT"]))
+
+
+def test_audit_html_and_report_from_its_json(tmp_path, capsys):
+    from completeness.cli import main
+
+    page, results, again = (tmp_path / n for n in ("audit.html", "audit.json", "again.html"))
+    status = main(
+        ["audit", "--descriptor", "radial-spectrum", "--no-timings", "--quiet",
+         "--json", str(results), "--html", str(page)]
+    )  # fmt: skip
+    assert status == 0 and capsys.readouterr().err == ""
+    n_pairs = len(json.loads(results.read_text())["pairs"])
+    assert page.read_text().count("<tr class='pair-row'") == n_pairs
+    assert main(["report", str(results), "--html", str(again)]) == 0
+    assert f"1 descriptor(s) x {n_pairs} pair(s)" in capsys.readouterr().out
+    assert again.read_text().count("<tr class='pair-row'") == n_pairs
+
+
+def test_report_refuses_a_file_that_is_not_an_audit(tmp_path, capsys):
+    from completeness.cli import main
+
+    other = tmp_path / "other.json"
+    other.write_text('{"rows": []}')
+    assert main(["report", str(other), "--html", str(tmp_path / "x.html")]) == 2
+    assert "has no 'pairs'" in capsys.readouterr().err
+    assert not (tmp_path / "x.html").exists()
