@@ -38,7 +38,6 @@ from __future__ import annotations
 import csv
 import inspect
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,6 @@ import numpy as np
 
 from .. import parallel
 from ..environments import InputError
-from ..errors import first_line
 from ..io import write_atomically
 from .distance import N_TRANSFORMS, verdicts
 
@@ -114,36 +112,13 @@ class StudyConfig:
     description: str = ""
 
 
-def _toml_loads(text: str) -> dict:
-    """Parse TOML with the standard library (Python >= 3.11) or ``tomli`` (Python 3.10)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10: tomli is a dependency there (pyproject.toml)
-        import tomli as tomllib
-    return tomllib.loads(text)
-
-
 def load_config(path) -> StudyConfig:
     """Read and check a study config (``.json`` or ``.toml``); relative output paths are taken
     relative to the config file's directory."""
+    from ..io import read_config
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"study config {str(path)!r} does not exist; check the path")
-    text = path.read_text()
-    try:
-        if path.suffix == ".toml":
-            data = _toml_loads(text)
-        elif path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise InputError(
-                f"study config {str(path)!r} must end in .json or .toml (got {path.suffix!r})"
-            )
-    except (ValueError, json.JSONDecodeError) as error:
-        if isinstance(error, InputError):
-            raise
-        first = first_line(error, default="")
-        raise InputError(f"cannot parse study config {str(path)!r}: {first}") from None
+    data = read_config(path, "study config")
     return config_from_dict(data, base=path.parent)
 
 
