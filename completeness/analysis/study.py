@@ -375,9 +375,6 @@ def study_figure(study: Study):
     reduced by the minimum). Each cell is annotated ``resolved/resolvable``. One grid
     hyperparameter gives a line plot.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     grid = study.config.grid

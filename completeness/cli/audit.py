@@ -39,7 +39,7 @@ def run(args) -> int:
         cards=not args.pair,
         timings=not args.no_timings,
         seed=args.seed,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
         pair_statement=statement,
     )
     outputs = {}
@@ -60,11 +60,14 @@ def run(args) -> int:
 
             outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
     figure = audit.figure() if args.figure else None
+    page = audit.html() if args.html else None
     for kind, target in (("json", args.json), ("markdown", args.markdown)):
         if kind in outputs and target != "-":
             write_text(target, outputs[kind])
     if figure is not None:
         write_atomically(args.figure, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+    if page is not None:
+        write_text(args.html, page)
     stdout_outputs = [
         outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
     ]
@@ -140,6 +143,11 @@ def register(commands) -> None:
         "--markdown", nargs="?", const="-", metavar="PATH", help="write Markdown (stdout: no PATH)"
     )
     parser.add_argument("--figure", metavar="PATH", help="write a verdict heat map (PNG)")
+    parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
+    )
     parser.add_argument(
         "--no-timings",
         action="store_true",
