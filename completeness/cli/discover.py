@@ -6,7 +6,7 @@ from . import _common
 
 
 def run(args) -> int:
-    from ..discovery import discover
+    from ..analysis.discovery import discover
 
     say = _common.printer(args)
     descriptor = _common.one_descriptor(args)
