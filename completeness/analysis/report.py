@@ -52,7 +52,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..descriptors.user import UserDescriptor, as_descriptor
-from .distance import Verdict, _one_line, feature_distance, verdicts
+from ..errors import one_line
+from .distance import Verdict, feature_distance, verdicts
 
 __all__ = [
     "GLYPHS",
@@ -402,14 +403,14 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
                     "and the jump does not shrink with the step",
                 )
         except Exception as error:  # a failure is a finding, not a crash
-            card.finding("continuity", f"cutoff crossing: {_one_line(error)}")
+            card.finding("continuity", f"cutoff crossing: {one_line(error)}")
     try:
         from .scan import fold_scan
 
         fold = fold_scan(user, np.logspace(-4, -1, 4), n_transforms=2)
         section["fold_exponent"] = None if fold.exponent is None else round(fold.exponent, 3)
     except Exception as error:  # a failure is a finding, not a crash
-        card.finding("continuity", f"fold scan: {_one_line(error)}")
+        card.finding("continuity", f"fold scan: {one_line(error)}")
     if not user.has_gradients:
         card.finding("continuity", "no analytic gradients (a plain callable returns values only)")
         return
@@ -428,7 +429,7 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
                 f"analytic gradients differ from finite differences by {error:.1e} (relative)",
             )
     except Exception as error:  # a failure is a finding, not a crash
-        card.finding("continuity", f"gradients: {_one_line(error)}")
+        card.finding("continuity", f"gradients: {one_line(error)}")
 
 
 def _finite_differences(user: UserDescriptor, atoms: ase.Atoms, step: float) -> np.ndarray:
@@ -467,7 +468,7 @@ def _efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
             lambda: user.compute(benchmark, centers=[0])
         )
     except Exception as error:  # a failure is a finding, not a crash
-        card.finding("efficiency", f"values: {_one_line(error)}")
+        card.finding("efficiency", f"values: {one_line(error)}")
         return
     if user.has_gradients:
         small = benchmark[:32]
@@ -476,7 +477,7 @@ def _efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
                 lambda: user.compute(small, centers=[0], gradients=True)
             )
         except Exception as error:  # a failure is a finding, not a crash
-            card.finding("efficiency", f"gradients: {_one_line(error)}")
+            card.finding("efficiency", f"gradients: {one_line(error)}")
     per_env = []
     for n in timings["neighbour_counts"]:
         batch = [
@@ -532,7 +533,7 @@ def _structure(user: UserDescriptor, card: ReportCard, rng) -> None:
         if not section["fixed_length"]:
             card.finding("structure", f"n_features changes with the neighbours: {lengths}")
     except Exception as error:  # a failure is a finding, not a crash
-        card.finding("structure", f"fixed length: {_one_line(error)}")
+        card.finding("structure", f"fixed length: {one_line(error)}")
     try:
         species_sets = [(6,), (1, 6), (1, 6, 8), (1, 6, 7, 8)]
         counts = []
@@ -545,7 +546,7 @@ def _structure(user: UserDescriptor, card: ReportCard, rng) -> None:
         slope, _ = np.polyfit(np.log([2, 3, 4]), np.log(counts[1:]), 1)
         section["species_exponent"] = round(float(slope), 3)
     except Exception as error:  # a failure is a finding, not a crash
-        card.finding("structure", f"species scaling: {_one_line(error)}")
+        card.finding("structure", f"species scaling: {one_line(error)}")
 
 
 def _generality(user: UserDescriptor, card: ReportCard, rng) -> None:
@@ -559,7 +560,7 @@ def _generality(user: UserDescriptor, card: ReportCard, rng) -> None:
             message = function()
         except Exception as error:  # a failure is a finding, not a crash
             section[label] = False
-            card.finding("generality", f"{label}: {_one_line(error)}")
+            card.finding("generality", f"{label}: {one_line(error)}")
             return
         section[label] = message is None
         if message is not None:
@@ -641,7 +642,7 @@ def report_card(
         try:
             steps[criterion](rng)
         except Exception as error:  # a failure is a finding, not a crash
-            card.finding(criterion, _one_line(error))
+            card.finding(criterion, one_line(error))
     return card
 
 

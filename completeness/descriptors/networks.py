@@ -67,8 +67,8 @@ from scipy.special import expit
 
 from ..environments import (
     InputError,
-    _centres_per_system_fast,
     build_neighbourhoods,
+    centres_per_system_fast,
     check_cutoff,
     check_systems,
 )
@@ -280,7 +280,7 @@ class _MessagePassing(Descriptor):
                 "gradients=False) and use completeness.testing.finite_difference_gradients"
             )
         systems = check_systems(systems)
-        per_system, _ = _centres_per_system_fast(systems, centers)
+        per_system, _ = centres_per_system_fast(systems, centers)
         graph = _Graph(systems, float(self.cutoff))
         self.species_channels(graph.present)  # refuses elements outside fixed species
         rows = np.concatenate(

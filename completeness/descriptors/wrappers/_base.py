@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...environments import InputError, _centres_per_system, check_cutoff, check_systems
+from ...environments import InputError, centres_per_system, check_cutoff, check_systems
 from ..base import Descriptor, Features
 
 __all__ = ["PeerDescriptor"]
@@ -79,7 +79,7 @@ class PeerDescriptor(Descriptor):
         self._check_hypers()
         _require(self.library)
         systems = check_systems(systems)
-        centres = _centres_per_system(systems, centers)
+        centres = centres_per_system(systems, centers)
         species = self._species_list(systems)
         values, grads, names = self._peer_compute(systems, centres, species, bool(gradients))
         samples = np.array(

@@ -256,7 +256,7 @@ def run_probes(libraries=None) -> list[dict]:
     """Run every probe (of ``libraries`` when given); one JSON-ready record per probe:
     ``library, descriptor, check, status ("finding" | "no finding" | "skipped" | "error"),
     evidence``."""
-    from ._runner import _clean
+    from ._runner import clean_line
 
     records = []
     for probe in PROBES:
@@ -271,6 +271,6 @@ def run_probes(libraries=None) -> list[dict]:
                 record.update(status="finding" if finding else "no finding", evidence=evidence)
             except Exception as error:  # a failing probe is reported, never hidden
                 record.update(status="error", evidence=f"{type(error).__name__}: {error}")
-        record["evidence"] = _clean(record["evidence"])
+        record["evidence"] = clean_line(record["evidence"])
         records.append(record)
     return records
