@@ -71,6 +71,7 @@ import ase
 import numpy as np
 
 from .environments import Environment, InputError, check_systems, environment
+from .numerics import kabsch
 
 __all__ = [
     "DISTANCE_TOLERANCE",
@@ -372,16 +373,10 @@ class Congruence:
     rotation: np.ndarray | None = field(default=None, repr=False)
 
 
-def _kabsch(p: np.ndarray, q: np.ndarray, determinant: int) -> tuple[np.ndarray, float, float]:
-    """Orthogonal ``R`` with ``det R = determinant`` minimising ``sum |R p_j - q_j|^2``.
-
-    Kabsch, Acta Cryst. A 32, 922 (1976), doi:10.1107/S0567739476001873: with
-    ``H = P^T Q = U S V^T``, ``R = V diag(1, 1, s) U^T`` and ``s`` chosen for the determinant
-    (the smallest singular value takes the sign). Returns ``R``, the largest deviation, the rmsd.
-    """
-    u, _, vt = np.linalg.svd(p.T @ q)
-    s = determinant * np.sign(np.linalg.det(vt.T @ u.T))
-    rotation = vt.T @ np.diag([1.0, 1.0, s]) @ u.T
+def _aligned(p: np.ndarray, q: np.ndarray, determinant: int) -> tuple[np.ndarray, float, float]:
+    """:func:`~completeness.numerics.kabsch` with ``det R = determinant``, the largest deviation
+    and the rmsd of ``R p_j`` from ``q_j``."""
+    rotation = kabsch(p, q, determinant)
     deviation = np.linalg.norm(p @ rotation.T - q, axis=1)
     return rotation, float(deviation.max()), float(np.sqrt(np.mean(deviation**2)))
 
@@ -468,7 +463,7 @@ def congruent(
             n_leaves += 1
             target = q[assignment]
             for determinant in determinants:
-                rotation, deviation, rmsd = _kabsch(p, target, determinant)
+                rotation, deviation, rmsd = _aligned(p, target, determinant)
                 if determinant not in best or deviation < best[determinant][0]:
                     best[determinant] = (deviation, rmsd, assignment.copy(), rotation)
             return best[1][0] <= tol or n_leaves >= _MAX_ASSIGNMENTS

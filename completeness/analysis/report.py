@@ -53,6 +53,7 @@ from scipy.spatial.transform import Rotation
 
 from ..descriptors.user import UserDescriptor, as_descriptor
 from ..errors import one_line
+from ..testing import random_environment
 from .distance import Verdict, feature_distance, verdicts
 
 __all__ = [
@@ -252,23 +253,6 @@ def _clean(value):
 # --------------------------------------------------------------------------------------------
 
 
-def _ball_environment(rng, n_neighbours, radius=4.0, species=(1,), centre=6, min_gap=0.0):
-    for _ in range(1000):
-        vectors = rng.normal(size=(n_neighbours, 3))
-        vectors *= (
-            radius
-            * rng.uniform(0.25, 1.0, size=n_neighbours) ** (1 / 3)
-            / np.linalg.norm(vectors, axis=1)
-        )[:, None]
-        if n_neighbours < 2 or min_gap <= 0:
-            break
-        gaps = np.linalg.norm(vectors[:, None] - vectors[None], axis=-1)
-        if gaps[np.triu_indices(n_neighbours, 1)].min() > min_gap:
-            break
-    numbers = [centre] + [species[k % len(species)] for k in range(n_neighbours)]
-    return ase.Atoms(numbers=numbers, positions=np.vstack([np.zeros(3), vectors]))
-
-
 # --------------------------------------------------------------------------------------------
 # the six criteria
 # --------------------------------------------------------------------------------------------
@@ -276,7 +260,7 @@ def _ball_environment(rng, n_neighbours, radius=4.0, species=(1,), centre=6, min
 
 def _invariance(user: UserDescriptor, card: ReportCard, rng) -> None:
     environments = [
-        _ball_environment(rng, 8, radius=3.5, species=(1, 8), min_gap=0.8) for _ in range(3)
+        random_environment(rng, 8, radius=3.5, species=(1, 8), min_gap=0.8) for _ in range(3)
     ]
     systems, kinds = [], []
     for atoms in environments:
@@ -381,7 +365,7 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
     card.sections["continuity"] = section
     if user.cutoff is not None:
         try:
-            base = _ball_environment(rng, 5, radius=0.6 * user.cutoff, min_gap=0.8)
+            base = random_environment(rng, 5, radius=0.6 * user.cutoff, min_gap=0.8)
             direction = rng.normal(size=3)
             direction /= np.linalg.norm(direction)
             systems = []
@@ -415,7 +399,7 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
         card.finding("continuity", "no analytic gradients (a plain callable returns values only)")
         return
     try:
-        atoms = _ball_environment(rng, 4, radius=3.0, species=(1, 8), min_gap=1.0)
+        atoms = random_environment(rng, 4, radius=3.0, species=(1, 8), min_gap=1.0)
         analytic = user.compute(atoms, centers=[0], gradients=True).gradients[:, : len(atoms)]
         numeric = _finite_differences(user, atoms, step=1e-5)
         scale = max(np.linalg.norm(numeric), np.linalg.norm(analytic))
@@ -462,7 +446,7 @@ def _efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
         "neighbour_exponent": None,
     }
     card.timings = timings
-    benchmark = [_ball_environment(rng, 12, radius=4.0, species=(1, 8)) for _ in range(128)]
+    benchmark = [random_environment(rng, 12, radius=4.0, species=(1, 8)) for _ in range(128)]
     try:
         timings["values_per_second"] = len(benchmark) / _best_time(
             lambda: user.compute(benchmark, centers=[0])
@@ -481,7 +465,7 @@ def _efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
     per_env = []
     for n in timings["neighbour_counts"]:
         batch = [
-            _ball_environment(rng, n, radius=4.5, species=(1, 8)) for _ in range(_SCALING_BATCH)
+            random_environment(rng, n, radius=4.5, species=(1, 8)) for _ in range(_SCALING_BATCH)
         ]
         per_env.append(_best_time(lambda b=batch: user.compute(b, centers=[0])) / len(batch))
     timings["seconds_per_environment"] = per_env
@@ -526,7 +510,7 @@ def _structure(user: UserDescriptor, card: ReportCard, rng) -> None:
         fixed = _with_species(user, [1, 6])
         lengths = []
         for n in (2, 6, 20):
-            atoms = _ball_environment(rng, n, radius=4.0, species=(1, 6), min_gap=0.0)
+            atoms = random_environment(rng, n, radius=4.0, species=(1, 6), min_gap=0.0)
             lengths.append(fixed.compute(atoms, centers=[0]).values.shape[1])
         section["n_features_by_neighbours"] = dict(zip(("2", "6", "20"), lengths, strict=True))
         section["fixed_length"] = len(set(lengths)) == 1
@@ -540,7 +524,7 @@ def _structure(user: UserDescriptor, card: ReportCard, rng) -> None:
         for species in species_sets:
             adapted = _with_species(user, species)
             neighbours = [s for s in species if s != 6] or [6]
-            atoms = _ball_environment(rng, 8, radius=4.0, species=tuple(neighbours))
+            atoms = random_environment(rng, 8, radius=4.0, species=tuple(neighbours))
             counts.append(adapted.compute(atoms, centers=[0]).values.shape[1])
         section["n_features_by_species"] = counts
         slope, _ = np.polyfit(np.log([2, 3, 4]), np.log(counts[1:]), 1)
@@ -567,7 +551,7 @@ def _generality(user: UserDescriptor, card: ReportCard, rng) -> None:
             card.finding("generality", f"{label}: {message}")
 
     def several_species():
-        atoms = _ball_environment(rng, 8, radius=4.0, species=(1, 7, 8, 16), min_gap=0.8)
+        atoms = random_environment(rng, 8, radius=4.0, species=(1, 7, 8, 16), min_gap=0.8)
         user.compute(atoms, centers=[0])
 
     def periodic():

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ...environments import InputError
+from ...numerics import rotation_from_covariance
 
 #: Enumerating more species-preserving permutations than this is refused (8! for one species).
 MAX_PERMUTATIONS = 40_320
@@ -89,11 +90,8 @@ def separation_and_gradient(a, b, permutations, reflections: bool):
         trace = sigma[:, 0] + sigma[:, 1] + np.where(sign < 0, -1.0, 1.0) * sigma[:, 2]
     best = int(np.argmax(trace))
     msd = max((np.sum(a * a) + np.sum(b * b) - 2.0 * trace[best]) / n, 0.0)
-    u, _, vt = np.linalg.svd(h[best])
-    d = 1.0
-    if not reflections and np.linalg.det(vt.T @ u.T) < 0:
-        d = -1.0
-    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T  # R a_j ~ b_P(j), i.e. A R^T ~ B_P
+    # R a_j ~ b_P(j), i.e. A R^T ~ B_P
+    rotation = rotation_from_covariance(h[best], None if reflections else 1)
     s = math.sqrt(msd)
     if s == 0:
         return 0.0, np.zeros_like(a), np.zeros_like(b)

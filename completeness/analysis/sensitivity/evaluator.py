@@ -15,6 +15,7 @@ from ...environments import (
     Neighbourhoods,
     environment,
 )
+from ...numerics import central_differences
 
 #: Central-difference step (Å) for descriptors without analytic gradients: the truncation error
 #: ``h^2 f'''/6 ~ 1e-10`` and the round-off ``eps/h ~ 1e-11`` are then both far below any
@@ -212,15 +213,8 @@ class Evaluator:
 
     def finite_difference(self, vectors: np.ndarray, step: float = FINITE_DIFFERENCE_STEP):
         """``(values (F,), jacobian (F, n, 3))`` by central differences (2 * 3n evaluations)."""
-        vectors = np.asarray(vectors, dtype=np.float64)
-        n = len(vectors)
-        displacements = np.zeros((3 * n, n, 3))
-        displacements.reshape(3 * n, 3 * n)[:] = np.eye(3 * n) * step
-        batch = np.concatenate([vectors[None], vectors + displacements, vectors - displacements])
-        values = self.values(batch)
-        plus, minus = values[1 : 1 + 3 * n], values[1 + 3 * n :]
-        jac = ((plus - minus) / (2 * step)).T.reshape(-1, n, 3)
-        return values[0], jac
+        value, derivatives = central_differences(self.values, vectors, step, with_value=True)
+        return value, derivatives.transpose(2, 0, 1)  # (n, 3, F) -> (F, n, 3)
 
 
 def _environment_for(descriptor, atoms: ase.Atoms, centre: int, cutoff) -> Environment:

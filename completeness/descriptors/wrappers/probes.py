@@ -56,14 +56,18 @@ def _relative(a, b) -> float:
 
 
 def _centre_finite_difference(descriptor, atoms, step=1e-5):
-    rows = []
-    for axis in range(3):
-        plus, minus = atoms.copy(), atoms.copy()
-        plus.positions[0, axis] += step
-        minus.positions[0, axis] -= step
-        values = descriptor.compute([plus, minus], centers=[0]).values
-        rows.append((values[0] - values[1]) / (2 * step))
-    return np.array(rows)
+    """``d f / d r_centre`` as ``(3, F)``, by central differences."""
+    from ...numerics import central_differences
+
+    def values(batch):
+        systems = []
+        for position in batch:
+            copy = atoms.copy()
+            copy.positions[0] = position
+            systems.append(copy)
+        return descriptor.compute(systems, centers=[0]).values
+
+    return central_differences(values, atoms.positions[0], step)
 
 
 # ---- dscribe ---------------------------------------------------------------------------------
