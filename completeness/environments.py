@@ -16,7 +16,8 @@ Every public entry point of the package that accepts structures funnels them thr
 :func:`check_systems`, so bad input fails here, early, with a one-line message that names the
 problem and the fix.
 
-This module imports nothing from the rest of the package (see DESIGN.md, "floors").
+This module imports only :mod:`completeness.errors` of the package (its floors:
+docs/architecture.md).
 """
 
 from __future__ import annotations

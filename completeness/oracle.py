@@ -42,7 +42,7 @@ Floating-point signatures are compared with the tolerance ``DISTANCE_TOLERANCE +
 * stored structures: extended-XYZ files keep 8 decimals, i.e. distance errors ~1e-8 Å, which the
   absolute part ``DISTANCE_TOLERANCE = 1e-6`` Å (the package's coincidence threshold) tolerates;
 * physics: thermal vibrations are ~1e-2 Å and the smallest displacements studied in sensitivity
-  scans (SCIENCE.md section 3) start at 1e-8 Å only for *feature* differences, never for deciding
+  scans (docs/science.md §3) start at 1e-8 Å only for *feature* differences, never for deciding
   whether two structures are the same: a 1e-4 Å displacement is 100 times the tolerance and is
   reported as different (tested).
 
@@ -57,7 +57,8 @@ elementwise; if that fails (round-off can swap near-equal rows across a grid bou
 decided exactly by a maximum bipartite matching between rows that agree within the tolerance in
 every column (KD-tree in the Chebyshev metric, scipy's Hopcroft-Karp).
 
-This module imports only :mod:`completeness.environments` (see DESIGN.md, "floors").
+Its floor (docs/architecture.md) is above :mod:`completeness.environments` and
+:mod:`completeness.numerics`, below the structures and descriptors.
 """
 
 from __future__ import annotations

@@ -272,7 +272,7 @@ def test_bad_hyperparameters_raise_at_compute(cls, hypers, message):
 
 
 # ------------------------------------------------------------------------------------------------
-# resolving power on the catalog constructions (built inline from SCIENCE.md)
+# resolving power on the catalog constructions (built inline from docs/science.md)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -301,7 +301,7 @@ def test_bispectrum_resolves_the_prl_pair_power_spectrum_does_not():
 
 
 def b8_pair(seed=12345):
-    """One B8-style pair (SCIENCE.md §2.5; Nigam et al., APL Mach. Learn. 2, 016110 (2024)).
+    """One B8-style pair (docs/science.md §2.5; Nigam et al., APL Mach. Learn. 2, 016110 (2024)).
 
     Two rings of three atoms at heights +-z1 (the second rotated by psi), one apex atom at
     +z2 (plus) or -z2 (minus); sampled until the rejection rules hold. Every atom is carbon.

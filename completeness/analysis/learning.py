@@ -2,7 +2,7 @@
 
 A model built on features that cannot tell the two members of a degenerate pair apart gives both
 the same prediction, so the within-pair difference ``y+ - y-`` of any target is unlearnable
-(SCIENCE.md §4; Nigam, Pozdnyakov, Huguenin-Dumittan, Ceriotti, APL Mach. Learn. 2, 016110
+(docs/science.md §4; Nigam, Pozdnyakov, Huguenin-Dumittan, Ceriotti, APL Mach. Learn. 2, 016110
 (2024), arXiv:2302.14770; Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020),
 doi:10.1103/PhysRevLett.125.166001). This module measures it with real regressions:
 

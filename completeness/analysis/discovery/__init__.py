@@ -67,14 +67,14 @@ directions of every invariant). Its numerical nullity there (singular values bel
 ``rtol * s_max``) is :attr:`FamilyDimension.dimension`: the dimension of the set of degenerate
 *pairs* around the found one, modulo independent rotations of the two members: 0 for an isolated
 pair, ``k`` for a ``k``-parameter family. This is the quantity that Pozdnyakov et al.'s family
-has 7 of (PRL 125, 166001 (2020), doi:10.1103/PhysRevLett.125.166001; SCIENCE.md 2.2: the
+has 7 of (PRL 125, 166001 (2020), doi:10.1103/PhysRevLett.125.166001; docs/science.md §2.2: the
 parameters fix both members in one common frame, i.e. modulo rotations), 4 with equal bonds.
 The pair manifold is not the same as the set of *environments* that have a degenerate partner:
 :attr:`FamilyDimension.member_dimension` is the rank of the tangent space projected onto the
 first member (modulo its rotations). The set of congruent pairs ``b = R a`` (dimension
 ``3n - 3`` modulo rotations) is also a zero set of ``f(a) - f(b)``, but the separation keeps the
 found pairs away from it, so it does not contribute to the local count. A nullity is the
-dimension of the linearised set: at a singular point (e.g. a fold point of a family, SCIENCE.md
+dimension of the linearised set: at a singular point (e.g. a fold point of a family, docs/science.md
 2.3) it over-counts, which is why the gap between the last non-zero and the first zero singular
 value is reported with it, and it must be read with the descriptor's basis (a small basis can
 add null directions that a complete basis of the same body order does not have).
