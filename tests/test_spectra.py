@@ -6,6 +6,7 @@ import pytest
 from ase.build import bulk
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -127,6 +128,25 @@ def test_radial_spectrum_is_l0_expansion():
     neighbourhoods = build_neighbourhoods(atoms, CUTOFF)
     c0 = SphericalExpansion(CUTOFF, 4, 0, density_width=0.4).compute(neighbourhoods, [1, 6, 8])
     np.testing.assert_allclose(values, c0.coefficients[0].reshape(len(atoms), 12), rtol=1e-14)
+
+
+def test_feature_count_body_order_and_parity():
+    descriptor = PowerSpectrum(cutoff=4.5, n_radial=5, max_angular=3, species=[1, 6])
+    assert descriptor.n_features() == 3 * (10 * 11 // 2)
+    assert PowerSpectrum.body_order == 3 and RadialSpectrum.body_order == 2
+    assert PowerSpectrum.parity == "O(3)"
+
+
+def test_feature_names_follow_hyperparameter_changes():
+    """Names are cached per (hyperparameters, species), never reused after set_params."""
+    descriptor = PowerSpectrum(n_radial=2, max_angular=1)
+    assert len(descriptor.feature_names([1])) == 3 * 2
+    assert descriptor.feature_names([1])[-1] == "a1_n1_b1_n1_l1"
+    descriptor.set_params(n_radial=3)
+    assert len(descriptor.feature_names([1])) == 6 * 2
+    assert len(descriptor.feature_names([1, 8])) == 21 * 2
+    two = clone(descriptor).set_params(max_angular=0)
+    assert two.feature_names([1]) == descriptor.feature_names([1])[:6]
 
 
 def test_pipeline_fit_transform():
