@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
+from .errors import InputError
+
 __all__ = [
     "COINCIDENT_TOLERANCE",
     "Environment",
@@ -45,10 +47,6 @@ COINCIDENT_TOLERANCE = 1e-6
 # Finite clusters up to this size get all pairs by numpy broadcasting: for the small molecules and
 # clusters of typical scans this is several times faster than a neighbour-list call.
 _BRUTE_FORCE_ATOMS = 64
-
-
-class InputError(ValueError):
-    """Bad input: the message names the problem and how to fix it (one line)."""
 
 
 # --------------------------------------------------------------------------------------------

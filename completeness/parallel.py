@@ -44,11 +44,13 @@ import json
 import os
 import pickle
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Iterable
 
 import numpy as np
+
+from .errors import CompletenessError, InputError, first_line
+from .io import write_bytes
 
 __all__ = ["BACKENDS", "ParallelInputError", "TaskFailed", "parallel_map"]
 
@@ -58,11 +60,11 @@ BACKENDS = ("serial", "processes", "dask")
 _MANIFEST = "manifest.json"
 
 
-class ParallelInputError(ValueError):
+class ParallelInputError(InputError):
     """Bad arguments to :func:`parallel_map`: the message names the problem and the fix."""
 
 
-class TaskFailed(RuntimeError):
+class TaskFailed(CompletenessError, RuntimeError):
     """A task raised. ``str()`` is one line (task index, error type, message); the worker's
     formatted traceback is in :attr:`worker_traceback`."""
 
@@ -86,7 +88,7 @@ def _run_task(function, task, seed_sequence, index: int, n_tasks: int):
     try:
         return index, function(task, rng)
     except Exception as error:  # re-raised in the caller with the task index
-        first = (str(error).strip().splitlines() or [""])[0]
+        first = first_line(error, default="")
         raise TaskFailed(
             f"task {index} of {n_tasks} failed: {type(error).__name__}: {first}",
             traceback.format_exc(),
@@ -120,20 +122,6 @@ def _tasks_hash(tasks: list, seed) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 class _Checkpoint:
     """Results of one map on disk: ``manifest.json`` + ``task-%06d.pkl`` per finished task."""
 
@@ -160,7 +148,7 @@ class _Checkpoint:
                     "directory or delete this one"
                 )
         else:
-            _write_atomically(path, (json.dumps(manifest, indent=1) + "\n").encode())
+            write_bytes(path, (json.dumps(manifest, indent=1) + "\n").encode(), sync=True)
 
     def path(self, index: int) -> str:
         return os.path.join(self.directory, f"task-{index:06d}.pkl")
@@ -175,7 +163,9 @@ class _Checkpoint:
         return done
 
     def save(self, index: int, result) -> None:
-        _write_atomically(self.path(index), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        write_bytes(
+            self.path(index), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), sync=True
+        )
 
 
 # --------------------------------------------------------------------------------------------

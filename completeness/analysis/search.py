@@ -77,6 +77,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .. import parallel
 from ..environments import InputError, build_neighbourhoods, check_cutoff, check_systems
+from ..errors import first_line
 
 __all__ = [
     "EnvironmentSet",
@@ -497,7 +498,8 @@ def _prepare_descriptor(descriptor, cutoff, species):
         params = descriptor.get_params()
         updates = {}
         if "species" in params and params["species"] is None:
-            updates["species"] = [int(s) for s in species]
+            fitted = descriptor.fixed_species()  # learned by fit: never re-inferred
+            updates["species"] = [int(s) for s in (species if fitted is None else fitted)]
         if cutoff is not None and "cutoff" in params:
             updates["cutoff"] = cutoff
         return clone(descriptor).set_params(**updates)
@@ -801,8 +803,9 @@ def read_systems(path) -> list[ase.Atoms]:
     try:
         frames = ase.io.read(path, index=":")
     except Exception as error:  # ase raises many types for unreadable files: one message
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise InputError(f"cannot read {path!r} ({first}); give an extxyz/xyz file") from None
+        raise InputError(
+            f"cannot read {path!r} ({first_line(error)}); give an extxyz/xyz file"
+        ) from None
     if not frames:
         raise InputError(f"{path!r} holds no structures")
     return frames

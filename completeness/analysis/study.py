@@ -38,9 +38,7 @@ from __future__ import annotations
 import csv
 import inspect
 import itertools
-import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +46,7 @@ import numpy as np
 
 from .. import parallel
 from ..environments import InputError
+from ..io import write_atomically
 from .distance import N_TRANSFORMS, verdicts
 
 __all__ = [
@@ -116,26 +115,10 @@ class StudyConfig:
 def load_config(path) -> StudyConfig:
     """Read and check a study config (``.json`` or ``.toml``); relative output paths are taken
     relative to the config file's directory."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"study config {str(path)!r} does not exist; check the path")
-    text = path.read_text()
-    try:
-        if path.suffix == ".toml":
-            import tomllib
+    from ..io import read_config
 
-            data = tomllib.loads(text)
-        elif path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise InputError(
-                f"study config {str(path)!r} must end in .json or .toml (got {path.suffix!r})"
-            )
-    except (ValueError, json.JSONDecodeError) as error:
-        if isinstance(error, InputError):
-            raise
-        first = (str(error).splitlines() or [""])[0]
-        raise InputError(f"cannot parse study config {str(path)!r}: {first}") from None
+    path = Path(path)
+    data = read_config(path, "study config")
     return config_from_dict(data, base=path.parent)
 
 
@@ -381,13 +364,15 @@ def write_table(rows: list[dict], path, columns=None) -> None:
     if not path.parent.is_dir():
         raise InputError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} is missing")
     columns = list(columns or (rows[0].keys() if rows else []))
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row.get(name, "")) for name in columns])
-    os.replace(temporary, path)
+
+    def write(temporary):
+        with open(temporary, "w", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row.get(name, "")) for name in columns])
+
+    write_atomically(path, write)
 
 
 _MARGIN_FLOOR = -3.0  # a distance of exactly 0 (margin -inf) is drawn at this many decades
@@ -491,8 +476,6 @@ def write_outputs(study: Study, table=None, figure=None) -> list[str]:
         if not figure_path.parent.is_dir():
             raise InputError(f"cannot write {str(figure_path)!r}: its directory is missing")
         drawing = study_figure(study)
-        temporary = figure_path.with_name(f".{figure_path.name}.tmp")
-        drawing.savefig(temporary, format="png", dpi=130)
-        os.replace(temporary, figure_path)
+        write_atomically(figure_path, lambda tmp: drawing.savefig(tmp, format="png", dpi=130))
         written.append(str(figure_path))
     return written
