@@ -86,14 +86,21 @@ def test_mace_trained_saved_loaded_and_audited(tmp_path, training_set):
         first.compute(ase.Atoms("N2", positions=[[0, 0, 0], [0, 0, 1.1]]))
 
 
-def test_schnetpack_trained_saved_loaded_and_audited(tmp_path, training_set):
+@pytest.fixture(scope="module")
+def schnet_file(tmp_path_factory, training_set):
+    """A SchNetPack model built, trained a few steps and saved: (model, path, losses)."""
     if importlib.util.find_spec("schnetpack") is None:
         pytest.skip("schnetpack is not installed")
     model = build_schnet(cutoff=4.0, n_layers=2, width=8, n_radial=8)
     losses = train_energies(model, training_set, steps=4)
-    assert losses[-1] < losses[0]
-    path = tmp_path / "schnet.pt"
+    path = tmp_path_factory.mktemp("schnet") / "schnet.pt"
     torch.save(model, path)
+    return model, path, losses
+
+
+def test_schnetpack_trained_saved_loaded_and_audited(schnet_file, training_set):
+    model, path, losses = schnet_file
+    assert losses[-1] < losses[0]
 
     energy = load_model(path, "schnetpack", read_out="energy")
     from completeness.descriptors.models.schnetpack import import_schnetpack
@@ -119,6 +126,28 @@ def test_schnetpack_trained_saved_loaded_and_audited(tmp_path, training_set):
     assert (v1.verdict, v1.expected) == ("degenerate", "degenerate")
     assert v2.verdict == "resolved"
     _check_gradients(last, training_set[1])
+
+
+def test_audit_command_line_reads_the_model_file(schnet_file, tmp_path):
+    import json
+
+    from completeness.cli import main
+
+    _, path, _ = schnet_file
+    pair = structures.load(PRL).scaled(3.0)  # inside the model's 4 Å cutoff
+    files = [tmp_path / "plus.xyz", tmp_path / "minus.xyz"]
+    for atoms, file in zip((pair.plus, pair.minus), files, strict=True):
+        atoms.write(file)
+    out = tmp_path / "audit.json"
+    args = ["audit", "--pair", *map(str, files), "--no-timings", "--quiet", "--json", str(out)]
+    model_args = ["--model", str(path), "--model-type", "schnetpack"]
+    assert main([*args, *model_args, "--model-layer", "1", "--model-layer", "2"]) == 0
+    rows = {row["descriptor"]: row["verdict"] for row in json.loads(out.read_text())["verdicts"]}
+    assert rows == {"schnetpack:layer=1": "degenerate", "schnetpack:layer=2": "resolved"}
+    # the same model through --descriptor TYPE:PATH (every layer concatenated)
+    assert main([*args, "--descriptor", f"schnetpack:{path}"]) == 0
+    (row,) = json.loads(out.read_text())["verdicts"]
+    assert row["verdict"] == "resolved"
 
 
 def test_load_model_refuses_bad_input(tmp_path):

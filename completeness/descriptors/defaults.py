@@ -34,6 +34,7 @@ __all__ = ["AUDIT_CUTOFF", "builtin_descriptors", "resolve_descriptors"]
 
 #: Libraries wrapped in completeness.descriptors.wrappers ("library:Name" on the command line).
 _PEER_LIBRARIES = ("featomic", "dscribe", "quippy")
+_MODEL_TYPES = ("mace", "schnetpack")  # completeness.descriptors.models.MODEL_TYPES, unimported
 
 #: Cutoff (Å) of every built-in descriptor in the audit.
 AUDIT_CUTOFF = 5.0
@@ -81,8 +82,10 @@ def resolve_descriptors(specs) -> dict:
     """Descriptors named on the command line: a :func:`builtin_descriptors` key, a built-in
     class name (every default of that class, or the class with default hyperparameters when
     none is listed), a wrapped library's descriptor (``featomic:SoapPowerSpectrum``, see
-    :mod:`completeness.descriptors.wrappers`), or ``module:attr`` (a user's own, see
-    :func:`completeness.descriptors.user.load_descriptor`). Returns ``{name: descriptor}``.
+    :mod:`completeness.descriptors.wrappers`), a trained model file (``mace:PATH``,
+    ``schnetpack:PATH``, see :mod:`completeness.descriptors.models`), or ``module:attr`` (a
+    user's own, see :func:`completeness.descriptors.user.load_descriptor`). Returns
+    ``{name: descriptor}``.
     """
     from .base import registered_descriptors
     from .user import load_descriptor
@@ -92,6 +95,12 @@ def resolve_descriptors(specs) -> dict:
     for spec in specs:
         if spec in builtin:
             chosen[spec] = builtin[spec]
+        elif spec.partition(":")[0] in _MODEL_TYPES:
+            # a trained model file ("mace:path/to/file.model"), before module:attr
+            from .models import load_model
+
+            model_type, _, path = spec.partition(":")
+            chosen[spec] = load_model(path, model_type)
         elif spec.partition(":")[0] in _PEER_LIBRARIES:
             # a wrapped library ("featomic:SoapPowerSpectrum"), before module:attr
             from .wrappers import load_peer
