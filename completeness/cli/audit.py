@@ -6,6 +6,7 @@ import sys
 
 from ..errors import InputError, first_line
 from ..io import write_atomically, write_text
+from . import _common
 from ._common import read_structure
 
 
@@ -20,13 +21,13 @@ def run(args) -> int:
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
     if args.model_type and not args.model:
         raise InputError("--model-type needs --model PATH (the model file to audit)")
-    if args.model:
+    if args.model or getattr(args, "peers", False):  # these replace the built-in descriptors
         descriptors = resolve_descriptors(args.descriptor) if args.descriptor else {}
+    if args.model:
         descriptors.update(_model(args))
     if getattr(args, "peers", False):
         from ..descriptors.wrappers import peer_descriptors
 
-        descriptors = resolve_descriptors(args.descriptor) if args.descriptor else {}
         descriptors.update(peer_descriptors())
     statement = None
     if args.pair:
@@ -43,7 +44,7 @@ def run(args) -> int:
         cards=not args.pair,
         timings=not args.no_timings,
         seed=args.seed,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
         pair_statement=statement,
     )
     outputs = {}
@@ -64,11 +65,14 @@ def run(args) -> int:
 
             outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
     figure = audit.figure() if args.figure else None
+    page = audit.html() if args.html else None
     for kind, target in (("json", args.json), ("markdown", args.markdown)):
         if kind in outputs and target != "-":
             write_text(target, outputs[kind])
     if figure is not None:
         write_atomically(args.figure, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+    if page is not None:
+        write_text(args.html, page)
     stdout_outputs = [
         outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
     ]
@@ -128,23 +132,18 @@ def _is_peer(descriptor) -> bool:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "audit",
         help="verdicts of descriptors on degenerate pairs, and a report card per descriptor",
         description=(
             "Audit descriptors: the verdict (degenerate / resolved / inconclusive) on every "
-            "catalog pair, or on your own pair, and a report card on the six criteria. "
+            "catalog pair, or on your own pair, and a report card on the six criteria (default: "
+            "every built-in descriptor). "
             "Exit status 0 whatever the verdicts; 2 for bad input."
         ),
     )
-    parser.add_argument(
-        "--descriptor",
-        action="append",
-        metavar="NAME",
-        help="a built-in key (e.g. power-spectrum), a class name (e.g. PowerSpectrum) or "
-        "module:attr for your own (object with compute() or callable (positions, numbers) -> "
-        "vector); repeat for several (default: every built-in descriptor)",
-    )
+    _common.add_descriptor(parser, multiple=True)
     parser.add_argument(
         "--model",
         metavar="PATH",
@@ -193,10 +192,15 @@ def register(commands) -> None:
     )
     parser.add_argument("--figure", metavar="PATH", help="write a verdict heat map (PNG)")
     parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
+    )
+    parser.add_argument(
         "--no-timings",
         action="store_true",
         help="skip the efficiency timings (the only machine-dependent numbers)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)
