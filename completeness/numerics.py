@@ -44,14 +44,16 @@ def central_differences(function, x, step: float = 1e-5, *, with_value: bool = F
 
     ``function`` takes a batch ``(m, *x.shape)`` and returns ``(m, *f_shape)``. Returns the
     derivatives as ``(*x.shape, *f_shape)`` (``d f / d x[i]`` at index ``i``), and with
-    ``with_value`` also ``f(x)`` (evaluated in the same batch). The truncation error is
+    ``with_value`` also ``f(x)`` (evaluated in the same batch, first). The truncation error is
     ``O(step^2)``, the round-off ``O(eps / step)``.
     """
     x = np.asarray(x, dtype=np.float64)
     size = x.size
     displacements = (np.eye(size) * step).reshape(size, *x.shape)
-    batch = np.concatenate([x[None], x + displacements, x - displacements])
+    displaced = [x + displacements, x - displacements]
+    batch = np.concatenate([x[None], *displaced] if with_value else displaced)
     values = np.asarray(function(batch))
-    plus, minus = values[1 : 1 + size], values[1 + size :]
+    first = 1 if with_value else 0
+    plus, minus = values[first : first + size], values[first + size :]
     derivatives = ((plus - minus) / (2 * step)).reshape(*x.shape, *values.shape[1:])
     return (values[0], derivatives) if with_value else derivatives

@@ -83,8 +83,7 @@ add null directions that a complete basis of the same body order does not have).
 from __future__ import annotations
 
 import time
-
-import ase
+from dataclasses import replace
 
 from ...environments import InputError
 from ...io import json_safe
@@ -131,6 +130,9 @@ def discover(
 ) -> DiscoveryResult:
     """Search for degenerate pairs of ``descriptor`` with ``n_neighbours`` neighbours.
 
+    Size: nineteen keyword arguments and their documentation; the body only checks them, maps
+    the restarts and merges the survivors (:func:`_distinct_pairs`).
+
     Parameters
     ----------
     descriptor
@@ -169,9 +171,7 @@ def discover(
         with its oracle classification, claim and family dimension.
     """
     from ...descriptors.user import as_descriptor
-    from ...oracle import degeneracy_order
     from ...parallel import parallel_map
-    from ...structures import Claim, DegeneratePair, verify
 
     start = time.perf_counter()
     settings = search_settings(
@@ -205,70 +205,8 @@ def discover(
     body_order = getattr(descriptor, "body_order", None)
     body_order = int(body_order) if body_order else None
     prefix = name_prefix or f"discovered-{user_name.lower()}-n{settings.n_neighbours}"
-    found: list[FoundPair] = []
-    members: list[tuple[ase.Atoms, ase.Atoms]] = []
-    for candidate in candidates:
-        if not candidate.kept:
-            continue
-        plus, minus = (
-            member_atoms(candidate.plus, settings),
-            member_atoms(candidate.minus, settings),
-        )
-        duplicate = next(
-            (
-                k
-                for k, other in enumerate(members)
-                if same_pair((plus, minus), other, settings.reflections)
-            ),
-            None,
-        )
-        if duplicate is not None:
-            previous = found[duplicate]
-            found[duplicate] = FoundPair(
-                pair=previous.pair,
-                order=previous.order,
-                kind=previous.kind,
-                candidate=previous.candidate,
-                family=previous.family,
-                restarts=(*previous.restarts, candidate.restart),
-            )
-            continue
-        order = degeneracy_order(plus, minus, max_body_order=max_body_order)
-        congruence = order.congruence
-        if congruence.congruent and (congruence.proper or settings.reflections):
-            continue  # cannot happen with a positive separation; never report a trivial pair
-        kind = "body-order" if body_order is not None and order.o3 >= body_order else "basis"
-        claim = Claim(
-            scope="environment",
-            equal_up_to_o3=int(order.o3),
-            equal_up_to_so3=int(order.so3),
-            max_checked=int(order.max_checked),
-            statement=(
-                f"found by search for {user_name} with {settings.n_neighbours} neighbours "
-                f"(restart {candidate.restart}, seed {seed}): O(3) signatures equal up to "
-                f"{order.o3}-body, SO(3) up to {order.so3}-body; feature distance "
-                f"{candidate.distance:.1e} at noise floor {candidate.floor:.1e}"
-            ),
-        )
-        pair = DegeneratePair(
-            name=f"{prefix}-{len(found):03d}",
-            plus=plus,
-            minus=minus,
-            claim=claim,
-            params={
-                "descriptor": user_name,
-                "hypers": json_safe(getattr(descriptor, "get_params", dict)()),
-                "seed": seed,
-                "restart": candidate.restart,
-                "kind": kind,
-            },
-            reference=DISCOVERY_REFERENCE,
-            family="discovered",
-        )
-        verify(pair)
-        family = family_dimension(descriptor, plus, minus, rtol=rtol)
-        found.append(FoundPair(pair, order, kind, candidate, family, (candidate.restart,)))
-        members.append((plus, minus))
+    context = (descriptor, user_name, body_order, settings, seed, max_body_order, rtol)
+    found = _distinct_pairs(candidates, settings, prefix, context)
     return DiscoveryResult(
         descriptor=user_name,
         hypers=json_safe(getattr(descriptor, "get_params", dict)()),
@@ -280,3 +218,75 @@ def discover(
         pairs=found,
         seconds=time.perf_counter() - start,
     )
+
+
+def _distinct_pairs(candidates, settings, prefix: str, context) -> list[FoundPair]:
+    """The kept candidates as pairs, duplicates up to congruence merged into the first."""
+    found: list[FoundPair] = []
+    members: list = []  # (plus, minus) of each found pair, for the duplicate test
+    for candidate in candidates:
+        if not candidate.kept:
+            continue
+        plus = member_atoms(candidate.plus, settings)
+        minus = member_atoms(candidate.minus, settings)
+        duplicate = next(
+            (
+                k
+                for k, other in enumerate(members)
+                if same_pair((plus, minus), other, settings.reflections)
+            ),
+            None,
+        )
+        if duplicate is not None:
+            previous = found[duplicate]
+            found[duplicate] = replace(previous, restarts=(*previous.restarts, candidate.restart))
+            continue
+        pair = _classify(candidate, plus, minus, f"{prefix}-{len(found):03d}", context)
+        if pair is not None:
+            found.append(pair)
+            members.append((plus, minus))
+    return found
+
+
+def _classify(candidate, plus, minus, name: str, context) -> FoundPair | None:
+    """A kept candidate as a verified catalog pair with the oracle's claim and its family
+    dimension; None for a congruent (trivial) pair."""
+    from ...oracle import degeneracy_order
+    from ...structures import Claim, DegeneratePair, verify
+
+    descriptor, user_name, body_order, settings, seed, max_body_order, rtol = context
+    order = degeneracy_order(plus, minus, max_body_order=max_body_order)
+    congruence = order.congruence
+    if congruence.congruent and (congruence.proper or settings.reflections):
+        return None  # cannot happen with a positive separation; never report a trivial pair
+    kind = "body-order" if body_order is not None and order.o3 >= body_order else "basis"
+    claim = Claim(
+        scope="environment",
+        equal_up_to_o3=int(order.o3),
+        equal_up_to_so3=int(order.so3),
+        max_checked=int(order.max_checked),
+        statement=(
+            f"found by search for {user_name} with {settings.n_neighbours} neighbours "
+            f"(restart {candidate.restart}, seed {seed}): O(3) signatures equal up to "
+            f"{order.o3}-body, SO(3) up to {order.so3}-body; feature distance "
+            f"{candidate.distance:.1e} at noise floor {candidate.floor:.1e}"
+        ),
+    )
+    pair = DegeneratePair(
+        name=name,
+        plus=plus,
+        minus=minus,
+        claim=claim,
+        params={
+            "descriptor": user_name,
+            "hypers": json_safe(getattr(descriptor, "get_params", dict)()),
+            "seed": seed,
+            "restart": candidate.restart,
+            "kind": kind,
+        },
+        reference=DISCOVERY_REFERENCE,
+        family="discovered",
+    )
+    verify(pair)
+    family = family_dimension(descriptor, plus, minus, rtol=rtol)
+    return FoundPair(pair, order, kind, candidate, family, (candidate.restart,))

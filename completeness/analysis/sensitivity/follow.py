@@ -236,15 +236,13 @@ def follow_insensitive_mode(
     are projected out, and the neighbours move by ``step`` (Å, Euclidean norm over all
     neighbour coordinates) along the right singular vector of the smallest singular value, its
     sign chosen so that it makes an acute angle with the previous step (``sign`` orients the
-    first step: +1 makes its largest-magnitude component positive). This is the protocol of
-    J. Chem. Phys. 156, 034302 (2022), doi:10.1063/5.0070488 (published reproduction:
-    20,000 steps of 1e-4 Å on CH4).
+    first step: +1 makes its largest-magnitude component positive): the protocol of
+    J. Chem. Phys. 156, 034302 (2022), doi:10.1063/5.0070488 (20,000 steps of 1e-4 Å on CH4).
 
     Parameters
     ----------
     target : callable, optional
-        ``target(vectors (n, 3)) -> float`` recorded at every step, e.g.
-        :func:`ch4_four_body_target`.
+        ``target(vectors (n, 3)) -> float`` recorded at every step (:func:`ch4_four_body_target`).
     degeneracy : float
         Singular values within ``degeneracy * s_max`` of the smallest one count as degenerate
         with it (e.g. the many exact null modes of a 2-body descriptor); the step then continues
@@ -255,12 +253,51 @@ def follow_insensitive_mode(
     progress : bool
         Show a tqdm progress bar.
     """
-    if sign not in (1, -1):
-        raise InputError(f"sign must be +1 or -1, got {sign}")
-    if n_steps < 1 or not step > 0:
-        raise InputError("n_steps must be >= 1 and step > 0")
+    if sign not in (1, -1) or n_steps < 1 or not step > 0:
+        raise InputError(
+            f"need sign +1 or -1, n_steps >= 1, step > 0 (got {sign}, {n_steps}, {step})"
+        )
     env = as_environment(descriptor, atoms, centre, cutoff)
     evaluator = Evaluator(descriptor, env)
+    values_and_jacobian, use_analytic = _jacobian_function(evaluator, env, method)
+    from ...progress import progress_bar
+
+    n = env.n_neighbours
+    vectors = np.empty((n_steps + 1, n, 3))
+    vectors[0] = env.vectors
+    change, smallest = np.empty(n_steps + 1), np.empty(n_steps)
+    reference = previous = None
+
+    for k in progress_bar(range(n_steps), enabled=progress, desc="following", unit="step"):
+        x = vectors[k]
+        values, jac = values_and_jacobian(x)
+        if reference is None:
+            reference = values
+        change[k] = response_distance(values, reference, metric)[0]
+        direction, smallest[k] = _least_sensitive_direction(
+            jac.reshape(len(values), -1), x, previous, sign, degeneracy
+        )
+        previous = direction
+        vectors[k + 1] = x + step * direction.reshape(n, 3)
+    change[n_steps] = response_distance(evaluator.values(vectors[-1:]), reference, metric)[0]
+    targets = None if target is None else np.array([float(target(v)) for v in vectors])
+    summary = _path_change(evaluator, vectors, max(n_steps // 200, 1), n_random, seed, metric)
+    return ManifoldPath(
+        vectors=vectors,
+        feature_change=change,
+        smallest_singular_value=smallest,
+        target=targets,
+        step=float(step),
+        change=summary,
+        environment=env,
+        method="analytic" if use_analytic else "finite-difference",
+        metric=metric,
+    )
+
+
+def _jacobian_function(evaluator, env, method: str):
+    """``(x -> (values, jacobian), analytic?)`` for ``method`` (auto: analytic when the
+    descriptor has gradients)."""
     if method not in ("auto", "analytic", "finite-difference"):
         raise InputError(
             f"method must be 'auto', 'analytic' or 'finite-difference', got {method!r}"
@@ -277,60 +314,33 @@ def follow_insensitive_mode(
         result = evaluator.analytic(x) if use_analytic else None
         return result if result is not None else evaluator.finite_difference(x)
 
-    n = env.n_neighbours
-    vectors = np.empty((n_steps + 1, n, 3))
-    vectors[0] = env.vectors
-    change = np.empty(n_steps + 1)
-    smallest = np.empty(n_steps)
-    reference = None
-    previous = None
-    from ...progress import progress_bar
+    return values_and_jacobian, use_analytic
 
-    for k in progress_bar(range(n_steps), enabled=progress, desc="following", unit="step"):
-        x = vectors[k]
-        values, jac = values_and_jacobian(x)
-        if reference is None:
-            reference = values
-        change[k] = response_distance(values, reference, metric)[0]
-        matrix = jac.reshape(len(values), -1)
-        rotations = rotation_basis(x)
-        complement = orthogonal_complement(rotations, 3 * n)
-        reduced = matrix @ complement
-        _, s, vt = np.linalg.svd(reduced, full_matrices=reduced.shape[0] < reduced.shape[1])
-        singular = np.zeros(complement.shape[1])
-        singular[: s.size] = s
-        smallest[k] = singular[-1]
-        direction = complement @ vt[-1]
-        # a (near-)degenerate smallest singular value leaves the direction arbitrary within its
-        # subspace: continue along the previous direction projected onto that subspace
-        near = singular <= singular[-1] + degeneracy * singular[0]
-        if previous is not None and near.sum() > 1:
-            subspace = complement @ vt[near].T
-            projected = subspace @ (subspace.T @ previous)
-            norm = np.linalg.norm(projected)
-            if norm > 0.1:
-                direction = projected / norm
-        if previous is None:
-            largest = np.argmax(np.abs(direction))
-            if np.sign(direction[largest]) != sign:
-                direction = -direction
-        elif direction @ previous < 0:
+
+def _least_sensitive_direction(matrix, x, previous, sign: int, degeneracy: float):
+    """The unit step (flattened ``(3n,)``) along the least sensitive mode of the Jacobian
+    ``matrix`` ``(F, 3n)`` at ``x``, rotations projected out, oriented against ``previous``
+    (or by ``sign`` for the first step); and the smallest singular value."""
+    rotations = rotation_basis(x)
+    complement = orthogonal_complement(rotations, matrix.shape[1])
+    reduced = matrix @ complement
+    _, s, vt = np.linalg.svd(reduced, full_matrices=reduced.shape[0] < reduced.shape[1])
+    singular = np.zeros(complement.shape[1])
+    singular[: s.size] = s
+    direction = complement @ vt[-1]
+    # a (near-)degenerate smallest singular value leaves the direction arbitrary within its
+    # subspace: continue along the previous direction projected onto that subspace
+    near = singular <= singular[-1] + degeneracy * singular[0]
+    if previous is not None and near.sum() > 1:
+        subspace = complement @ vt[near].T
+        projected = subspace @ (subspace.T @ previous)
+        norm = np.linalg.norm(projected)
+        if norm > 0.1:
+            direction = projected / norm
+    if previous is None:
+        largest = np.argmax(np.abs(direction))
+        if np.sign(direction[largest]) != sign:
             direction = -direction
-        previous = direction
-        vectors[k + 1] = x + step * direction.reshape(n, 3)
-    change[n_steps] = response_distance(evaluator.values(vectors[-1:]), reference, metric)[0]
-    targets = None
-    if target is not None:
-        targets = np.array([float(target(v)) for v in vectors])
-    summary = _path_change(evaluator, vectors, max(n_steps // 200, 1), n_random, seed, metric)
-    return ManifoldPath(
-        vectors=vectors,
-        feature_change=change,
-        smallest_singular_value=smallest,
-        target=targets,
-        step=float(step),
-        change=summary,
-        environment=env,
-        method="analytic" if use_analytic else "finite-difference",
-        metric=metric,
-    )
+    elif direction @ previous < 0:
+        direction = -direction
+    return direction, singular[-1]
