@@ -67,22 +67,22 @@ nu = 4), with memory ``n_pairs * 3 * n_intermediate * (2 lambda + 1)`` doubles, 
 it is meant for scans of small batches, not for bulk training sets.
 
 Both are vectorised over samples (the bispectrum in chunks of samples that keep temporaries
-small, with single-threaded BLAS for the many small GEMMs).
+small). Their many small GEMMs run best on one BLAS thread: the process-wide thread policy of
+:mod:`completeness.threads` (applied by the command line and the worker processes) sees to it.
 """
 
 from __future__ import annotations
 
 import itertools
-import numbers
 import re
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..environments import InputError, Neighbourhoods
 from .base import Descriptor
 from .clebsch_gordan import real_clebsch_gordan
+from .hypers import Boolean, Integer, declare
 from .spherical_expansion import ExpansionHypers
 
 __all__ = ["Bispectrum", "DensityCorrelations"]
@@ -91,20 +91,13 @@ _MAX_CORRELATION_ORDER = 6
 _STRUCTURE_CACHE: dict = {}
 
 
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be True or False, got {value!r}")
-
-
 class _CorrelationMixin(ExpansionHypers):
     """Shared hyperparameter handling (expansion hypers + parity option).
 
     A mixin, not a Descriptor subclass, so that it is not registered as a descriptor.
     """
 
-    def _check_hypers(self) -> None:
-        super()._check_hypers()
-        _check_bool(self.include_pseudoscalar, "include_pseudoscalar")
+    hyper_constraints = declare(include_pseudoscalar=Boolean())
 
     @property
     def parity(self) -> str:  # type: ignore[override]
@@ -201,6 +194,7 @@ class Bispectrum(_CorrelationMixin, Descriptor):
 
     def __init__(
         self,
+        *,
         cutoff=5.0,
         n_radial=4,
         max_angular=4,
@@ -248,12 +242,6 @@ class Bispectrum(_CorrelationMixin, Descriptor):
         return np.concatenate([np.full(b.size, -1 if b.odd else 1, dtype=np.int64) for b in blocks])
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
-        # many small and medium GEMMs: BLAS threading only adds overhead (and oversubscribes a
-        # loaded machine); one thread for the whole computation, values and gradients alike
-        with threadpool_limits(1, user_api="blas"):
-            return self._compute_single_threaded(neighbourhoods, species, gradients)
-
-    def _compute_single_threaded(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         n_samples = neighbourhoods.n_samples
         n_species, n_radial = len(species), int(self.n_radial)
         max_angular = int(self.max_angular)
@@ -594,8 +582,14 @@ class DensityCorrelations(_CorrelationMixin, Descriptor):
         reach the final invariant, which makes the selection complete.
     """
 
+    hyper_constraints = declare(
+        correlation_order=Integer(1, _MAX_CORRELATION_ORDER),
+        max_intermediate_angular=Integer(0, optional=True),
+    )
+
     def __init__(
         self,
+        *,
         correlation_order=3,
         cutoff=5.0,
         n_radial=4,
@@ -622,25 +616,6 @@ class DensityCorrelations(_CorrelationMixin, Descriptor):
     def body_order(self) -> int:  # type: ignore[override]
         """nu + 1."""
         return int(self.correlation_order) + 1
-
-    def _check_hypers(self) -> None:
-        super()._check_hypers()
-        nu = self.correlation_order
-        if (
-            isinstance(nu, bool)
-            or not isinstance(nu, numbers.Integral)
-            or not 1 <= nu <= _MAX_CORRELATION_ORDER
-        ):
-            raise InputError(
-                f"correlation_order must be an integer in 1..{_MAX_CORRELATION_ORDER}, got {nu!r}"
-            )
-        cap = self.max_intermediate_angular
-        if cap is not None and (
-            isinstance(cap, bool) or not isinstance(cap, numbers.Integral) or cap < 0
-        ):
-            raise InputError(
-                f"max_intermediate_angular must be None or an integer >= 0, got {cap!r}"
-            )
 
     # -- the structure of the features (values computed on demand) ----------------------------
 
