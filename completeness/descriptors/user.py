@@ -1,6 +1,8 @@
 """Adapting a user's own descriptor so that the audit can run on it without subclassing.
 
-Three shapes are accepted by :func:`as_descriptor`:
+:func:`as_descriptor` first passes the object through
+:func:`completeness.descriptors.adapt` (configured dscribe descriptors, featomic
+calculators and ASE calculators become descriptors there); then three shapes are accepted:
 
 1. a :class:`~completeness.descriptors.base.Descriptor` (used through the same adapter, so its
    output is validated like any other);
@@ -30,6 +32,7 @@ import inspect
 import numpy as np
 
 from ..environments import InputError, check_systems
+from .adapters import adapt
 from .base import Descriptor
 
 __all__ = ["UserDescriptor", "as_descriptor", "load_descriptor"]
@@ -56,20 +59,15 @@ class UserDescriptor:
         if isinstance(wrapped, UserDescriptor):
             name = name or wrapped.name
             wrapped = wrapped.wrapped
+        wrapped = adapt(wrapped)  # peer objects, ASE calculators; refuses what cannot be
         self.wrapped = wrapped
         if isinstance(wrapped, Descriptor):
             self.kind = "descriptor"
         elif callable(getattr(wrapped, "compute", None)):
             self.kind = "object"
             self._check_compute_signature()
-        elif callable(wrapped):
-            self.kind = "callable"
         else:
-            raise InputError(
-                f"{type(wrapped).__name__!r} is not a descriptor: give an object with "
-                "compute(systems, centers=..., gradients=...) or a callable "
-                "(positions, numbers) -> vector"
-            )
+            self.kind = "callable"
         self.name = name or _name_of(wrapped)
         self.body_order = _optional_int(getattr(wrapped, "body_order", None), self.name)
         parity = getattr(wrapped, "parity", None)
@@ -89,8 +87,9 @@ class UserDescriptor:
 
     @property
     def has_gradients(self) -> bool:
-        """False for plain callables (they only return values)."""
-        return self.kind != "callable"
+        """False for plain callables (they only return values) and for objects that say so
+        (``has_gradients = False``)."""
+        return self.kind != "callable" and bool(getattr(self.wrapped, "has_gradients", True))
 
     def compute(self, systems, *, centers=None, gradients: bool = False):
         """Feature values (and gradients) of ``systems``, validated.
