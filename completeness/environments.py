@@ -21,21 +21,20 @@ This module imports nothing from the rest of the package (see DESIGN.md, "floors
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import os
 
 import ase
 import numpy as np
 
 __all__ = [
     "COINCIDENT_TOLERANCE",
+    "MAX_NEIGHBOUR_PAIRS",
+    "MIN_CUTOFF",
     "Environment",
     "InputError",
     "Neighbourhoods",
-    "MAX_NEIGHBOUR_PAIRS",
-    "MIN_CUTOFF",
     "atomic_number",
     "build_neighbourhoods",
     "check_atomic_numbers",

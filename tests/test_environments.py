@@ -104,9 +104,9 @@ def test_from_vectors_round_trip():
 @pytest.mark.parametrize("number", [0, 200, -1])
 def test_atomic_numbers_outside_the_periodic_table_are_refused(number):
     atoms = ase.Atoms(numbers=[6, number], positions=[[0, 0, 0], [1, 0, 0]])
-    with pytest.raises(InputError, match=f"atomic number {number} .*outside 1..118"):
+    with pytest.raises(InputError, match=rf"atomic number {number} .*outside 1\.\.118"):
         build_neighbourhoods(atoms, cutoff=3.0)
-    with pytest.raises(InputError, match="out of range 1..118"):
+    with pytest.raises(InputError, match=r"out of range 1\.\.118"):
         atomic_number(number)
 
 
@@ -132,7 +132,7 @@ def test_atomic_number_helper_reads_symbols_and_names_unknown_ones():
 def test_tiny_periodic_cells_are_refused_before_allocating(cell, pbc):
     rng = np.random.default_rng(0)
     atoms = ase.Atoms("H20", positions=rng.uniform(0, 1e-6, (20, 3)), cell=cell, pbc=pbc)
-    with pytest.raises(InputError, match="neighbour pairs .*limit .*--max-pairs") as info:
+    with pytest.raises(InputError, match=r"neighbour pairs .*limit .*--max-pairs") as info:
         build_neighbourhoods(atoms, cutoff=5.0)
     assert "\n" not in str(info.value)
     with pytest.raises(InputError, match="neighbour pairs"):
@@ -155,7 +155,7 @@ def test_pair_limit_can_be_raised_and_ordinary_crystals_pass(monkeypatch):
 
 @pytest.mark.parametrize("cutoff", [1e-9, 1e-6, 1e-4])
 def test_tiny_cutoffs_are_refused_before_the_neighbour_list(cutoff):
-    with pytest.raises(InputError, match="shorter than 0.001 Å"):
+    with pytest.raises(InputError, match=r"shorter than 0\.001 Å"):
         environment(bulk("Si"), 0, cutoff=cutoff)
-    with pytest.raises(InputError, match="shorter than 0.001 Å"):
+    with pytest.raises(InputError, match=r"shorter than 0\.001 Å"):
         build_neighbourhoods(cluster(80), cutoff=cutoff)
