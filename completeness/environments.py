@@ -335,6 +335,7 @@ class Environment:
         """Build an environment from neighbour vectors (centre at the origin).
 
         ``species`` defaults to 1 (H) for every neighbour. Vectors are validated like atoms.
+        ``centre_species=0`` marks a dummy centre (a point, not an atom: e.g. a centroid).
         """
         array = np.asarray(vectors, dtype=np.float64)
         if array.size == 0:
@@ -346,17 +347,21 @@ class Environment:
         if species is None:
             species = np.ones(len(array), dtype=np.int64)
         species = check_atomic_numbers(np.asarray(species).reshape(-1), "species")
-        centre_species = atomic_number(centre_species)
+        dummy = not isinstance(centre_species, str) and centre_species == 0
+        centre_species = 0 if dummy else atomic_number(centre_species)
         if species.shape != (len(array),):
             raise InputError(
                 f"got {species.size} species for {len(array)} neighbour vectors; give one "
                 "atomic number per neighbour"
             )
         atoms = ase.Atoms(
-            numbers=np.concatenate([[centre_species], species]),
+            numbers=np.concatenate([[centre_species or 1], species]),
             positions=np.vstack([np.zeros((1, 3)), array]),
         )
-        return environment(atoms, centre=0)
+        built = environment(atoms, centre=0)
+        if dummy:
+            object.__setattr__(built, "centre_species", 0)
+        return built
 
     def to_atoms(self) -> ase.Atoms:
         """The environment as a finite cluster: centre at the origin (atom 0), then neighbours."""
