@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
+from .errors import InputError
+
 __all__ = [
     "COINCIDENT_TOLERANCE",
     "MAX_NEIGHBOUR_PAIRS",
@@ -63,10 +65,6 @@ _MAX_ATOMIC_NUMBER = 118
 # Finite clusters up to this size get all pairs by numpy broadcasting: for the small molecules and
 # clusters of typical scans this is several times faster than a neighbour-list call.
 _BRUTE_FORCE_ATOMS = 64
-
-
-class InputError(ValueError):
-    """Bad input: the message names the problem and how to fix it (one line)."""
 
 
 # --------------------------------------------------------------------------------------------

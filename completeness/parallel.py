@@ -57,13 +57,15 @@ import os
 import pickle
 import signal
 import sys
-import tempfile
 import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
 
 import numpy as np
+
+from .errors import CompletenessError, InputError, first_line
+from .io import write_bytes
 
 __all__ = ["BACKENDS", "Interrupted", "ParallelInputError", "TaskFailed", "parallel_map"]
 
@@ -74,11 +76,11 @@ _MANIFEST = "manifest.json"
 _LOCK = ".lock"
 
 
-class ParallelInputError(ValueError):
+class ParallelInputError(InputError):
     """Bad arguments to :func:`parallel_map`: the message names the problem and the fix."""
 
 
-class TaskFailed(RuntimeError):
+class TaskFailed(CompletenessError, RuntimeError):
     """A task raised. ``str()`` is one line (task index, error type, message); the worker's
     formatted traceback is in :attr:`worker_traceback`."""
 
@@ -112,7 +114,7 @@ def _run_task(function, task, seed_sequence, index: int, n_tasks: int):
     try:
         return index, function(task, rng)
     except Exception as error:  # re-raised in the caller with the task index
-        first = (str(error).strip().splitlines() or [""])[0]
+        first = first_line(error, default="")
         raise TaskFailed(
             f"task {index} of {n_tasks} failed: {type(error).__name__}: {first}",
             traceback.format_exc(),
@@ -146,20 +148,6 @@ def _tasks_hash(tasks: list, seed) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def _lock_directory(directory: str) -> int:
     """An exclusive, non-blocking ``flock`` on ``directory/.lock``; refuse if another map has it."""
     import fcntl
@@ -178,21 +166,15 @@ def _lock_directory(directory: str) -> int:
 
 def _create_exclusively(path: str, data: bytes) -> bool:
     """Write ``path`` completely, unless it exists: False then (a hard link never replaces)."""
-    directory = os.path.dirname(path)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+    temporary = f"{path}.{os.getpid()}.new"
+    write_bytes(temporary, data, sync=True)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return False
-        return True
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
     finally:
         os.remove(temporary)
+    return True
 
 
 class _Checkpoint:
@@ -251,7 +233,9 @@ class _Checkpoint:
         return done
 
     def save(self, index: int, result) -> None:
-        _write_atomically(self.path(index), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        write_bytes(
+            self.path(index), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), sync=True
+        )
 
 
 # --------------------------------------------------------------------------------------------

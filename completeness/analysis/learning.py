@@ -42,6 +42,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..environments import InputError
+from ..io import write_json
 
 __all__ = [
     "FAMILIES",
@@ -460,9 +461,8 @@ class LearningCurve:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
 
     def save(self, path) -> None:
-        """Write the curve as JSON."""
-        with open(path, "w") as handle:
-            json.dump(self.to_dict(), handle, indent=1)
+        """Write the curve as JSON (atomically)."""
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path) -> LearningCurve:

@@ -77,6 +77,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .. import parallel
 from ..environments import InputError, build_neighbourhoods, check_cutoff, check_systems
+from ..errors import first_line
 
 __all__ = [
     "EnvironmentSet",
@@ -801,8 +802,9 @@ def read_systems(path) -> list[ase.Atoms]:
     try:
         frames = ase.io.read(path, index=":")
     except Exception as error:  # ase raises many types for unreadable files: one message
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise InputError(f"cannot read {path!r} ({first}); give an extxyz/xyz file") from None
+        raise InputError(
+            f"cannot read {path!r} ({first_line(error)}); give an extxyz/xyz file"
+        ) from None
     if not frames:
         raise InputError(f"{path!r} holds no structures")
     return frames

@@ -40,7 +40,6 @@ import inspect
 import itertools
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +47,8 @@ import numpy as np
 
 from .. import parallel
 from ..environments import InputError
+from ..errors import first_line
+from ..io import write_atomically
 from .distance import N_TRANSFORMS, verdicts
 
 __all__ = [
@@ -134,7 +135,7 @@ def load_config(path) -> StudyConfig:
     except (ValueError, json.JSONDecodeError) as error:
         if isinstance(error, InputError):
             raise
-        first = (str(error).splitlines() or [""])[0]
+        first = first_line(error, default="")
         raise InputError(f"cannot parse study config {str(path)!r}: {first}") from None
     return config_from_dict(data, base=path.parent)
 
@@ -381,13 +382,15 @@ def write_table(rows: list[dict], path, columns=None) -> None:
     if not path.parent.is_dir():
         raise InputError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} is missing")
     columns = list(columns or (rows[0].keys() if rows else []))
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row.get(name, "")) for name in columns])
-    os.replace(temporary, path)
+
+    def write(temporary):
+        with open(temporary, "w", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row.get(name, "")) for name in columns])
+
+    write_atomically(path, write)
 
 
 _MARGIN_FLOOR = -3.0  # a distance of exactly 0 (margin -inf) is drawn at this many decades
@@ -491,8 +494,6 @@ def write_outputs(study: Study, table=None, figure=None) -> list[str]:
         if not figure_path.parent.is_dir():
             raise InputError(f"cannot write {str(figure_path)!r}: its directory is missing")
         drawing = study_figure(study)
-        temporary = figure_path.with_name(f".{figure_path.name}.tmp")
-        drawing.savefig(temporary, format="png", dpi=130)
-        os.replace(temporary, figure_path)
+        write_atomically(figure_path, lambda tmp: drawing.savefig(tmp, format="png", dpi=130))
         written.append(str(figure_path))
     return written

@@ -16,7 +16,8 @@ standalone worker file in a fresh interpreter:
 - the worker file is run as a script (``python _runner.py WORKER FUNCTION DIR``), so the child
   imports only numpy, ase and the library, not ``completeness``.
 
-This module imports nothing of the package: it is both the parent's helper and the child's
+This module imports nothing of the package but its error base when imported (not when run as a
+script): it is both the parent's helper and the child's
 entry point.
 """
 
@@ -29,6 +30,13 @@ import subprocess
 import sys
 import tempfile
 
+if __package__:  # imported by the parent: its errors are the package's errors
+    from ...errors import CompletenessError
+
+    _ERROR_BASES: tuple = (CompletenessError, RuntimeError)
+else:  # run as the child's script: never raises these, imports nothing of the package
+    _ERROR_BASES = (RuntimeError,)
+
 __all__ = ["PeerCrash", "PeerError", "run_isolated"]
 
 _TAIL_LINES = 6
@@ -36,12 +44,12 @@ _TAIL_LINES = 6
 _RAISED = 3
 
 
-class PeerError(RuntimeError):
+class PeerError(*_ERROR_BASES):
     """A wrapped library raised an exception in the child process (its type and message are
     in this exception's message)."""
 
 
-class PeerCrash(RuntimeError):
+class PeerCrash(*_ERROR_BASES):
     """A wrapped library ended its process (non-zero exit status or signal)."""
 
     def __init__(self, message: str, *, returncode: int, stderr: str, stdout: str):

@@ -1,0 +1,7 @@
+"""``python3 -m completeness.cli``: the same as the ``completeness`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

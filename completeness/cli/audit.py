@@ -1,0 +1,154 @@
+"""``completeness audit``: verdicts on degenerate pairs and a report card per descriptor."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import InputError, first_line
+from ..io import write_atomically, write_text
+from ._common import read_structure
+
+
+def run(args) -> int:
+    import json
+
+    from ..analysis.distance import user_pair
+    from ..analysis.report import catalog_pairs, run_audit
+    from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
+
+    # everything that can fail on bad input happens before any computation or output
+    descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
+    if getattr(args, "peers", False):
+        from ..descriptors.wrappers import peer_descriptors
+
+        descriptors = resolve_descriptors(args.descriptor) if args.descriptor else {}
+        descriptors.update(peer_descriptors())
+    statement = None
+    if args.pair:
+        first, second = (read_structure(path) for path in args.pair)
+        pair = user_pair(first, second, name="user-pair")
+        pairs = [pair]
+        statement = pair.claim.statement
+    else:
+        pairs = catalog_pairs()
+    _probe(descriptors, pairs[0].plus)
+    audit = run_audit(
+        descriptors,
+        pairs,
+        cards=not args.pair,
+        timings=not args.no_timings,
+        seed=args.seed,
+        progress=sys.stderr.isatty() and not args.quiet,
+        pair_statement=statement,
+    )
+    outputs = {}
+    probes = None
+    if getattr(args, "peers", False):
+        from ..descriptors.wrappers.probes import run_probes
+
+        probes = run_probes()
+    if args.json:
+        data = audit.to_dict()
+        if probes is not None:
+            data["probes"] = probes
+        outputs["json"] = json.dumps(data, indent=1, sort_keys=False) + "\n"
+    if args.markdown:
+        outputs["markdown"] = audit.markdown()
+        if probes is not None:
+            from ..descriptors.wrappers.document import peers_markdown
+
+            outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
+    figure = audit.figure() if args.figure else None
+    for kind, target in (("json", args.json), ("markdown", args.markdown)):
+        if kind in outputs and target != "-":
+            write_text(target, outputs[kind])
+    if figure is not None:
+        write_atomically(args.figure, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+    stdout_outputs = [
+        outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
+    ]
+    if stdout_outputs:
+        for text in stdout_outputs:
+            sys.stdout.write(text)
+    elif not args.quiet:
+        sys.stdout.write(audit.text())
+        for probe in probes or []:
+            sys.stdout.write(
+                f"probe {probe['descriptor']} ({probe['check']}): {probe['status']}: "
+                f"{probe['evidence']}\n"
+            )
+    return 0
+
+
+def _probe(descriptors: dict, atoms) -> None:
+    """Compute every descriptor once on one structure: a wrong output shape (or any other
+    InputError) stops the audit before anything is computed at length or written."""
+    from ..descriptors.user import as_descriptor
+
+    for name, descriptor in descriptors.items():
+        if _is_peer(descriptor):
+            continue  # a wrapped library's failure is a finding of its card, not a usage error
+        try:
+            as_descriptor(descriptor, name=name).compute(atoms, centers=[0])
+        except InputError:
+            raise
+        except Exception as error:  # the user's code failed: say so in one line
+            first = first_line(error, default="")
+            raise InputError(
+                f"descriptor {name!r} raised {type(error).__name__}: {first} (on {atoms})"
+            ) from None
+
+
+def _is_peer(descriptor) -> bool:
+    """A wrapper of featomic/dscribe/quippy (checked without importing the wrappers)."""
+    wrappers = sys.modules.get("completeness.descriptors.wrappers")
+    return wrappers is not None and isinstance(descriptor, wrappers.PeerDescriptor)
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "audit",
+        help="verdicts of descriptors on degenerate pairs, and a report card per descriptor",
+        description=(
+            "Audit descriptors: the verdict (degenerate / resolved / inconclusive) on every "
+            "catalog pair, or on your own pair, and a report card on the six criteria. "
+            "Exit status 0 whatever the verdicts; 2 for bad input."
+        ),
+    )
+    parser.add_argument(
+        "--descriptor",
+        action="append",
+        metavar="NAME",
+        help="a built-in key (e.g. power-spectrum), a class name (e.g. PowerSpectrum) or "
+        "module:attr for your own (object with compute() or callable (positions, numbers) -> "
+        "vector); repeat for several (default: every built-in descriptor)",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="audit every wrapped descriptor of featomic, dscribe and quippy side by side "
+        "(library:Name, see completeness.descriptors.wrappers; add --descriptor to include "
+        "others); a library's failure is reported as a finding with its own message",
+    )
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        metavar=("A.xyz", "B.xyz"),
+        help="audit your own pair (centre = atom 0, every other atom a neighbour); the oracle "
+        "first says whether it is congruent and up to which body order it coincides",
+    )
+    parser.add_argument(
+        "--json", nargs="?", const="-", metavar="PATH", help="write JSON (to stdout without PATH)"
+    )
+    parser.add_argument(
+        "--markdown", nargs="?", const="-", metavar="PATH", help="write Markdown (stdout: no PATH)"
+    )
+    parser.add_argument("--figure", metavar="PATH", help="write a verdict heat map (PNG)")
+    parser.add_argument(
+        "--no-timings",
+        action="store_true",
+        help="skip the efficiency timings (the only machine-dependent numbers)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(run=run)

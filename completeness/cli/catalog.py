@@ -1,0 +1,22 @@
+"""``completeness catalog``: verify every registered degenerate pair and write the catalog."""
+
+from __future__ import annotations
+
+
+def run(args) -> int:
+    from ..structures.catalog import write_catalog
+
+    paths = write_catalog(args.out)
+    print(f"wrote {len(paths) - 2} pairs, index.json and README.md to {args.out}")
+    return 0
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "catalog",
+        help="verify every registered degenerate pair and write the catalog (extxyz + index)",
+    )
+    parser.add_argument(
+        "--out", default="structures", help="output directory (default: structures)"
+    )
+    parser.set_defaults(run=run)

@@ -1,0 +1,93 @@
+"""``completeness discover``: search for degenerate pairs of a descriptor."""
+
+from __future__ import annotations
+
+from ..io import write_json
+from ._common import descriptor_with_hypers
+
+
+def run(args) -> int:
+
+    from ..discovery import discover
+
+    descriptor = descriptor_with_hypers(args)
+    result = discover(
+        descriptor,
+        args.neighbours,
+        species=args.species,
+        centre_species=args.centre_species,
+        restarts=args.restarts,
+        seed=args.seed,
+        backend=args.backend,
+        n_workers=args.workers,
+        checkpoint=args.checkpoint,
+        min_separation=args.min_separation,
+        min_radial_spread=args.min_radial_spread,
+        max_iterations=args.max_iterations,
+    )
+    summary = result.summary()
+    print(
+        f"{result.descriptor} ({result.body_order}-body, {result.parity}), "
+        f"{args.neighbours} neighbours: {summary['degenerate_candidates']}/{args.restarts} "
+        f"restarts reached the noise floor, {summary['distinct_pairs']} distinct pairs "
+        f"{summary['pairs_by_kind']} in {result.seconds:.1f} s"
+    )
+    for found in result.pairs:
+        family = found.family
+        print(
+            f"  {found.pair.name}: {found.kind}; O(3) equal up to {found.order.o3}-body, SO(3) "
+            f"{found.order.so3}-body; distance {found.candidate.distance:.1e} (floor "
+            f"{found.candidate.floor:.1e}); family dimension {family.dimension} (member "
+            f"{family.member_dimension}, gap {family.gap:.1f} decades)"
+        )
+    if not result.pairs and result.best is not None:
+        best = result.best
+        print(
+            f"  closest: restart {best.restart}, distance {best.distance:.2e} = "
+            f"{best.margin:.1f} decades above the noise floor {best.floor:.1e} ({best.status})"
+        )
+    if args.out:
+        result.write(args.out)
+        print(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
+    if args.json:
+        write_json(args.json, result.summary())
+    return 0
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "discover",
+        help="search for degenerate pairs of a descriptor (random restarts, oracle-classified)",
+        description=(
+            "Minimise the feature distance between two environments kept structurally apart, "
+            "polish each candidate to the noise floor, classify it with the oracle, merge "
+            "duplicates up to congruence and measure the dimension of the degenerate family."
+        ),
+    )
+    parser.add_argument(
+        "--descriptor",
+        required=True,
+        help="built-in key (e.g. power-spectrum), class name (PowerSpectrum) or module:attr",
+    )
+    parser.add_argument("--neighbours", type=int, required=True, help="neighbours per member")
+    parser.add_argument(
+        "--species", nargs="+", default=None, help="one species for all, or one per neighbour"
+    )
+    parser.add_argument("--centre-species", default="C")
+    parser.add_argument("--restarts", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--checkpoint", metavar="DIR", help="resume an interrupted search")
+    parser.add_argument("--min-separation", type=float, default=None, help="Å")
+    parser.add_argument(
+        "--min-radial-spread", type=float, default=0.0, help="Å; > 0 excludes single shells"
+    )
+    parser.add_argument("--max-iterations", type=int, default=400)
+    parser.add_argument("--cutoff", type=float, default=None, help="Å (overrides the default)")
+    parser.add_argument("--n-radial", type=int, default=None)
+    parser.add_argument("--max-angular", type=int, default=None)
+    parser.add_argument("--density-width", type=float, default=None, help="Å")
+    parser.add_argument("--out", metavar="DIR", help="write the pairs in the catalog's format")
+    parser.add_argument("--json", metavar="PATH", help="write the summary as JSON")
+    parser.set_defaults(run=run)

@@ -1,0 +1,116 @@
+"""One home for writing files: atomic writes with normal permissions and JSON-safe conversion.
+
+:func:`write_atomically` writes through a temporary file in the target's directory and renames
+it into place, so a reader never sees a half-written file and a failed write leaves nothing
+behind. The temporary file is created with mode 0666 filtered by the process umask, i.e. the
+permissions any ``open(path, "w")`` would give (``tempfile.mkstemp`` would give 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = [
+    "json_safe",
+    "json_text",
+    "write_atomically",
+    "write_bytes",
+    "write_json",
+    "write_text",
+]
+
+
+def json_safe(value):
+    """``value`` with numpy scalars/arrays as Python numbers/lists, tuples as lists, keys as
+    strings and non-finite floats as ``None`` (strict JSON has no NaN or infinity)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def json_text(data, indent: int = 1, **options) -> str:
+    """``data`` as JSON text ending in a newline (``options`` go to :func:`json.dumps`)."""
+    return json.dumps(data, indent=indent, **options) + "\n"
+
+
+def _temporary_beside(path: str) -> str:
+    """Create an empty temporary file next to ``path`` (umask-respecting mode) and name it."""
+    directory, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise InputError(f"cannot write {path!r}: directory {directory!r} does not exist")
+    for _ in range(100):
+        temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(handle)
+        return temporary
+    raise FileExistsError(f"cannot create a temporary file beside {path!r}")  # pragma: no cover
+
+
+def write_atomically(path, write) -> None:
+    """Call ``write(temporary_path)``, then rename the temporary file to ``path``.
+
+    ``write`` may be any writer that takes a path (``figure.savefig``, ``ase.io.write``...). If it
+    raises, the temporary file is removed and ``path`` is left as it was.
+    """
+    path = os.fspath(path)
+    temporary = _temporary_beside(path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_text(path, text: str, *, sync: bool = False) -> None:
+    """``text`` (UTF-8) at ``path``, atomically; ``sync`` also flushes it to the disk first."""
+
+    def write(temporary):
+        with open(temporary, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            if sync:
+                stream.flush()
+                os.fsync(stream.fileno())
+
+    write_atomically(path, write)
+
+
+def write_bytes(path, data: bytes, *, sync: bool = False) -> None:
+    """``data`` at ``path``, atomically; ``sync`` also flushes it to the disk first."""
+
+    def write(temporary):
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+            if sync:
+                stream.flush()
+                os.fsync(stream.fileno())
+
+    write_atomically(path, write)
+
+
+def write_json(path, data, indent: int = 1, **options) -> None:
+    """``data`` as JSON at ``path``, written atomically."""
+    write_text(path, json_text(data, indent=indent, **options))
