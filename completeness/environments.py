@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, first_line
 
 __all__ = [
     "COINCIDENT_TOLERANCE",
@@ -44,6 +44,7 @@ __all__ = [
     "check_systems",
     "environment",
     "estimate_pairs",
+    "read_structures",
 ]
 
 #: Two atoms closer than this (in Å) are "coincident": no physical structure has them, and
@@ -224,6 +225,42 @@ def check_systems(systems) -> list[ase.Atoms]:
                     "degenerate; set atoms.cell or use atoms.pbc = False"
                 )
     return systems
+
+
+def read_structures(path, index=":", what: str = "structure file") -> list[ase.Atoms]:
+    """The frames ``index`` of a structure file (ase.io), validated by :func:`check_systems`.
+
+    Every failure is one :class:`InputError` naming the file: missing, a directory, unreadable,
+    an unknown chemical symbol, no frames, no atoms, atomic numbers outside 1..118.
+    """
+    import ase.io
+
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise InputError(f"{what} {name!r} is a directory; give a structure file inside it")
+    if not os.path.isfile(name):
+        raise InputError(f"{what} {name!r} does not exist; check the path")
+    try:
+        frames = ase.io.read(name, index=index)
+    except KeyError as error:  # ase looks chemical symbols up in a dict
+        raise InputError(
+            f"{what} {name!r} holds an unknown chemical symbol {first_line(error)}; use element "
+            "symbols like C, H, O"
+        ) from None
+    except Exception as error:  # ase raises many types for unreadable files: one message
+        raise InputError(
+            f"cannot read {what} {name!r} ({first_line(error)}); give an extxyz/xyz file"
+        ) from None
+    frames = frames if isinstance(frames, list) else [frames]
+    if not frames:
+        raise InputError(f"{what} {name!r} holds no structures")
+    for frame in frames:
+        if len(frame) == 0:
+            raise InputError(f"{what} {name!r} has no atoms; give the centre and neighbours")
+    try:
+        return check_systems(frames)
+    except InputError as error:
+        raise InputError(f"{what} {name!r}: {error}") from None
 
 
 def _check_centres(atoms: ase.Atoms, centres, system_index: int) -> np.ndarray:

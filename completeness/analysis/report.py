@@ -858,17 +858,19 @@ def run_audit(
     seed: int = 0,
     progress: bool = False,
     pair_statement: str | None = None,
+    timeout: float | None = None,
 ) -> Audit:
     """Verdicts of every descriptor on every pair (one batch per descriptor) and their cards.
 
     ``descriptors``: ``{name: descriptor}`` (any shape :func:`as_descriptor` accepts).
-    ``progress``: show a tqdm bar on stderr.
+    ``progress``: show a tqdm bar on stderr. ``timeout``: seconds one call of a user's
+    descriptor may take (:class:`~completeness.descriptors.user.UserDescriptor`).
     """
     from tqdm import tqdm
 
     if pairs is None:
         pairs = catalog_pairs()
-    users = {name: as_descriptor(d, name=name) for name, d in descriptors.items()}
+    users = {name: as_descriptor(d, name=name, timeout=timeout) for name, d in descriptors.items()}
     results, report = {}, {}
     for name in tqdm(users, desc="audit", unit="descriptor", disable=not progress, leave=False):
         user = users[name]

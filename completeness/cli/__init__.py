@@ -9,10 +9,13 @@ One module per sub-command, each with ``register(commands)`` (its arguments) and
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from ..errors import CompletenessError
 from . import audit, catalog, discover, learn, paper, scan, search, sensitivity
+from ._common import check_numbers
 
 __all__ = ["build_parser", "main"]
 
@@ -20,8 +23,16 @@ __all__ = ["build_parser", "main"]
 COMMANDS = (catalog, audit, learn, sensitivity, scan, search, discover, paper)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``completeness search: error: ...``, exit 2), like every
+    other error of the command; sub-command parsers inherit the class."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="completeness",
         description="Measure how unique, sensitive and complete atomic descriptors are.",
     )
@@ -29,12 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(commands)
+    for sub in commands.choices.values():
+        sub.add_argument(
+            "--max-pairs",
+            type=int,
+            metavar="N",
+            help="refuse periodic systems whose cell and cutoff imply more than N neighbour "
+            "pairs (default 2e7, or $COMPLETENESS_MAX_PAIRS); raise it for huge cells",
+        )
+    check_numbers(parser)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a one-line usage error (exit 2): returned, not raised
+        return int(done.code or 0)
     if args.version:
         from .. import __version__
 
@@ -43,8 +66,14 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.max_pairs is not None:  # (an environment variable: worker processes inherit it)
+        os.environ["COMPLETENESS_MAX_PAIRS"] = str(args.max_pairs)
     try:
         return int(args.run(args) or 0)
     except CompletenessError as error:
         print(f"completeness {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as stop:  # SIGINT, or SIGTERM during a parallel map: a clean stop
+        number = getattr(stop, "signal", signal.SIGINT)
+        print(f"completeness {args.command}: {str(stop) or 'interrupted'}", file=sys.stderr)
+        return 128 + number

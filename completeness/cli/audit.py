@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import InputError, first_line
-from ..io import write_atomically, write_text
+from ..io import check_outputs, write_together
 from ._common import read_structure
 
 
@@ -17,6 +17,9 @@ def run(args) -> int:
     from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
 
     # everything that can fail on bad input happens before any computation or output
+    files = check_outputs(
+        {"--json": args.json, "--markdown": args.markdown, "--figure": args.figure}
+    )
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
     if getattr(args, "peers", False):
         from ..descriptors.wrappers import peer_descriptors
@@ -31,7 +34,7 @@ def run(args) -> int:
         statement = pair.claim.statement
     else:
         pairs = catalog_pairs()
-    _probe(descriptors, pairs[0].plus)
+    _probe(descriptors, pairs[0].plus, args.timeout)
     audit = run_audit(
         descriptors,
         pairs,
@@ -40,6 +43,7 @@ def run(args) -> int:
         seed=args.seed,
         progress=sys.stderr.isatty() and not args.quiet,
         pair_statement=statement,
+        timeout=args.timeout,
     )
     outputs = {}
     probes = None
@@ -59,11 +63,10 @@ def run(args) -> int:
 
             outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
     figure = audit.figure() if args.figure else None
-    for kind, target in (("json", args.json), ("markdown", args.markdown)):
-        if kind in outputs and target != "-":
-            write_text(target, outputs[kind])
+    contents = {"--json": outputs.get("json"), "--markdown": outputs.get("markdown")}
     if figure is not None:
-        write_atomically(args.figure, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+        contents["--figure"] = lambda tmp: figure.savefig(tmp, format="png", dpi=120)
+    write_together({path: contents[flag] for flag, path in files.items()})
     stdout_outputs = [
         outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
     ]
@@ -80,7 +83,7 @@ def run(args) -> int:
     return 0
 
 
-def _probe(descriptors: dict, atoms) -> None:
+def _probe(descriptors: dict, atoms, timeout=None) -> None:
     """Compute every descriptor once on one structure: a wrong output shape (or any other
     InputError) stops the audit before anything is computed at length or written."""
     from ..descriptors.user import as_descriptor
@@ -89,7 +92,7 @@ def _probe(descriptors: dict, atoms) -> None:
         if _is_peer(descriptor):
             continue  # a wrapped library's failure is a finding of its card, not a usage error
         try:
-            as_descriptor(descriptor, name=name).compute(atoms, centers=[0])
+            as_descriptor(descriptor, name=name, timeout=timeout).compute(atoms, centers=[0])
         except InputError:
             raise
         except Exception as error:  # the user's code failed: say so in one line
@@ -150,5 +153,12 @@ def register(commands) -> None:
         help="skip the efficiency timings (the only machine-dependent numbers)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up on a call of your own descriptor (module:attr) after this long: the "
+        "audit records it as an error instead of hanging (default: no limit)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.set_defaults(run=run)

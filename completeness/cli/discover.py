@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..io import write_json
+from ..io import check_output, check_outputs, json_text, write_together
 from ._common import descriptor_with_hypers
 
 
@@ -10,6 +10,9 @@ def run(args) -> int:
 
     from ..discovery import discover
 
+    if args.out:
+        check_output(args.out, "--out", directory=True)
+    files = check_outputs({"--json": args.json}, stdout=None)
     descriptor = descriptor_with_hypers(args)
     result = discover(
         descriptor,
@@ -49,8 +52,7 @@ def run(args) -> int:
     if args.out:
         result.write(args.out)
         print(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
-    if args.json:
-        write_json(args.json, result.summary())
+    write_together({path: json_text(result.summary()) for path in files.values()})
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InputError
-from ..io import write_json
+from ..io import check_output, json_text, write_together
 
 
 def _build_named_descriptor(name: str, args):
@@ -28,6 +28,8 @@ def _build_named_descriptor(name: str, args):
 
 
 def run(args) -> int:
+    if args.out:
+        check_output(args.out, "--out")
 
     import numpy as np
 
@@ -78,7 +80,7 @@ def run(args) -> int:
             for key, value in output["gfre"].items():
                 print(f"  {key}: {value:.4f}")
     if args.out:
-        write_json(args.out, output)
+        write_together({args.out: json_text(output)})
     return 0
 
 

@@ -9,6 +9,7 @@ def run(args) -> int:
     from ..analysis import study
 
     config = study.load_config(args.config)
+    study.output_paths(config, table=args.table, figure=args.figure)  # checked before any work
     result = study.run_study(
         config,
         backend=args.backend,

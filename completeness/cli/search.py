@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import InputError
-from ..io import write_json
+from ..io import check_outputs, json_text, write_together
 
 
 def run(args) -> int:
@@ -14,6 +14,7 @@ def run(args) -> int:
     from ..analysis.search import read_systems, search
     from ..descriptors.defaults import resolve_descriptors
 
+    files = check_outputs({"--json": args.json})
     descriptors = resolve_descriptors([args.descriptor])
     if len(descriptors) != 1:
         raise InputError(
@@ -38,7 +39,7 @@ def run(args) -> int:
     if args.json == "-":
         sys.stdout.write(json.dumps(result.to_dict(args.top), indent=1) + "\n")
     elif args.json:
-        write_json(args.json, result.to_dict(args.top))
+        write_together({files["--json"]: json_text(result.to_dict(args.top))})
     if not args.quiet and args.json != "-":
         sys.stdout.write(result.text(args.top))
     return 0

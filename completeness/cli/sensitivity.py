@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..io import write_atomically, write_json
+from ..io import check_outputs, json_text, write_together
 from ._common import descriptor_with_hypers, read_structure
 
 
@@ -14,6 +14,7 @@ def run(args) -> int:
 
     from ..analysis import sensitivity
 
+    files = check_outputs({"--modes": args.modes, "--out": args.out}, stdout=None)
     descriptor = descriptor_with_hypers(args)
     atoms = read_structure(args.structure)
     if args.path == "none" and args.follow is None and not args.modes:
@@ -49,14 +50,8 @@ def run(args) -> int:
         f"condition number {jac.condition_number:.4g}; {out['n_insensitive']} insensitive "
         f"mode(s) below {args.rtol:g} s_max; rotation leak {jac.rotation_leak:.1e}"
     )
-    if args.modes:
-        written = []
-
-        def write(path):
-            written.extend(jac.write_modes(path, count=args.n_modes))
-
-        write_atomically(args.modes, write)
-        print(f"wrote modes {written} (least sensitive first) to {args.modes} (array 'mode')")
+    modes = []  # indices of the modes written (every output is written together at the end)
+    contents = {"--modes": lambda path: modes.extend(jac.write_modes(path, count=args.n_modes))}
     if args.path != "none":
         neighbour = args.neighbour
         if neighbour is None:
@@ -118,8 +113,10 @@ def run(args) -> int:
                 f"  CH4 four-body target: {summary['target_start']:.4f} -> "
                 f"{summary['target_end']:.4f}, range {low:.4f}-{high:.4f}"
             )
-    if args.out:
-        write_json(args.out, out)
+    contents["--out"] = json_text(out)
+    write_together({path: contents[flag] for flag, path in files.items()})
+    if args.modes:
+        print(f"wrote modes {modes} (least sensitive first) to {args.modes} (array 'mode')")
     return 0
 
 
