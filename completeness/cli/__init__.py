@@ -66,8 +66,9 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    previous = os.environ.get(_MAX_PAIRS)
     if args.max_pairs is not None:  # (an environment variable: worker processes inherit it)
-        os.environ["COMPLETENESS_MAX_PAIRS"] = str(args.max_pairs)
+        os.environ[_MAX_PAIRS] = str(args.max_pairs)
     try:
         return int(args.run(args) or 0)
     except CompletenessError as error:
@@ -77,3 +78,11 @@ def main(argv=None) -> int:
         number = getattr(stop, "signal", signal.SIGINT)
         print(f"completeness {args.command}: {str(stop) or 'interrupted'}", file=sys.stderr)
         return 128 + number
+    finally:
+        if previous is None:
+            os.environ.pop(_MAX_PAIRS, None)
+        else:
+            os.environ[_MAX_PAIRS] = previous
+
+
+_MAX_PAIRS = "COMPLETENESS_MAX_PAIRS"
