@@ -15,13 +15,14 @@ import secrets
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, first_line
 
 __all__ = [
     "check_output",
     "check_outputs",
     "json_safe",
     "json_text",
+    "read_config",
     "write_atomically",
     "write_bytes",
     "write_json",
@@ -202,3 +203,33 @@ def _write_content(temporary: str, content) -> None:
     mode, options = ("wb", {}) if isinstance(content, bytes) else ("w", {"encoding": "utf-8"})
     with open(temporary, mode, **options) as stream:
         stream.write(content)
+
+
+def read_config(path, what: str = "config") -> dict:
+    """The contents of a ``.json`` or ``.toml`` file as a dict; one-line errors otherwise.
+
+    ``what`` names the file in messages ("study config", "benchmark config"). TOML needs
+    ``tomllib`` (Python >= 3.11) or the ``tomli`` package.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {str(path)!r} does not exist; check the path")
+    if path.suffix not in (".json", ".toml"):
+        raise InputError(f"{what} {str(path)!r} must end in .json or .toml (got {path.suffix!r})")
+    text = path.read_text()
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(text)
+    except ValueError as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise InputError(f"cannot parse {what} {str(path)!r}: {first_line(error, '')}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what} {str(path)!r} must hold a table/object at the top level")
+    return data

@@ -12,6 +12,8 @@ module                         pairs
 :mod:`.b8`                     B8-style two-ring pairs (Nigam et al. 2024 sampling)
 :mod:`.enantiomers`            chiral environments and their mirror images
 :mod:`.message_passing`        Gram sign-flip clouds; the dojo's k-chains (global)
+:mod:`.polyhedra`              vertex subsets of symmetric solids that 1-WL cannot separate,
+                               and their exhaustive enumerator (global)
 :mod:`.homometric`             Bloom's 1D pair; U+V vs U-V sets in 1D and 2D (global)
 :mod:`.dojo`                   the dojo's congruent "4-body" pairs (refused, not registered)
 =============================  =============================================================
@@ -37,7 +39,7 @@ from functools import partial
 import numpy as np
 
 from ..environments import COINCIDENT_TOLERANCE, Environment, InputError
-from . import b8, dojo, enantiomers, homometric, message_passing, prl, rings, two_body
+from . import b8, dojo, enantiomers, homometric, message_passing, polyhedra, prl, rings, two_body
 from .pair import Claim, ClaimError, DegeneratePair, make_atoms
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "make_atoms",
     "message_passing",
     "names",
+    "polyhedra",
     "prl",
     "register",
     "rings",
@@ -247,7 +250,24 @@ for _k in range(2, 7):
         "global-message-passing",
         f"dojo {_k}-chain",
     )
+#: Representative polyhedral pairs (the enumerator finds them all; see polyhedra.enumerate_pairs):
+#: the smallest pair of the icosahedron, of the dodecahedron, and of the two unions; subsets of
+#: at most 8 vertices so the oracle's exact congruence test decides them.
+_POLYHEDRAL = (
+    ("icosahedron", (3, 4, 5, 6, 7, 8), (0, 3, 5, 6, 8, 9)),
+    ("dodecahedron", (1, 2, 3, 4, 5, 6), (0, 3, 4, 7, 11, 14)),
+    ("dodecahedron", (2, 3, 4, 5, 11, 12, 14, 15), (1, 2, 5, 6, 11, 12, 14, 15)),
+    ("cube-octahedron", (2, 3, 4, 5, 8, 9), (1, 2, 5, 6, 8, 9)),
+    ("cube-rotated-cube", (2, 3, 4, 5, 11, 12), (1, 2, 5, 6, 11, 12)),
+)
+for _solid, _plus, _minus in _POLYHEDRAL:
+    register(
+        f"li2023-{_solid}-{len(_plus)}",
+        partial(polyhedra.polyhedral_pair, _solid, _plus, _minus),
+        "global-message-passing",
+        f"{len(_plus)} vertices of the {_solid}",
+    )
 register("bloom-1d", homometric.bloom_1d, "global-homometric", "Bloom's 1D pair")
 register("homometric-uv-1d", homometric.homometric_uv, "global-homometric", "U+V vs U-V, 1D")
 register("homometric-uv-2d", homometric.homometric_uv_2d, "global-homometric", "U+V vs U-V, 2D")
-del _index, _k
+del _index, _k, _solid, _plus, _minus
