@@ -172,3 +172,39 @@ def test_two_scans_on_one_checkpoint_never_mix_their_results(tmp_path):
     for config, (code, _) in zip(configs, outcomes, strict=True):
         if code != 0:
             assert not (tmp_path / f"{config.stem}.csv").exists()
+
+
+_SLOW_MAP = """
+import sys, time
+from completeness.parallel import parallel_map
+
+def slow(task, rng):
+    time.sleep(0.2)
+    return task
+
+parallel_map(slow, range(400), backend=sys.argv[1], n_workers=2, checkpoint=sys.argv[2])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_sigterm_during_a_map_leaves_no_worker_on_either_backend(tmp_path, backend):
+    if backend == "dask":
+        pytest.importorskip("distributed")
+    checkpoint = tmp_path / "checkpoint"
+    environment = dict(os.environ, PYTHONPATH=str(ROOT))
+    running = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_MAP, backend, str(checkpoint)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        start_new_session=True,
+    )
+    assert wait_until(lambda: list(checkpoint.glob("task-*.pkl")), 300), running.communicate()
+    assert [pid for pid in group_members(running.pid) if pid != running.pid]
+    running.send_signal(signal.SIGTERM)
+    _, stderr = running.communicate(timeout=120)
+    assert "stopped by SIGTERM" in stderr and "rerun to resume" in stderr, stderr
+    assert wait_until(lambda: not group_members(running.pid), 30), group_members(running.pid)
+    assert 0 < len(list(checkpoint.glob("task-*.pkl"))) < 400
