@@ -4,6 +4,8 @@ One module per sub-command, each with ``register(commands)`` (its arguments) and
 (parse, call the package, print); the logic lives in the package. Exit status: 0 on success
 (whatever the verdicts), 2 for an error the package raises on purpose
 (:class:`~completeness.errors.CompletenessError`: one line on stderr), 1 for a bug (traceback).
+The thread policy (:mod:`completeness.threads`, ``--threads``) is applied once, before the
+sub-command runs.
 """
 
 from __future__ import annotations
@@ -14,13 +16,25 @@ import signal
 import sys
 
 from ..errors import CompletenessError
-from . import audit, benchmark, catalog, discover, learn, paper, scan, search, sensitivity
+from ..threads import apply_thread_policy
+from . import (
+    audit,
+    benchmark,
+    catalog,
+    discover,
+    learn,
+    paper,
+    report,
+    scan,
+    search,
+    sensitivity,
+)
 from ._common import check_numbers
 
 __all__ = ["build_parser", "main"]
 
 #: The sub-commands in the order ``--help`` lists them.
-COMMANDS = (catalog, audit, learn, sensitivity, scan, search, discover, benchmark, paper)
+COMMANDS = (catalog, audit, report, learn, sensitivity, scan, search, discover, benchmark, paper)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure how unique, sensitive and complete atomic descriptors are.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--threads",
+        default=None,
+        metavar="N",
+        help="threads of the native libraries (BLAS, OpenMP) in this process and its workers: a "
+        "positive integer or 'default' (the libraries' own); default $COMPLETENESS_THREADS, "
+        "else 1 (see completeness.threads)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(commands)
@@ -48,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="refuse periodic systems whose cell and cutoff imply more than N neighbour "
             "pairs (default 2e7, or $COMPLETENESS_MAX_PAIRS); raise it for huge cells",
         )
-    check_numbers(parser)
+    check_numbers(parser)  # one rule per numeric flag (completeness.cli._common.NUMBER_FLAGS)
     return parser
 
 
@@ -70,6 +92,7 @@ def main(argv=None) -> int:
     if args.max_pairs is not None:  # (an environment variable: worker processes inherit it)
         os.environ[_MAX_PAIRS] = str(args.max_pairs)
     try:
+        apply_thread_policy(args.threads)  # once, before any sub-command loads a library
         return int(args.run(args) or 0)
     except CompletenessError as error:
         print(f"completeness {args.command}: error: {error}", file=sys.stderr)

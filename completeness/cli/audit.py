@@ -6,6 +6,7 @@ import sys
 
 from ..errors import InputError, first_line
 from ..io import check_outputs, write_together
+from . import _common
 from ._common import read_structure
 
 
@@ -18,7 +19,12 @@ def run(args) -> int:
 
     # everything that can fail on bad input happens before any computation or output
     files = check_outputs(
-        {"--json": args.json, "--markdown": args.markdown, "--figure": args.figure}
+        {
+            "--json": args.json,
+            "--markdown": args.markdown,
+            "--figure": args.figure,
+            "--html": args.html,
+        }
     )
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
     if getattr(args, "peers", False):
@@ -41,7 +47,7 @@ def run(args) -> int:
         cards=not args.pair,
         timings=not args.no_timings,
         seed=args.seed,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
         pair_statement=statement,
         timeout=args.timeout,
     )
@@ -63,10 +69,13 @@ def run(args) -> int:
 
             outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
     figure = audit.figure() if args.figure else None
-    contents = {"--json": outputs.get("json"), "--markdown": outputs.get("markdown")}
-    if figure is not None:
-        contents["--figure"] = lambda tmp: figure.savefig(tmp, format="png", dpi=120)
-    write_together({path: contents[flag] for flag, path in files.items()})
+    contents = {
+        "--json": outputs.get("json"),
+        "--markdown": outputs.get("markdown"),
+        "--figure": lambda tmp: figure.savefig(tmp, format="png", dpi=120),
+        "--html": audit.html() if args.html else None,
+    }
+    write_together({path: contents[flag] for flag, path in files.items()})  # all or nothing
     stdout_outputs = [
         outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
     ]
@@ -109,23 +118,18 @@ def _is_peer(descriptor) -> bool:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "audit",
         help="verdicts of descriptors on degenerate pairs, and a report card per descriptor",
         description=(
             "Audit descriptors: the verdict (degenerate / resolved / inconclusive) on every "
-            "catalog pair, or on your own pair, and a report card on the six criteria. "
+            "catalog pair, or on your own pair, and a report card on the six criteria (default: "
+            "every built-in descriptor). "
             "Exit status 0 whatever the verdicts; 2 for bad input."
         ),
     )
-    parser.add_argument(
-        "--descriptor",
-        action="append",
-        metavar="NAME",
-        help="a built-in key (e.g. power-spectrum), a class name (e.g. PowerSpectrum) or "
-        "module:attr for your own (object with compute() or callable (positions, numbers) -> "
-        "vector); repeat for several (default: every built-in descriptor)",
-    )
+    _common.add_descriptor(parser, multiple=True)
     parser.add_argument(
         "--peers",
         action="store_true",
@@ -148,6 +152,11 @@ def register(commands) -> None:
     )
     parser.add_argument("--figure", metavar="PATH", help="write a verdict heat map (PNG)")
     parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
+    )
+    parser.add_argument(
         "--no-timings",
         action="store_true",
         help="skip the efficiency timings (the only machine-dependent numbers)",
@@ -160,5 +169,5 @@ def register(commands) -> None:
         help="give up on a call of your own descriptor (module:attr) after this long: the "
         "audit records it as an error instead of hanging (default: no limit)",
     )
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)
