@@ -94,7 +94,7 @@ CASES = {
         ["audit", "--json", "missing/x.json"],
         "directory .* does not exist",
     ),
-    "sensitivity --modes m.xyz --out /proc/x.json": (
+    "sensitivity --modes m.xyz --json /proc/x.json": (
         [
             "sensitivity",
             "--descriptor",
@@ -103,17 +103,17 @@ CASES = {
             "ch5.xyz",
             "--modes",
             "m.xyz",
-            "--out",
+            "--json",
             "/proc/x.json",
         ],
-        "--out /proc/x.json: cannot create files",
+        "--json /proc/x.json: cannot create files",
     ),
     "scan --table t.csv --figure /proc/f.png": (
         ["scan", "study.toml", "--table", "t.csv", "--figure", "/proc/f.png"],
         "figure /proc/f.png: cannot create files",
     ),
     "search --json .": (["search", "ch5.xyz", "--json", "."], r"--json \.: is a directory"),
-    "learn --out .": (["learn", "--out", "."], r"--out \.: is a directory"),
+    "learn --json .": (["learn", "--json", "."], r"--json \.: is a directory"),
     "discover --out ch5.xyz": (
         ["discover", "--descriptor", "power-spectrum", "--neighbours", "4", "--out", "ch5.xyz"],
         "is a file, not a directory",
@@ -158,9 +158,9 @@ CASES = {
         ["search", "ch5.xyz", "--components", "-1"],
         "--components: must be an integer >= 0",
     ),
-    "discover --workers 0": (
-        ["discover", "--descriptor", "power-spectrum", "--neighbours", "4", "--workers", "0"],
-        "--workers: must be an integer >= 1",
+    "discover --n-workers 0": (
+        ["discover", "--descriptor", "power-spectrum", "--neighbours", "4", "--n-workers", "0"],
+        "--n-workers: must be an integer >= 1",
     ),
     "discover --n-radial 0": (
         ["discover", "--descriptor", "power-spectrum", "--neighbours", "4", "--n-radial", "0"],

@@ -205,7 +205,6 @@ NUMBER_FLAGS = {
     "components": integer(0),
     "max_alignments": integer(1),
     "n_workers": integer(1),
-    "workers": integer(1),
     "neighbours": integer(1),
     "restarts": integer(1),
     "max_iterations": integer(1),
