@@ -213,6 +213,7 @@ NUMBER_FLAGS = {
     "n_t": integer(2),
     "follow": integer(1),
     "max_pairs": integer(1),
+    "model_layer": integer(1),  # 1-based
     # indices and seeds
     "seed": integer(0),
     "seeds": integer(0),
