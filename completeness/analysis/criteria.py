@@ -116,6 +116,10 @@ def measure_uniqueness(user, card: ReportCard, pairs, seed, results=None) -> Non
         "first_missed_so3": min(missed_so3) if missed_so3 else None,
         "statuses": {r.pair: r.status for r in results},
     }
+    if user.body_order is None or user.parity is None:
+        from .inference import infer_body_order_and_parity
+
+        card.sections["uniqueness"]["inferred"] = infer_body_order_and_parity(results, pairs)
     for result in results:
         if result.status == "contradiction":
             card.finding(
@@ -176,7 +180,8 @@ def measure_continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
     except Exception as error:  # a failure is a finding, not a crash
         card.finding("continuity", f"fold scan: {one_line(error)}")
     if not user.has_gradients:
-        card.finding("continuity", "no analytic gradients (a plain callable returns values only)")
+        card.finding("continuity", "no analytic gradients (the descriptor returns values only)")
+        _coincidence(user, card, rng)
         return
     try:
         atoms = random_environment(rng, 4, radius=3.0, species=(1, 8), min_gap=1.0)
@@ -194,6 +199,41 @@ def measure_continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
             )
     except Exception as error:  # a failure is a finding, not a crash
         card.finding("continuity", f"gradients: {one_line(error)}")
+    _coincidence(user, card, rng)
+
+
+def _coincidence(user: UserDescriptor, card: ReportCard, rng) -> None:
+    """Two neighbours meeting from six directions: does the spread vanish with the distance?"""
+    section = card.sections["continuity"]
+    try:
+        radius = 3.0 if user.cutoff is None else min(3.0, 0.6 * user.cutoff)
+        base = random_environment(rng, 5, radius=radius, species=(1,), min_gap=0.3 * radius)
+        directions = rng.normal(size=(6, 3))
+        directions /= np.linalg.norm(directions, axis=1)[:, None]
+        meeting = base.positions[1]
+        systems = [
+            base + ase.Atom(1, meeting + eps * direction)
+            for eps in (1e-3, 1e-5)
+            for direction in directions
+        ]
+        values = user.compute(systems, centers=[0]).values
+        coarse, fine = (
+            max(feature_distance(rows[0], row) for row in rows[1:])
+            for rows in (values[:6], values[6:])
+        )
+        continuous = fine == 0.0 or coarse >= 10.0 * fine
+        section["coincidence_jump"] = fine
+        section["coincidence_jump_1e-3"] = coarse
+        section["coincidence_reading"] = "continuous" if continuous else "DISCONTINUOUS"
+        if not continuous:
+            card.finding(
+                "continuity",
+                f"features depend on the direction from which two neighbours meet: they differ "
+                f"by {fine:.1e} (relative) across directions at 1e-5 Å apart, {coarse:.1e} at "
+                "1e-3 Å (a discontinuity where neighbours coincide)",
+            )
+    except Exception as error:  # a failure is a finding, not a crash
+        card.finding("continuity", f"neighbours meeting: {one_line(error)}")
 
 
 def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:

@@ -11,10 +11,9 @@ import ase
 import numpy as np
 from scipy.optimize import least_squares, minimize
 
-from ...environments import Environment, InputError
+from ...environments import Environment, InputError, atomic_number
 from .separation import (
     MAX_PERMUTATIONS,
-    atomic_number,
     permutation_count,
     separation_and_gradient,
     species_list,

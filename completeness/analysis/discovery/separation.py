@@ -8,27 +8,11 @@ import math
 
 import numpy as np
 
-from ...environments import InputError
+from ...environments import InputError, atomic_number
 from ...numerics import rotation_from_covariance
 
 #: Enumerating more species-preserving permutations than this is refused (8! for one species).
 MAX_PERMUTATIONS = 40_320
-
-
-def atomic_number(value) -> int:
-    from ase.data import atomic_numbers
-
-    if isinstance(value, str):
-        if value not in atomic_numbers:
-            raise InputError(f"unknown chemical symbol {value!r}; use e.g. 'H' or 6")
-        return int(atomic_numbers[value])
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"species must be atomic numbers or symbols, got {value!r}") from None
-    if not 1 <= number <= 118:
-        raise InputError(f"atomic number {number} is out of range 1..118")
-    return number
 
 
 def species_list(species, n: int) -> tuple[int, ...]:

@@ -77,7 +77,7 @@ class PeerDescriptor(Descriptor):
         samples = np.array(
             [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
         ).reshape(-1, 2)
-        return _features(self, values, grads if gradients else None, samples, names)
+        return peer_features(self, values, grads if gradients else None, samples, names)
 
     def compute_neighbourhoods(self, neighbourhoods, *, gradients: bool = False):
         raise InputError(
@@ -113,7 +113,7 @@ def _naming_system(species):
     return ase.Atoms(numbers=species, positions=positions)
 
 
-def _features(descriptor, values, gradients, samples, names) -> Features:
+def peer_features(descriptor, values, gradients, samples, names) -> Features:
     """The one place where wrappers build :class:`Features` (its layout may evolve)."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if gradients is not None:
