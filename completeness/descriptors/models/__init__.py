@@ -10,6 +10,8 @@ model_type      library (extra)              file
 ``mace``        mace-torch (``mace``)        ``torch.save(model, path)`` of a MACE model
 ``schnetpack``  schnetpack (``schnetpack``)  ``torch.save(model, path)`` of a SchNet
                                              ``NeuralNetworkPotential``
+``metatomic``   metatomic-torch              ``AtomisticModel.save(path)`` (TorchScript)
+                (``metatomic``)
 ==============  ===========================  ==============================================
 
 Each library is imported only when its adapter is used; install it with
@@ -23,7 +25,7 @@ from ...environments import InputError
 
 __all__ = ["MODEL_TYPES", "load_model"]
 
-MODEL_TYPES = ("mace", "schnetpack")
+MODEL_TYPES = ("mace", "schnetpack", "metatomic")
 
 
 def load_model(path, model_type: str, **options):
@@ -40,4 +42,8 @@ def load_model(path, model_type: str, **options):
         from .schnetpack import SchNetPackModel
 
         return SchNetPackModel(path, **options)
+    if model_type == "metatomic":
+        from .metatomic import MetatomicModel
+
+        return MetatomicModel(path, **options)
     raise InputError(f"model type {model_type!r} is not one of {', '.join(MODEL_TYPES)}")
