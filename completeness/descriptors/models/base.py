@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...environments import InputError, check_systems
+from ..user import _centres_per_system
 
 __all__ = ["ModelAdapter", "import_torch", "load_pickled_model"]
 
@@ -184,7 +185,7 @@ class ModelAdapter:
         from .. import Features
 
         systems = check_systems(systems)
-        per_system = _centres(systems, centers)
+        per_system = _centres_per_system(systems, centers)
         for atoms in systems:
             self._check_species(atoms)
         max_atoms = max(len(atoms) for atoms in systems)
@@ -256,27 +257,3 @@ class ModelAdapter:
         return (
             f"{type(self).__name__}({self.path!r}, layer={self.layer}, read_out={self.read_out!r})"
         )
-
-
-def _centres(systems, centers) -> list[np.ndarray]:
-    if centers is None:
-        return [np.arange(len(atoms)) for atoms in systems]
-    if np.ndim(centers) <= 1 and all(
-        isinstance(c, (int, np.integer)) for c in np.atleast_1d(centers)
-    ):
-        out = [np.atleast_1d(np.asarray(centers, dtype=np.int64)) for _ in systems]
-    else:
-        if len(centers) != len(systems):
-            raise InputError(f"got centre lists for {len(centers)} systems but {len(systems)}")
-        out = [
-            np.arange(len(a)) if c is None else np.atleast_1d(np.asarray(c, dtype=np.int64))
-            for a, c in zip(systems, centers, strict=True)
-        ]
-    for index, (atoms, centres) in enumerate(zip(systems, out, strict=True)):
-        bad = centres[(centres < 0) | (centres >= len(atoms))]
-        if bad.size:
-            raise InputError(
-                f"centre index {int(bad[0])} is out of range for system {index} with "
-                f"{len(atoms)} atoms"
-            )
-    return out
