@@ -74,6 +74,14 @@ def test_mace_trained_saved_loaded_and_audited(tmp_path, training_set):
     assert first.body_order == 3  # correlation 2: three-body
     both = load_model(path, "mace")
     assert both.compute(training_set[0]).values.shape == (len(training_set[0]), 8)
+    # the model object itself, through adapt(): the same features as the file
+    from completeness.descriptors import adapt
+
+    in_memory = adapt(model)
+    assert in_memory.path == "<MACE in memory>"
+    np.testing.assert_array_equal(
+        in_memory.compute(training_set[0]).values, both.compute(training_set[0]).values
+    )
     # layer 1 with correlation 2 sees 3-body correlations only: blind to the PRL pair; layer 2
     # combines neighbours' features and separates it
     pair = structures.load(PRL)
@@ -119,6 +127,12 @@ def test_schnetpack_trained_saved_loaded_and_audited(schnet_file, training_set):
     inputs = model.input_modules[0](dict(converter(training_set[0])))  # pairwise distances
     representation = model.representation(inputs)["scalar_representation"].detach().numpy()
     np.testing.assert_allclose(last.compute(training_set[0]).values, representation, rtol=1e-12)
+    from completeness.descriptors import adapt
+
+    np.testing.assert_array_equal(  # the model object itself: every layer, as the file
+        adapt(model).compute(training_set[0]).values,
+        load_model(path, "schnetpack").compute(training_set[0]).values,
+    )
     # distances only: layer 1 is blind to the PRL pair (equal distance lists), layer 2 is not
     pair = structures.load(PRL)
     (v1,) = verdicts(first, [pair])

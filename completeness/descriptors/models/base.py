@@ -70,7 +70,8 @@ def load_pickled_model(torch, path: str, device: str):
 
 
 class ModelAdapter:
-    """A trained model file as a descriptor (``compute(systems, centers=..., gradients=...)``).
+    """A trained model file (or model object) as a descriptor (``compute(systems, centers=...,
+    gradients=...)``).
 
     Subclasses set ``model_type`` and ``extra`` and implement :meth:`_load` (read the file,
     set ``self.cutoff``, ``self.species``, ``self.n_layers``) and :meth:`_per_atom` (the
@@ -80,6 +81,8 @@ class ModelAdapter:
     Attributes
     ----------
     path : str
+        The model file (``"<Type in memory>"`` for a model object given directly; the adapter
+        works on a copy of it).
     layer : int or None
     read_out : str
     dtype, device : str
@@ -100,14 +103,13 @@ class ModelAdapter:
     parity = "O(3)"
     has_gradients = True
 
-    def __init__(self, path, *, layer=None, read_out="features", dtype="float64", device="cpu"):
+    def __init__(self, model, *, layer=None, read_out="features", dtype="float64", device="cpu"):
         if read_out not in READ_OUTS:
             raise InputError(f"read_out={read_out!r} is not one of {READ_OUTS}")
         if dtype not in DTYPES:
             raise InputError(f"dtype={dtype!r} is not one of {DTYPES}; the audit wants float64")
         if read_out == "energy" and layer is not None:
             raise InputError("read_out='energy' is the whole model's output; leave layer=None")
-        self.path = str(path)
         self.read_out = read_out
         self.dtype = dtype
         self.device = device
@@ -115,10 +117,18 @@ class ModelAdapter:
         self._torch_dtype = getattr(self.torch, dtype)
         from pathlib import Path
 
-        if not Path(self.path).is_file():
-            raise InputError(
-                f"model file {self.path!r} does not exist; give the saved model's path"
-            )
+        self._given = None
+        if isinstance(model, (str, Path)):
+            self.path = str(model)
+            if not Path(self.path).is_file():
+                raise InputError(
+                    f"model file {self.path!r} does not exist; give the saved model's path"
+                )
+        else:  # a model object in memory: a copy, so that dtype/device changes stay ours
+            import copy
+
+            self.path = f"<{type(model).__name__} in memory>"
+            self._given = copy.deepcopy(model)
         self._load()
         if layer is not None and (
             isinstance(layer, bool)
@@ -135,6 +145,12 @@ class ModelAdapter:
 
     def _load(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _pickled_model(self):
+        """The model object given, or the one pickled in the file."""
+        if self._given is not None:
+            return self._given
+        return load_pickled_model(self.torch, self.path, self.device)
 
     def _per_atom(self, systems, positions):  # pragma: no cover - abstract
         """The per-atom read-out of ``systems`` (one batch) as one ``(total atoms, n_features)``

@@ -41,7 +41,7 @@ class MetatomicModel(ModelAdapter):
         from vesin.metatomic import NeighborList
 
         try:
-            self._model = load_atomistic_model(self.path)
+            self._model = self._given or load_atomistic_model(self.path)
         except (RuntimeError, ValueError) as error:
             raise InputError(
                 f"cannot load metatomic model {self.path!r} ({str(error).splitlines()[0]}); "
