@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-DOCS = sorted((ROOT / "docs").glob("*.md"))
+DOCS = sorted((ROOT / "docs").rglob("*.md"))
 
 
 def test_readme_opens_with_the_two_setup_commands():
@@ -24,7 +24,7 @@ def test_readme_python_snippets_run():
         exec(compile(block, str(README), "exec"), {})
 
 
-@pytest.mark.parametrize("path", DOCS, ids=[p.name for p in DOCS])
+@pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
 def test_docs_python_snippets_run(path):
     for block in re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S):
         exec(compile(block, str(path), "exec"), {})
