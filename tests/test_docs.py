@@ -55,6 +55,16 @@ def test_every_page_is_in_the_nav():
     assert listed - pages == set(), "the nav lists pages that do not exist"
 
 
+def test_every_sub_command_has_a_page_with_an_example():
+    from completeness.cli import COMMANDS
+
+    for command in COMMANDS:
+        name = command.__name__.rsplit(".", 1)[-1]
+        page = DOCS / "commands" / f"{name}.md"
+        assert page.is_file(), f"no docs/commands/{name}.md"
+        assert any(f"completeness {name}" in b for b in _bash_blocks(page)), page.name
+
+
 EXAMPLES = [page for page in PAGES if any(not _installs(b) for b in _bash_blocks(page))]
 
 
