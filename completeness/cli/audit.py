@@ -16,6 +16,10 @@ def run(args) -> int:
     from ..analysis.report import catalog_pairs, run_audit
     from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
 
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
     # everything that can fail on bad input happens before any computation or output
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
     if getattr(args, "peers", False):
@@ -67,6 +71,10 @@ def run(args) -> int:
         write_atomically(args.figure, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
     if page is not None:
         write_text(args.html, page)
+    if args.chemiscope:
+        from ..chemiscope_export import audit_dataset, write_dataset
+
+        write_dataset(args.chemiscope, audit_dataset(audit))
     stdout_outputs = [
         outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
     ]
@@ -151,6 +159,12 @@ def register(commands) -> None:
         "--html",
         metavar="PATH",
         help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
+    )
+    parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write both members of every pair as a chemiscope dataset, verdicts and features "
+        "as properties (.json or .json.gz; needs the chemiscope extra)",
     )
     parser.add_argument(
         "--no-timings",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 
 def run(args) -> int:
     from ..analysis import benchmark
@@ -23,7 +21,7 @@ def run(args) -> int:
         from dataclasses import replace
 
         config = replace(config, **overrides)
-    result = benchmark.run_benchmark(config, progress=sys.stderr.isatty() and not args.quiet)
+    result = benchmark.run_benchmark(config, progress=not args.quiet)
     paths = benchmark.write_results(result, args.out)
     if not args.quiet:
         print(benchmark.markdown(result), end="")

@@ -10,6 +10,10 @@ def run(args) -> int:
 
     from ..discovery import discover
 
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
     descriptor = descriptor_with_hypers(args)
     result = discover(
         descriptor,
@@ -51,6 +55,10 @@ def run(args) -> int:
         print(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
     if args.json:
         write_json(args.json, result.summary())
+    if args.chemiscope:
+        from ..chemiscope_export import discovery_dataset, write_dataset
+
+        write_dataset(args.chemiscope, discovery_dataset(result))
     return 0
 
 
@@ -90,4 +98,10 @@ def register(commands) -> None:
     parser.add_argument("--density-width", type=float, default=None, help="Å")
     parser.add_argument("--out", metavar="DIR", help="write the pairs in the catalog's format")
     parser.add_argument("--json", metavar="PATH", help="write the summary as JSON")
+    parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write the discovered pairs as a chemiscope dataset (.json or .json.gz; needs the "
+        "chemiscope extra)",
+    )
     parser.set_defaults(run=run)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 
 def run(args) -> int:
     from ..analysis import study
@@ -15,7 +13,7 @@ def run(args) -> int:
         n_workers=args.n_workers,
         scheduler=args.scheduler,
         checkpoint=args.checkpoint,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
     )
     written = study.write_outputs(result, table=args.table, figure=args.figure)
     if not args.quiet:

@@ -11,9 +11,14 @@ from ..io import write_json
 def run(args) -> int:
     import json
 
+    from ..analysis import search_report
     from ..analysis.search import read_systems, search
     from ..descriptors.defaults import resolve_descriptors
 
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
     descriptors = resolve_descriptors([args.descriptor])
     if len(descriptors) != 1:
         raise InputError(
@@ -33,14 +38,26 @@ def run(args) -> int:
         backend=args.backend,
         n_workers=args.n_workers,
         scheduler=args.scheduler,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
     )
+    records = search_report.hits(result, systems, args.data, args.top)
+    data = result.to_dict(args.top)
+    data["false_negatives"] = records  # the same rows, with names, elements and the outlier flag
+    data["stands_out"] = search_report.stands_out(records)
     if args.json == "-":
-        sys.stdout.write(json.dumps(result.to_dict(args.top), indent=1) + "\n")
+        sys.stdout.write(json.dumps(data, indent=1) + "\n")
     elif args.json:
-        write_json(args.json, result.to_dict(args.top))
+        write_json(args.json, data)
+    if args.hits:
+        search_report.write_hits(args.hits, result, systems, records)
+    if args.chemiscope:
+        from ..chemiscope_export import search_dataset, write_dataset
+
+        write_dataset(args.chemiscope, search_dataset(result, systems, records))
     if not args.quiet and args.json != "-":
-        sys.stdout.write(result.text(args.top))
+        sys.stdout.write(search_report.hits_text(result, systems, args.data, args.top))
+        timings = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+        sys.stdout.write(f"timings [s]: {timings}\n")
     return 0
 
 
@@ -79,6 +96,15 @@ def register(commands) -> None:
     )
     parser.add_argument("--top", type=int, default=10, help="pairs to report (default 10)")
     parser.add_argument("--json", metavar="PATH", help="write the result as JSON ('-': stdout)")
+    parser.add_argument(
+        "--hits", metavar="PATH", help="write both environments of every reported pair (extxyz)"
+    )
+    parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write the reported pairs as a chemiscope dataset (.json or .json.gz; needs the "
+        "chemiscope extra)",
+    )
     parser.add_argument(
         "--backend", choices=["serial", "processes", "dask"], default="serial", help="parallelism"
     )

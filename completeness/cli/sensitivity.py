@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..io import write_atomically, write_json
 from ._common import descriptor_with_hypers, read_structure
 
@@ -98,7 +96,7 @@ def run(args) -> int:
             target=target,
             method=args.method,
             seed=args.seed,
-            progress=sys.stderr.isatty(),
+            progress=not getattr(args, "quiet", False),
         )
         out["follow"] = path.summary()
         summary = out["follow"]
