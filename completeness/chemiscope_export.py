@@ -29,6 +29,7 @@ from .errors import InputError
 
 __all__ = [
     "audit_dataset",
+    "dataset_bytes",
     "discovery_dataset",
     "require_chemiscope",
     "search_dataset",
@@ -192,6 +193,11 @@ def write_dataset(path, dataset: dict) -> None:
     """Write ``dataset`` (from one of the functions above) as a chemiscope JSON file."""
     from .io import write_bytes
 
+    write_bytes(path, dataset_bytes(path, dataset))
+
+
+def dataset_bytes(path, dataset: dict) -> bytes:
+    """The chemiscope JSON of ``dataset``, gzip-compressed when ``path`` ends in ``.gz``."""
     chemiscope = require_chemiscope()
     data = chemiscope.create_input(
         structures=dataset["structures"],
@@ -201,4 +207,4 @@ def write_dataset(path, dataset: dict) -> None:
     text = json.dumps(data).encode("utf-8")
     if str(path).endswith(".gz"):
         text = gzip.compress(text, mtime=0)
-    write_bytes(path, text)
+    return text

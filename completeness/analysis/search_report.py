@@ -23,7 +23,15 @@ import os
 
 import numpy as np
 
-__all__ = ["OUTLIER_SIGMAS", "hits", "hits_text", "stands_out", "structure_names", "write_hits"]
+__all__ = [
+    "OUTLIER_SIGMAS",
+    "hits",
+    "hits_text",
+    "hits_writer",
+    "stands_out",
+    "structure_names",
+    "write_hits",
+]
 
 OUTLIER_SIGMAS = 3.0
 _MAD_TO_SIGMA = 1.4826
@@ -149,12 +157,17 @@ def hit_environments(result, systems, records: list[dict]) -> list:
     return frames
 
 
-def write_hits(out, result, systems, records: list[dict]) -> int:
-    """Write both environments of every hit to ``out`` (extxyz, atomically); return the frames."""
+def hits_writer(result, systems, records: list[dict]):
+    """A ``write(path)`` of both environments of every hit as extxyz frames (for
+    :func:`completeness.io.write_together`)."""
     import ase.io
 
+    frames = hit_environments(result, systems, records)
+    return lambda path: ase.io.write(path, frames, format="extxyz")
+
+
+def write_hits(out, result, systems, records: list[dict]) -> None:
+    """Write both environments of every hit to ``out`` (extxyz, atomically)."""
     from ..io import write_atomically
 
-    frames = hit_environments(result, systems, records)
-    write_atomically(out, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
-    return len(frames)
+    write_atomically(out, hits_writer(result, systems, records))

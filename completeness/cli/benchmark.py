@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..io import check_output
 from . import _common
 
 
@@ -9,6 +10,8 @@ def run(args) -> int:
     from ..analysis import benchmark
     from ..analysis.plotting import quick_mode
 
+    if args.out:
+        check_output(args.out, "--out", directory=True)
     config = benchmark.load_config(args.config, quick=args.quick or quick_mode())
     overrides = {
         key: value

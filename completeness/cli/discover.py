@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..io import check_output
 from . import _common
 
 
@@ -9,10 +10,13 @@ def run(args) -> int:
     from ..discovery import discover
 
     say = _common.printer(args)
+    if args.out:
+        check_output(args.out, "--out", directory=True)
     if args.chemiscope:  # fail before computing when the package is missing
         from ..chemiscope_export import require_chemiscope
 
         require_chemiscope()
+    files = _common.check_files(args, **{"--chemiscope": args.chemiscope})
     descriptor = _common.one_descriptor(args)
     result = discover(
         descriptor,
@@ -54,11 +58,12 @@ def run(args) -> int:
     if args.out:
         result.write(args.out)
         say(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
-    _common.write_json_output(args, result.summary())
+    contents = {}
     if args.chemiscope:
-        from ..chemiscope_export import discovery_dataset, write_dataset
+        from ..chemiscope_export import dataset_bytes, discovery_dataset
 
-        write_dataset(args.chemiscope, discovery_dataset(result))
+        contents["--chemiscope"] = dataset_bytes(args.chemiscope, discovery_dataset(result))
+    _common.write_json_output(args, result.summary(), files, contents)
     return 0
 
 

@@ -15,6 +15,7 @@ def run(args) -> int:
         from ..chemiscope_export import require_chemiscope
 
         require_chemiscope()
+    files = _common.check_files(args, **{"--hits": args.hits, "--chemiscope": args.chemiscope})
     descriptor = _common.one_descriptor(args)
     systems = read_systems(args.data)
     result = search(
@@ -34,13 +35,15 @@ def run(args) -> int:
     data = result.to_dict(args.top)
     data["false_negatives"] = records  # the same rows, with names, elements and the outlier flag
     data["stands_out"] = search_report.stands_out(records)
-    _common.write_json_output(args, data)
+    contents = {}
     if args.hits:
-        search_report.write_hits(args.hits, result, systems, records)
+        contents["--hits"] = search_report.hits_writer(result, systems, records)
     if args.chemiscope:
-        from ..chemiscope_export import search_dataset, write_dataset
+        from ..chemiscope_export import dataset_bytes, search_dataset
 
-        write_dataset(args.chemiscope, search_dataset(result, systems, records))
+        dataset = search_dataset(result, systems, records)
+        contents["--chemiscope"] = dataset_bytes(args.chemiscope, dataset)
+    _common.write_json_output(args, data, files, contents)
     if not args.quiet and args.json != "-":
         sys.stdout.write(search_report.hits_text(result, systems, args.data, args.top))
         timings = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
