@@ -3,7 +3,8 @@
 Run from the repository root, in an environment with the model extras
 (``pip install torch==2.13.0 'completeness[models]'``)::
 
-    python3 analyses/models/run.py            # a few minutes on 2 cores
+    python3 analyses/models/run.py            # about 12 minutes on 2 busy cores
+    python3 analyses/models/run.py --render   # tables and pages from results/layers.json
 
 Reads ``analyses/models/config.json``; for each library (MACE through ``mace-torch``, SchNet
 through SchNetPack) builds models with the library's own constructors at the config's
@@ -20,10 +21,12 @@ the audit sees exactly what a user's model file gives. Writes into ``analyses/mo
 * ``table.md``: the tables of ``docs/models.md``: each library's rows beside the rows of the
   numpy network of the same kind (read from ``analyses/networks/results/layers.json``, which
   ``analyses/networks/run.py`` writes);
-* ``dtype.md``: noise floors and distances of the trained models in float64 and float32.
+* ``dtype.md``: noise floors and distances of the trained models in float64 and float32;
+* ``summary.md``: the number of layers each model needs for each pair, beside the numpy
+  networks.
 
-``docs/models.md`` is rebuilt from these files between the ``<!-- generated: NAME -->`` and
-``<!-- end: NAME -->`` markers.
+``docs/models.md`` and ``analyses/models/summary.md`` are rebuilt from these files between the
+``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` markers (``--render`` needs no torch).
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from completeness import structures
 from completeness.analysis.distance import verdicts
@@ -69,6 +71,8 @@ def family(verdicts_of_members: list[str]) -> str:
 
 def saved_models(key: str, spec: dict, training: dict, folder: Path) -> dict:
     """``{state: [path per seed]}``: random initialisations and the trained model, saved."""
+    import torch
+
     build = BUILDERS[spec["library"]]
     out = {"random": [], "trained": []}
     for seed in spec["seeds"]:
@@ -193,6 +197,39 @@ def render(table: dict, networks: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def layers_needed(rows: list, pair: str, max_layers: int) -> str:
+    """Smallest T from which the family resolves the pair at every T up to max_layers."""
+    verdict = {r["n_layers"]: r["verdict"] for r in rows if r["pair"] == pair}
+    for start in range(1, max_layers + 1):
+        if all(verdict[t] == "resolved" for t in range(start, max_layers + 1)):
+            return str(start)
+    return "never"
+
+
+def render_summary(table: dict, networks: dict) -> str:
+    """One row per pair: the layers each model needs, beside the numpy networks."""
+    config = table["config"]
+    max_layers = min(spec["hypers"]["n_layers"] for spec in config["models"].values())
+    columns = []
+    for key, record in table["models"].items():
+        columns += [(f"{key} random", record["random"]), (f"{key} trained", record["trained"])]
+    for reference in dict.fromkeys(spec["numpy_network"] for spec in config["models"].values()):
+        columns.append((f"numpy {reference}", networks["architectures"][reference]))
+    lines = [
+        "| pair | " + " | ".join(name for name, _ in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for pair in config["graph_pairs"] + config["environment_pairs"]:
+        cells = [layers_needed(rows, pair, max_layers) for _, rows in columns]
+        lines.append(f"| {pair} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        f"Smallest number of layers T from which the pair is resolved at every T up to "
+        f"{max_layers} (family verdict over the seeds; 'never': not within {max_layers})."
+    )
+    return "\n".join(lines) + "\n"
+
+
 def render_dtype(table: dict) -> str:
     lines = [
         "| model | pair | distance float64 | floor float64 | distance float32 | floor float32 "
@@ -221,11 +258,29 @@ def fill_docs(path: Path, sections: dict) -> None:
     path.write_text(text)
 
 
-def main() -> None:
-    torch.manual_seed(0)
-    config = json.loads((HERE / "config.json").read_text())
+def render_all(table: dict) -> None:
+    """Write the tables and fill ``docs/models.md`` and ``summary.md`` from ``table``."""
     networks = json.loads((ROOT / "analyses/networks/results/layers.json").read_text())
     results = HERE / "results"
+    sections = {
+        "table": render(table, networks),
+        "dtype": render_dtype(table),
+        "summary": render_summary(table, networks),
+    }
+    for name, text in sections.items():
+        (results / f"{name}.md").write_text(text)
+    fill_docs(ROOT / "docs" / "models.md", sections)
+    fill_docs(HERE / "summary.md", {"summary": sections["summary"], "dtype": sections["dtype"]})
+
+
+def main() -> None:
+    import sys
+
+    results = HERE / "results"
+    if sys.argv[1:] == ["--render"]:  # tables and pages from the saved results only
+        render_all(json.loads((results / "layers.json").read_text()))
+        return
+    config = json.loads((HERE / "config.json").read_text())
     results.mkdir(exist_ok=True)
     start = time.perf_counter()
     table = {"config": config, "models": {}}
@@ -243,11 +298,7 @@ def main() -> None:
             record["dtype"] = dtype_rows(config, library, files["trained"][0])
             table["models"][key] = record
     (results / "layers.json").write_text(json.dumps(table, indent=1) + "\n")
-    table_md = render(table, networks)
-    (results / "table.md").write_text(table_md)
-    dtype_md = render_dtype(table)
-    (results / "dtype.md").write_text(dtype_md)
-    fill_docs(ROOT / "docs" / "models.md", {"table": table_md, "dtype": dtype_md})
+    render_all(table)
     log(f"done in {time.perf_counter() - start:.0f} s")
 
 
