@@ -82,7 +82,7 @@ def check_systems(systems) -> list[ase.Atoms]:
             "read files with ase.io.read(path, index=':')"
         )
     systems = list(systems)
-    finite = True
+    all_positions = []
     for index, atoms in enumerate(systems):
         if not isinstance(atoms, ase.Atoms):
             raise InputError(
@@ -96,7 +96,7 @@ def check_systems(systems) -> list[ase.Atoms]:
             )
         if len(positions) == 0:
             raise InputError(f"system {index} has no atoms; give at least the centre atom")
-        finite = finite and bool(np.isfinite(positions.sum()))  # inf or NaN makes the sum so
+        all_positions.append(positions)
         pbc = atoms.pbc
         if pbc[0] or pbc[1] or pbc[2]:
             cell = np.asarray(atoms.cell)
@@ -110,7 +110,8 @@ def check_systems(systems) -> list[ase.Atoms]:
                     f"system {index} is periodic (pbc={atoms.pbc.tolist()}) but its cell is "
                     "degenerate; set atoms.cell or use atoms.pbc = False"
                 )
-    if not finite:  # name the first offender (the common path pays one sum per system)
+    if all_positions and not np.isfinite(np.concatenate(all_positions)).all():
+        # name the first offender (the common path pays one reduction for the whole batch)
         for index, atoms in enumerate(systems):
             bad = np.flatnonzero(~np.isfinite(atoms.arrays["positions"]).all(axis=1))
             if bad.size:
