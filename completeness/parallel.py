@@ -46,7 +46,6 @@ import hashlib
 import json
 import os
 import pickle
-import sys
 import traceback
 from collections.abc import Callable, Iterable
 
@@ -313,7 +312,7 @@ def parallel_map(
     checkpoint : path, optional
         Directory where results are written as they arrive; rerunning resumes (module docstring).
     progress : bool, optional
-        Show a tqdm bar; default: only when stderr is a terminal.
+        A progress bar (:func:`completeness.progress.progress_bar`); shown unless ``False``.
 
     Returns
     -------
@@ -335,13 +334,15 @@ def parallel_map(
     seeds = np.random.SeedSequence(seed).spawn(n_tasks)
     pending = [(tasks[i], seeds[i], i, n_tasks) for i in range(n_tasks) if i not in results]
 
-    if progress is None:
-        progress = sys.stderr.isatty()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from .progress import progress_bar
 
-        bar = tqdm(total=n_tasks, initial=len(results), desc=f"{backend} map", unit="task")
+    bar = progress_bar(
+        total=n_tasks,
+        initial=len(results),
+        desc=f"{backend} map",
+        unit="task",
+        enabled=progress is not False,
+    )
     try:
         if pending:
             if backend == "serial" or (backend == "processes" and n_workers == 1):
@@ -354,8 +355,7 @@ def parallel_map(
                 if store is not None:
                     store.save(index, result)
                 results[index] = result
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
     except TaskFailed as failure:
         if store is not None:
             failure.message += (
@@ -364,6 +364,5 @@ def parallel_map(
             )
         raise failure from failure.__cause__
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return [results[i] for i in range(n_tasks)]

@@ -15,12 +15,23 @@ import sys
 
 from ..errors import CompletenessError
 from ..threads import apply_thread_policy
-from . import audit, benchmark, catalog, discover, learn, paper, scan, search, sensitivity
+from . import (
+    audit,
+    benchmark,
+    catalog,
+    discover,
+    learn,
+    paper,
+    report,
+    scan,
+    search,
+    sensitivity,
+)
 
 __all__ = ["build_parser", "main"]
 
 #: The sub-commands in the order ``--help`` lists them.
-COMMANDS = (catalog, audit, learn, sensitivity, scan, search, discover, benchmark, paper)
+COMMANDS = (catalog, audit, report, learn, sensitivity, scan, search, discover, benchmark, paper)
 
 
 def build_parser() -> argparse.ArgumentParser:

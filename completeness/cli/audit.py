@@ -6,6 +6,7 @@ import sys
 
 from ..errors import InputError, first_line
 from ..io import write_atomically, write_text
+from . import _common
 from ._common import read_structure
 
 
@@ -18,10 +19,15 @@ def run(args) -> int:
 
     # everything that can fail on bad input happens before any computation or output
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
+    if args.model_type and not args.model:
+        raise InputError("--model-type needs --model PATH (the model file to audit)")
+    if args.model or getattr(args, "peers", False):  # these replace the built-in descriptors
+        descriptors = resolve_descriptors(args.descriptor) if args.descriptor else {}
+    if args.model:
+        descriptors.update(_model(args))
     if getattr(args, "peers", False):
         from ..descriptors.wrappers import peer_descriptors
 
-        descriptors = resolve_descriptors(args.descriptor) if args.descriptor else {}
         descriptors.update(peer_descriptors())
     statement = None
     if args.pair:
@@ -38,7 +44,7 @@ def run(args) -> int:
         cards=not args.pair,
         timings=not args.no_timings,
         seed=args.seed,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
         pair_statement=statement,
     )
     outputs = {}
@@ -59,11 +65,14 @@ def run(args) -> int:
 
             outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
     figure = audit.figure() if args.figure else None
+    page = audit.html() if args.html else None
     for kind, target in (("json", args.json), ("markdown", args.markdown)):
         if kind in outputs and target != "-":
             write_text(target, outputs[kind])
     if figure is not None:
         write_atomically(args.figure, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+    if page is not None:
+        write_text(args.html, page)
     stdout_outputs = [
         outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
     ]
@@ -78,6 +87,23 @@ def run(args) -> int:
                 f"{probe['evidence']}\n"
             )
     return 0
+
+
+def _model(args) -> dict:
+    """``{name: adapter}`` for ``--model PATH --model-type TYPE`` (one per ``--model-layer``)."""
+    from ..descriptors.models import load_model
+
+    if not args.model_type:
+        raise InputError(
+            f"--model {args.model} needs --model-type (mace or schnetpack): the library that "
+            "wrote the file"
+        )
+    layers = args.model_layer or [None]
+    out = {}
+    for layer in layers:
+        model = load_model(args.model, args.model_type, layer=layer, read_out=args.model_read_out)
+        out[model.name] = model
+    return out
 
 
 def _probe(descriptors: dict, atoms) -> None:
@@ -106,22 +132,43 @@ def _is_peer(descriptor) -> bool:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "audit",
         help="verdicts of descriptors on degenerate pairs, and a report card per descriptor",
         description=(
             "Audit descriptors: the verdict (degenerate / resolved / inconclusive) on every "
-            "catalog pair, or on your own pair, and a report card on the six criteria. "
+            "catalog pair, or on your own pair, and a report card on the six criteria (default: "
+            "every built-in descriptor). "
             "Exit status 0 whatever the verdicts; 2 for bad input."
         ),
     )
+    _common.add_descriptor(parser, multiple=True)
     parser.add_argument(
-        "--descriptor",
+        "--model",
+        metavar="PATH",
+        help="a trained model file written by its library (torch.save of the model), audited "
+        "through the library's own read-out; needs --model-type (same as --descriptor "
+        "TYPE:PATH); replaces the built-in descriptors unless --descriptor is given too",
+    )
+    parser.add_argument(
+        "--model-type",
+        choices=("mace", "schnetpack"),
+        help="the library of --model: mace (mace-torch) or schnetpack (extras of the same names)",
+    )
+    parser.add_argument(
+        "--model-layer",
+        type=int,
         action="append",
-        metavar="NAME",
-        help="a built-in key (e.g. power-spectrum), a class name (e.g. PowerSpectrum) or "
-        "module:attr for your own (object with compute() or callable (positions, numbers) -> "
-        "vector); repeat for several (default: every built-in descriptor)",
+        metavar="K",
+        help="audit the invariant features of interaction layer K (1-based) alone; repeat for "
+        "several layers (default: every layer's features concatenated)",
+    )
+    parser.add_argument(
+        "--model-read-out",
+        choices=("features", "energy"),
+        default="features",
+        help="per-atom invariant features (default) or the model's per-atom energies",
     )
     parser.add_argument(
         "--peers",
@@ -145,10 +192,15 @@ def register(commands) -> None:
     )
     parser.add_argument("--figure", metavar="PATH", help="write a verdict heat map (PNG)")
     parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
+    )
+    parser.add_argument(
         "--no-timings",
         action="store_true",
         help="skip the efficiency timings (the only machine-dependent numbers)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)
