@@ -180,17 +180,8 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         n_samples, n_species, n_radial, n_lm = dense.shape
         max_angular = int(self.max_angular)
         n_channels = n_species * n_radial
-        first, second, _ = _channel_pairs(n_channels)
-        n_half = len(first)
         channels = dense.reshape(n_samples, n_channels, n_lm)
-        scale = _feature_scale(n_channels, max_angular)  # (L, K)
-
-        values = np.empty((n_samples, max_angular + 1, n_half))
-        for l in range(max_angular + 1):
-            block = channels[:, :, l * l : (l + 1) ** 2]
-            full = np.matmul(block, block.transpose(0, 2, 1))  # (S, Q, Q)
-            values[:, l, :] = full[:, first, second] * scale[l]
-        values = values.reshape(n_samples, -1)
+        values = _power_spectrum_values(channels, max_angular)
         if not gradients:
             return values, None
 
@@ -210,6 +201,8 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
                 n_radial,
                 max_angular,
             )
+        first, second, _ = _channel_pairs(n_channels)
+        scale = _feature_scale(n_channels, max_angular)  # (L, K)
         return values, self._pair_gradients(
             neighbourhoods, channels, species_index, terms, first, second, scale
         )
@@ -297,6 +290,19 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
             gradient[:, :, start] *= np.sqrt(0.5)
             start += count
         return gradient.reshape(3, n_angular * n_half, n_pairs).transpose(2, 0, 1)
+
+
+def _power_spectrum_values(channels: np.ndarray, max_angular: int) -> np.ndarray:
+    """``(n_samples, (L+1) n_half)`` power spectrum of ``channels`` ``(n_samples, Q, (L+1)^2)``."""
+    n_samples, n_channels, _ = channels.shape
+    first, second, _ = _channel_pairs(n_channels)
+    scale = _feature_scale(n_channels, max_angular)  # (L, K)
+    values = np.empty((n_samples, max_angular + 1, len(first)))
+    for l in range(max_angular + 1):
+        block = channels[:, :, l * l : (l + 1) ** 2]
+        full = np.matmul(block, block.transpose(0, 2, 1))  # (S, Q, Q)
+        values[:, l, :] = full[:, first, second] * scale[l]
+    return values.reshape(n_samples, -1)
 
 
 @functools.lru_cache(maxsize=64)
