@@ -272,6 +272,17 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         # of the upper triangle at a time (columns j >= i are a contiguous run of features).
         # The sqrt(2) of off-diagonal features goes into the row factors and is undone on the
         # diagonal; 1/sqrt(2l+1) is already in u and v (each term has exactly one of them).
+        if 3 * n_angular * n_channels**2 * n_pairs <= _SMALL_GRADIENT_ENTRIES:
+            # small batches (one environment of manifold following, say): the full (i, j) grid
+            # in a few array operations, then its upper triangle
+            grid = radial[None, :, :, None, :] * v[:, :, None, :, :]  # R_i v_j
+            grid += grid.transpose(0, 1, 3, 2, 4)
+            along = dradial[:, :, None, :] * u[:, None, :, :]  # R'_i u_j
+            along += along.transpose(0, 2, 1, 3)
+            grid += directions[..., None, :] * along
+            first, second, weights = _channel_pairs(n_channels)
+            gradient = grid[:, :, first, second] * weights[:, None]
+            return gradient.reshape(3, n_angular * n_half, n_pairs).transpose(2, 0, 1)
         root2 = np.sqrt(2.0)
         gradient = np.empty((3, n_angular, n_half, n_pairs))
         buffer = np.empty((3, n_angular, n_channels, n_pairs))
@@ -323,6 +334,10 @@ def _feature_scale(n_channels: int, max_angular: int) -> np.ndarray:
     scale.flags.writeable = False
     return scale
 
+
+#: Below this many entries of the (3, l, i, j, pair) grid, the gradient is built on the full grid
+#: (a few array operations) instead of row by row of the upper triangle (2 Q operations).
+_SMALL_GRADIENT_ENTRIES = 2**16
 
 #: Pairs per chunk of the power-spectrum gradient (intermediates of a few MB stay in cache).
 _CHUNK_PAIRS = 512
