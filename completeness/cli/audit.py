@@ -15,6 +15,10 @@ def run(args) -> int:
     from ..analysis.report import catalog_pairs, run_audit
     from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
 
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
     # everything that can fail on bad input happens before any computation or output
     files = check_outputs(
         {
@@ -22,6 +26,7 @@ def run(args) -> int:
             "--markdown": args.markdown,
             "--figure": args.figure,
             "--html": args.html,
+            "--chemiscope": args.chemiscope,
         }
     )
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
@@ -85,6 +90,7 @@ def _report(args, audit, probes, files) -> None:
         "--markdown": outputs.get("markdown"),
         "--figure": lambda tmp: figure.savefig(tmp, format="png", dpi=120),
         "--html": audit.html() if args.html else None,
+        "--chemiscope": _chemiscope_bytes(args.chemiscope, audit),
     }
     write_together({path: contents[flag] for flag, path in files.items()})  # all or nothing
     stdout_outputs = [
@@ -108,8 +114,8 @@ def _model(args) -> dict:
 
     if not args.model_type:
         raise InputError(
-            f"--model {args.model} needs --model-type (mace or schnetpack): the library that "
-            "wrote the file"
+            f"--model {args.model} needs --model-type (mace, schnetpack or metatomic): the "
+            "library that wrote the file"
         )
     layers = args.model_layer or [None]
     out = {}
@@ -117,6 +123,14 @@ def _model(args) -> dict:
         model = load_model(args.model, args.model_type, layer=layer, read_out=args.model_read_out)
         out[model.name] = model
     return out
+
+
+def _chemiscope_bytes(path, audit):
+    if not path:
+        return None
+    from ..chemiscope_export import audit_dataset, dataset_bytes
+
+    return dataset_bytes(path, audit_dataset(audit))
 
 
 def _probe(descriptors: dict, atoms, timeout=None) -> None:
@@ -157,32 +171,7 @@ def register(commands) -> None:
         ),
     )
     _common.add_descriptor(parser, multiple=True)
-    parser.add_argument(
-        "--model",
-        metavar="PATH",
-        help="a trained model file written by its library (torch.save of the model), audited "
-        "through the library's own read-out; needs --model-type (same as --descriptor "
-        "TYPE:PATH); replaces the built-in descriptors unless --descriptor is given too",
-    )
-    parser.add_argument(
-        "--model-type",
-        choices=("mace", "schnetpack"),
-        help="the library of --model: mace (mace-torch) or schnetpack (extras of the same names)",
-    )
-    parser.add_argument(
-        "--model-layer",
-        type=int,
-        action="append",
-        metavar="K",
-        help="audit the invariant features of interaction layer K (1-based) alone; repeat for "
-        "several layers (default: every layer's features concatenated)",
-    )
-    parser.add_argument(
-        "--model-read-out",
-        choices=("features", "energy"),
-        default="features",
-        help="per-atom invariant features (default) or the model's per-atom energies",
-    )
+    _add_model(parser)
     parser.add_argument(
         "--peers",
         action="store_true",
@@ -197,18 +186,7 @@ def register(commands) -> None:
         help="audit your own pair (centre = atom 0, every other atom a neighbour); the oracle "
         "first says whether it is congruent and up to which body order it coincides",
     )
-    parser.add_argument(
-        "--json", nargs="?", const="-", metavar="PATH", help="write JSON (to stdout without PATH)"
-    )
-    parser.add_argument(
-        "--markdown", nargs="?", const="-", metavar="PATH", help="write Markdown (stdout: no PATH)"
-    )
-    parser.add_argument("--figure", metavar="PATH", help="write a verdict heat map (PNG)")
-    parser.add_argument(
-        "--html",
-        metavar="PATH",
-        help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
-    )
+    _add_outputs(parser)
     parser.add_argument(
         "--no-timings",
         action="store_true",
@@ -224,3 +202,56 @@ def register(commands) -> None:
     )
     _common.add_quiet(parser)
     parser.set_defaults(run=run)
+
+
+def _add_model(parser) -> None:
+    """``--model`` and its options (a trained model audited through its own read-out)."""
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="a trained model file written by its library (torch.save of the model), audited "
+        "through the library's own read-out; needs --model-type (same as --descriptor "
+        "TYPE:PATH); replaces the built-in descriptors unless --descriptor is given too",
+    )
+    parser.add_argument(
+        "--model-type",
+        choices=("mace", "schnetpack", "metatomic"),
+        help="the library of --model: mace (mace-torch), schnetpack or metatomic "
+        "(metatomic-torch); extras of the same names",
+    )
+    parser.add_argument(
+        "--model-layer",
+        type=int,
+        action="append",
+        metavar="K",
+        help="audit the invariant features of interaction layer K (1-based) alone; repeat for "
+        "several layers (default: every layer's features concatenated)",
+    )
+    parser.add_argument(
+        "--model-read-out",
+        choices=("features", "energy"),
+        default="features",
+        help="per-atom invariant features (default) or the model's per-atom energies",
+    )
+
+
+def _add_outputs(parser) -> None:
+    """The files an audit can write (all together, or none)."""
+    parser.add_argument(
+        "--json", nargs="?", const="-", metavar="PATH", help="write JSON (to stdout without PATH)"
+    )
+    parser.add_argument(
+        "--markdown", nargs="?", const="-", metavar="PATH", help="write Markdown (stdout: no PATH)"
+    )
+    parser.add_argument("--figure", metavar="PATH", help="write a verdict heat map (PNG)")
+    parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
+    )
+    parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write both members of every pair as a chemiscope dataset, verdicts and features "
+        "as properties (.json or .json.gz; needs the chemiscope extra)",
+    )
