@@ -14,6 +14,7 @@ from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
 from .networks import DistanceMessagePassing, EquivariantMessagePassing
+from .overlap import OverlapMatrixFingerprint
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
 from .zernike import ZernikeDescriptor
@@ -27,6 +28,7 @@ __all__ = [
     "EquivariantMessagePassing",
     "Features",
     "LocalMBTR",
+    "OverlapMatrixFingerprint",
     "PowerSpectrum",
     "RadialSpectrum",
     "SymmetryFunctions",
