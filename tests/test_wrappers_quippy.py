@@ -219,7 +219,7 @@ def test_finding_species_missing_from_species_z_are_dropped_silently(direct):
     from completeness.descriptors.wrappers import QuippySoap
     from completeness.environments import InputError
 
-    with pytest.raises(InputError, match=r"species \[8\] that are not in the descriptor's"):
+    with pytest.raises(InputError, match=r"^O \(Z=8\) is not a species of this QuippySoap"):
         QuippySoap(species=[1, 6]).compute(atoms, centers=[0])
 
 

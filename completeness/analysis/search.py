@@ -498,7 +498,8 @@ def _prepare_descriptor(descriptor, cutoff, species):
         params = descriptor.get_params()
         updates = {}
         if "species" in params and params["species"] is None:
-            updates["species"] = [int(s) for s in species]
+            fitted = descriptor.fixed_species()  # learned by fit: never re-inferred
+            updates["species"] = [int(s) for s in (species if fitted is None else fitted)]
         if cutoff is not None and "cutoff" in params:
             updates["cutoff"] = cutoff
         return clone(descriptor).set_params(**updates)

@@ -117,6 +117,9 @@ def _with_fixed_species(descriptor, species: np.ndarray):
         return descriptor
     from sklearn.base import clone
 
+    fitted = getattr(descriptor, "species_", None)  # learned by fit: never re-inferred
+    if fitted is not None:
+        species = fitted
     fixed = clone(descriptor)
     fixed.set_params(species=[int(s) for s in species])
     return fixed

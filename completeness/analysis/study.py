@@ -38,7 +38,6 @@ from __future__ import annotations
 import csv
 import inspect
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,6 @@ import numpy as np
 
 from .. import parallel
 from ..environments import InputError
-from ..errors import first_line
 from ..io import write_atomically
 from .distance import N_TRANSFORMS, verdicts
 
@@ -117,26 +115,10 @@ class StudyConfig:
 def load_config(path) -> StudyConfig:
     """Read and check a study config (``.json`` or ``.toml``); relative output paths are taken
     relative to the config file's directory."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"study config {str(path)!r} does not exist; check the path")
-    text = path.read_text()
-    try:
-        if path.suffix == ".toml":
-            import tomllib
+    from ..io import read_config
 
-            data = tomllib.loads(text)
-        elif path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise InputError(
-                f"study config {str(path)!r} must end in .json or .toml (got {path.suffix!r})"
-            )
-    except (ValueError, json.JSONDecodeError) as error:
-        if isinstance(error, InputError):
-            raise
-        first = first_line(error, default="")
-        raise InputError(f"cannot parse study config {str(path)!r}: {first}") from None
+    path = Path(path)
+    data = read_config(path, "study config")
     return config_from_dict(data, base=path.parent)
 
 

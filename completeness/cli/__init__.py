@@ -12,12 +12,12 @@ import argparse
 import sys
 
 from ..errors import CompletenessError
-from . import audit, catalog, discover, learn, paper, scan, search, sensitivity
+from . import audit, benchmark, catalog, discover, learn, paper, scan, search, sensitivity
 
 __all__ = ["build_parser", "main"]
 
 #: The sub-commands in the order ``--help`` lists them.
-COMMANDS = (catalog, audit, learn, sensitivity, scan, search, discover, paper)
+COMMANDS = (catalog, audit, learn, sensitivity, scan, search, discover, benchmark, paper)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,21 @@ Hyperparameters follow scikit-learn's rules: stored as given in ``__init__`` (no
 validation there), checked in :meth:`Descriptor.compute`, exposed by ``get_params`` /
 ``set_params`` and preserved by :func:`sklearn.base.clone`. A descriptor round-trips through JSON
 with :meth:`Descriptor.to_json` and :func:`from_json`.
+
+Species are fixed, never re-inferred. Each element present gets its own feature channels, so
+the columns only mean the same thing across calls when the list of elements is the same. The
+channels are, in this order:
+
+1. the ``species`` hyperparameter, when given;
+2. ``species_``, learned by :meth:`Descriptor.fit` from the systems it saw (``species=None``);
+3. for a descriptor that is neither (unfitted, ``species=None``), the elements present in the
+   systems of that one :meth:`Descriptor.compute` call: rows of one call are comparable with each
+   other (``Features.feature_names`` names the columns), rows of separate calls only when their
+   elements agree. :meth:`Descriptor.transform`, the scikit-learn path, never does this: it
+   needs fixed species (``fit`` first, or ``species=[...]``).
+
+With fixed species, a system containing any other element is refused with a one-line
+:class:`~completeness.environments.InputError` that names the element and the fix.
 """
 
 from __future__ import annotations
@@ -22,10 +37,17 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from ase.data import chemical_symbols
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .. import __version__
-from ..environments import InputError, Neighbourhoods, build_neighbourhoods, check_cutoff
+from ..environments import (
+    InputError,
+    Neighbourhoods,
+    build_neighbourhoods,
+    check_cutoff,
+    check_systems,
+)
 
 __all__ = ["Descriptor", "Features", "from_json", "registered_descriptors"]
 
@@ -281,34 +303,57 @@ class Descriptor(TransformerMixin, BaseEstimator):
     # ---- public API --------------------------------------------------------------------------
 
     def species_for(self, neighbourhoods: Neighbourhoods) -> np.ndarray:
-        """The species channels: the ``species`` hyperparameter, or those present in the input."""
+        """The species channels for ``neighbourhoods`` (the rule of the module docstring)."""
+        return self.species_channels(neighbourhoods.species)
+
+    def fixed_species(self) -> np.ndarray | None:
+        """The fixed species channels: ``species`` if given, else ``species_`` if fitted."""
         requested = getattr(self, "species", None)
-        present = neighbourhoods.species
         if requested is None:
+            requested = getattr(self, "species_", None)
+        if requested is None:
+            return None
+        return np.unique(np.asarray(requested, dtype=np.int64))
+
+    def species_channels(self, present) -> np.ndarray:
+        """The channels for input made of the elements ``present`` (atomic numbers).
+
+        Raises :class:`InputError` naming the first element that is not in the fixed species.
+        """
+        present = np.unique(np.asarray(present, dtype=np.int64))
+        fixed = self.fixed_species()
+        if fixed is None:
             return present
-        requested = np.unique(np.asarray(requested, dtype=np.int64))
-        unknown = np.setdiff1d(present, requested)
+        unknown = np.setdiff1d(present, fixed)
         if unknown.size:
+            z = int(unknown[0])
+            symbol = chemical_symbols[z] if 0 < z < len(chemical_symbols) else f"Z={z}"
+            wanted = np.union1d(fixed, unknown).tolist()
+            if getattr(self, "species", None) is not None:
+                origin = f"has species={fixed.tolist()}"
+            else:
+                origin = f"was fitted on species {fixed.tolist()}"
             raise InputError(
-                f"the input contains species {unknown.tolist()} that are not in the descriptor's "
-                f"species={requested.tolist()}; add them to `species` or remove those atoms"
+                f"{symbol} (Z={z}) is not a species of this {type(self).__name__}, which "
+                f"{origin}; fit it on systems that contain {symbol} or pass species={wanted} "
+                "to the constructor"
             )
-        return requested
+        return fixed
 
     def feature_names(self, species=None) -> tuple[str, ...]:
-        """Feature names, for ``species`` (defaults to the ``species`` hyperparameter)."""
+        """Feature names, for ``species`` (defaults to the fixed species, see :meth:`fit`)."""
         self._check_hypers()
         if species is None:
-            species = getattr(self, "species", None)
+            species = self.fixed_species()
         if species is None:
             raise InputError(
                 f"{type(self).__name__} has no fixed species list; pass species=[...] to the "
-                "constructor or to feature_names()"
+                "constructor or to feature_names(), or fit it on systems first"
             )
         return self._feature_names(np.unique(np.asarray(species, dtype=np.int64)))
 
     def n_features(self, species=None) -> int:
-        """Number of features for ``species`` (defaults to the ``species`` hyperparameter)."""
+        """Number of features for ``species`` (defaults to the fixed species, see :meth:`fit`)."""
         return len(self.feature_names(species))
 
     def compute(self, systems, *, centers=None, gradients: bool = False) -> Features:
@@ -358,12 +403,25 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     # ---- scikit-learn transformer ------------------------------------------------------------
 
-    def fit(self, X=None, y=None):
-        """No-op (descriptors learn nothing); present so descriptors drop into pipelines."""
+    def fit(self, X, y=None):
+        """Fix the species channels: learn ``species_`` from the systems ``X`` (ase.Atoms).
+
+        With ``species=None`` the sorted atomic numbers present in ``X`` become ``species_``;
+        with an explicit ``species`` that list is kept (and ``X`` must not contain other
+        elements). Afterwards every :meth:`compute`/:meth:`transform` uses these channels and
+        refuses systems with other elements.
+        """
+        present = np.unique(np.concatenate([atoms.numbers for atoms in check_systems(X)]))
+        self.species_ = self.species_channels(present)
         return self
 
     def transform(self, X) -> np.ndarray:
-        """Feature values of ``X`` (a list of ase.Atoms): ``compute(X).values``."""
+        """Feature values of ``X`` (a list of ase.Atoms) on the fixed species channels."""
+        if self.fixed_species() is None:
+            raise InputError(
+                f"{type(self).__name__} with species=None must be fitted before transform; call "
+                "fit(systems) first or pass species=[...] to the constructor"
+            )
         return self.compute(X).values
 
     # ---- serialisation -----------------------------------------------------------------------

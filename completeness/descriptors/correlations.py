@@ -241,7 +241,7 @@ class Bispectrum(_CorrelationMixin, Descriptor):
         """``+1`` for each scalar (even) feature, ``-1`` for each pseudoscalar (odd) one."""
         self._check_hypers()
         if species is None:
-            species = self.species
+            species = self.fixed_species()
         if species is None:
             raise InputError("feature_parity needs species=[...] (or the species hyperparameter)")
         blocks = self._blocks(len(np.unique(np.asarray(species))))
@@ -838,7 +838,7 @@ class DensityCorrelations(_CorrelationMixin, Descriptor):
         """``+1`` for each scalar (even) feature, ``-1`` for each pseudoscalar (odd) one."""
         self._check_hypers()
         if species is None:
-            species = self.species
+            species = self.fixed_species()
         if species is None:
             raise InputError("feature_parity needs species=[...] (or the species hyperparameter)")
         return self._structure(np.unique(np.asarray(species)))[1]

@@ -282,14 +282,7 @@ class _MessagePassing(Descriptor):
         systems = check_systems(systems)
         per_system, _ = _centres_per_system_fast(systems, centers)
         graph = _Graph(systems, float(self.cutoff))
-        requested = getattr(self, "species", None)
-        if requested is not None:
-            unknown = np.setdiff1d(graph.present, np.asarray(requested, dtype=np.int64))
-            if unknown.size:
-                raise InputError(
-                    f"the input contains species {unknown.tolist()} that are not in the "
-                    f"descriptor's species={list(requested)}; add them to `species`"
-                )
+        self.species_channels(graph.present)  # refuses elements outside fixed species
         rows = np.concatenate(
             [
                 graph.node_offsets[k] + np.asarray(c, dtype=np.int64)

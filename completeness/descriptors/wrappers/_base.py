@@ -29,8 +29,8 @@ class PeerDescriptor(Descriptor):
     """Base class of the wrappers: subclasses set ``library`` and ``peer_name`` and implement
     :meth:`_peer_compute`.
 
-    Species: ``species=None`` uses the atomic numbers present in the batch given to
-    :meth:`compute` (like the package's own descriptors); a list fixes the channels.
+    Species follow the package's rule (:mod:`completeness.descriptors.base`): ``species``, else
+    ``species_`` learned by ``fit``, else the atomic numbers present in one ``compute`` call.
     """
 
     library: str = ""
@@ -71,18 +71,8 @@ class PeerDescriptor(Descriptor):
                 raise InputError(f"{key} must be a positive number of Å, got {value!r}")
 
     def _species_list(self, systems) -> list[int]:
-        present = np.unique(np.concatenate([atoms.numbers for atoms in systems]))
-        requested = getattr(self, "species", None)
-        if requested is None:
-            return [int(z) for z in present]
-        requested = np.unique(np.asarray(requested, dtype=np.int64))
-        unknown = np.setdiff1d(present, requested)
-        if unknown.size:
-            raise InputError(
-                f"the input contains species {unknown.tolist()} that are not in the descriptor's "
-                f"species={requested.tolist()}; add them to `species` or remove those atoms"
-            )
-        return [int(z) for z in requested]
+        present = np.concatenate([atoms.numbers for atoms in systems])
+        return [int(z) for z in self.species_channels(present)]
 
     def compute(self, systems, *, centers=None, gradients: bool = False) -> Features:
         """Compute the library's features of the centres of ``systems`` (see the class doc)."""
