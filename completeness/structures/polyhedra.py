@@ -44,6 +44,7 @@ __all__ = [
     "POINT_SETS",
     "EnumerationResult",
     "enumerate_pairs",
+    "point_group",
     "point_set",
     "polyhedral_pair",
     "symmetry_permutations",
@@ -148,12 +149,13 @@ def _distance_classes(points: np.ndarray, tolerance: float = 1e-6) -> np.ndarray
     return labels
 
 
-def symmetry_permutations(points, tolerance: float = 1e-6) -> np.ndarray:
-    """Every vertex permutation induced by an orthogonal map (rotation or reflection) that maps
-    the centred point set onto itself, as rows ``perm`` with vertex ``i`` sent to ``perm[i]``.
+def point_group(points, tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """The orthogonal maps that send the point set (centred at its centroid) onto itself.
 
-    The map is fixed by the images of linearly independent vertices (two and their cross product
-    for a planar set); each candidate image triple is tested against the whole set.
+    Returns ``(matrices, perms)``: ``matrices[g]`` (3 x 3, acting on column vectors) maps point
+    ``i`` to point ``perms[g][i]``. The map is fixed by the images of linearly independent
+    points (two and their cross product for a planar set, whose mirror plane is then added);
+    each candidate image is tested against the whole set.
     """
     points = np.asarray(points, dtype=np.float64)
     points = points - points.mean(axis=0)
@@ -164,7 +166,7 @@ def symmetry_permutations(points, tolerance: float = 1e-6) -> np.ndarray:
     if planar:
         source = np.vstack([source, np.cross(*source) / scale])
     gram = points @ points.T
-    perms = set()
+    found: dict[tuple, np.ndarray] = {}
     for images in permutations(range(len(points)), len(basis)):
         if not np.allclose(
             gram[np.ix_(images, images)], gram[np.ix_(basis, basis)], atol=tolerance * scale**2
@@ -180,8 +182,24 @@ def symmetry_permutations(points, tolerance: float = 1e-6) -> np.ndarray:
         if distance[np.arange(len(points)), perm].max() < tolerance * scale and len(
             set(perm.tolist())
         ) == len(points):
-            perms.add(tuple(perm.tolist()))
-    return np.array(sorted(perms), dtype=np.int64)
+            found[tuple(perm.tolist())] = rotation.T
+    perms = sorted(found)
+    matrices = np.array([found[p] for p in perms])
+    perms = np.array(perms, dtype=np.int64)
+    if planar:  # the reflection through the plane fixes every point
+        normal = np.cross(*points[basis])
+        normal /= np.linalg.norm(normal)
+        mirror = np.eye(3) - 2.0 * np.outer(normal, normal)
+        matrices = np.concatenate([matrices, mirror @ matrices])
+        perms = np.concatenate([perms, perms])
+    return matrices, perms
+
+
+def symmetry_permutations(points, tolerance: float = 1e-6) -> np.ndarray:
+    """Every vertex permutation induced by an orthogonal map (rotation or reflection) that maps
+    the centred point set onto itself, as rows ``perm`` with vertex ``i`` sent to ``perm[i]``
+    (see :func:`point_group`)."""
+    return np.unique(point_group(points, tolerance)[1], axis=0)
 
 
 def _independent(points: np.ndarray, tolerance: float) -> list[int]:
