@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from . import _common
+
 
 def run(args) -> int:
     from ..analysis import benchmark
@@ -33,7 +35,8 @@ def run(args) -> int:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "benchmark",
         help="tuned learning curves of every descriptor beside its audit measures",
         description="Run a benchmark config (see completeness.analysis.benchmark): every "
@@ -50,5 +53,5 @@ def register(commands) -> None:
     parser.add_argument(
         "--checkpoint", metavar="DIR", help="write results as they arrive; rerun to resume"
     )
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)
