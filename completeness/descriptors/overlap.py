@@ -45,8 +45,9 @@ import numpy as np
 from ase.data import covalent_radii
 from threadpoolctl import threadpool_limits
 
-from ..environments import InputError, Neighbourhoods, check_cutoff
+from ..environments import Neighbourhoods
 from .base import Descriptor
+from .hypers import Choice, Integer, Real, declare
 
 __all__ = ["DEGENERACY_TOLERANCE", "OverlapMatrixFingerprint"]
 
@@ -75,9 +76,16 @@ class OverlapMatrixFingerprint(Descriptor):
 
     body_order = None
     parity = "O(3)"
+    hyper_constraints = declare(
+        n_eigenvalues=Integer(1),
+        orbital_width=Real(0, low_open=True, unit="Å", optional=True),
+        cutoff_exponent=Integer(1),
+        orbitals=Choice(("s", "sp")),
+    )
 
     def __init__(
         self,
+        *,
         cutoff: float = 5.0,
         n_eigenvalues: int = 16,
         orbital_width: float | None = None,
@@ -91,22 +99,6 @@ class OverlapMatrixFingerprint(Descriptor):
         self.cutoff_exponent = cutoff_exponent
         self.orbitals = orbitals
         self.species = species
-
-    def _check_hypers(self) -> None:
-        check_cutoff(self.cutoff)
-        for key, minimum in (("n_eigenvalues", 1), ("cutoff_exponent", 1)):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise InputError(f"{key} must be an integer, got {value!r}")
-            if value < minimum:
-                raise InputError(f"{key} must be at least {minimum}, got {value}")
-        if self.orbitals not in ("s", "sp"):
-            raise InputError(f"orbitals must be 's' or 'sp', got {self.orbitals!r}")
-        width = self.orbital_width
-        if width is not None and not (
-            isinstance(width, (int, float, np.floating)) and np.isfinite(width) and width > 0
-        ):
-            raise InputError(f"orbital_width must be a positive number of Å or None, got {width!r}")
 
     def _feature_names(self, species) -> tuple[str, ...]:
         return tuple(f"eigenvalue_{k}" for k in range(self.n_eigenvalues))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...environments import InputError
+from ..hypers import Integer, declare
 from ._base import PeerDescriptor
 
 __all__ = ["AmdAMD", "AmdPDD"]
@@ -40,15 +41,11 @@ class _AmdInvariant(PeerDescriptor):
     body_order = 2
     parity = "O(3)"
     provides_gradients = False
+    hyper_constraints = declare(n_neighbours=Integer(1))
 
-    def __init__(self, n_neighbours: int = 12, species=None):
+    def __init__(self, *, n_neighbours: int = 12, species=None):
         self.n_neighbours = n_neighbours
         self.species = species
-
-    def _check_hypers(self) -> None:
-        k = self.n_neighbours
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"n_neighbours must be an integer >= 1, got {k!r}")
 
     def _feature_names(self, species) -> tuple[str, ...]:
         return tuple(f"{self.peer_name}_{i}" for i in range(1, self.n_neighbours + 1))
