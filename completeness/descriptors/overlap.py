@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import numpy as np
 from ase.data import covalent_radii
-from threadpoolctl import threadpool_limits
 
 from ..environments import Neighbourhoods
 from .base import Descriptor
@@ -112,9 +111,8 @@ class OverlapMatrixFingerprint(Descriptor):
         n_samples, n_features = neighbourhoods.n_samples, self.n_eigenvalues
         values = np.zeros((n_samples, n_features))
         pair_gradients = np.zeros((neighbourhoods.n_pairs, 3, n_features)) if gradients else None
-        with threadpool_limits(1, user_api="blas"):  # small matrices: threads only contend
-            for s in range(n_samples):
-                self._sample(neighbourhoods, s, values, pair_gradients)
+        for s in range(n_samples):
+            self._sample(neighbourhoods, s, values, pair_gradients)
         return values, pair_gradients
 
     def _sample(self, neighbourhoods, s, values, pair_gradients) -> None:
