@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..io import check_output
 from . import _common
 
 
@@ -11,6 +12,8 @@ def run(args) -> int:
     from ..analysis import benchmark
     from ..analysis.plotting import quick_mode
 
+    if args.out:
+        check_output(args.out, "--out", directory=True)
     config = benchmark.load_config(args.config, quick=args.quick or quick_mode())
     overrides = {
         key: value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..io import check_output
 from . import _common
 
 
@@ -9,6 +10,9 @@ def run(args) -> int:
     from ..discovery import discover
 
     say = _common.printer(args)
+    if args.out:
+        check_output(args.out, "--out", directory=True)
+    files = _common.check_files(args)
     descriptor = _common.one_descriptor(args)
     result = discover(
         descriptor,
@@ -50,7 +54,7 @@ def run(args) -> int:
     if args.out:
         result.write(args.out)
         say(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
-    _common.write_json_output(args, result.summary())
+    _common.write_json_output(args, result.summary(), files)
     return 0
 
 

@@ -10,6 +10,7 @@ from . import _common
 def run(args) -> int:
     from ..analysis.search import read_systems, search
 
+    files = _common.check_files(args)
     descriptor = _common.one_descriptor(args)
     systems = read_systems(args.data)
     result = search(
@@ -25,7 +26,7 @@ def run(args) -> int:
         scheduler=args.scheduler,
         progress=sys.stderr.isatty() and not args.quiet,
     )
-    _common.write_json_output(args, result.to_dict(args.top))
+    _common.write_json_output(args, result.to_dict(args.top), files)
     if not args.quiet and args.json != "-":
         sys.stdout.write(result.text(args.top))
     return 0
