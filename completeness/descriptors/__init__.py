@@ -18,6 +18,7 @@ from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
 from .networks import DistanceMessagePassing, EquivariantMessagePassing
 from .overlap import OverlapMatrixFingerprint
+from .pooling import Pooling
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
 from .zernike import ZernikeDescriptor
@@ -32,6 +33,7 @@ __all__ = [
     "Features",
     "LocalMBTR",
     "OverlapMatrixFingerprint",
+    "Pooling",
     "PowerSpectrum",
     "RadialSpectrum",
     "SymmetryFunctions",
