@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 INVARIANCE_TOLERANCE = 1e-8
 #: Analytic gradients further than this (relative) from central differences are a finding.
 GRADIENT_TOLERANCE = 1e-5
+#: A relative jump this small at the cutoff is round-off, not a discontinuity.
+ROUNDOFF_JUMP = 1e-12
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def measure_continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
             values = user.compute(systems, centers=[0]).values
             coarse = feature_distance(values[0], values[1])
             fine = feature_distance(values[2], values[3])
-            continuous = fine == 0.0 or coarse >= 10.0 * fine
+            continuous = fine <= ROUNDOFF_JUMP or coarse >= 10.0 * fine
             section["cutoff_jump"] = fine
             section["cutoff_jump_1e-4"] = coarse
             section["cutoff_reading"] = "continuous" if continuous else "DISCONTINUOUS"

@@ -19,8 +19,10 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
 3. **continuity** -- the jump when an atom crosses the cutoff: the relative distance between the
    environment with a neighbour at ``cutoff - eps`` and at ``cutoff + eps``, for eps = 1e-4 and
    1e-6 Å. Continuous when the jump shrinks by at least 10x between the two (it scales with eps
-   or faster); discontinuous when it does not. Gradients against central finite differences
-   (step 1e-5 Å, all displaced structures in one ``compute`` call, the same formula as
+   or faster) or is at round-off (below ``ROUNDOFF_JUMP`` = 1e-12 at eps = 1e-6, where a smooth
+   cutoff leaves nothing but float64 noise that cannot shrink); discontinuous otherwise.
+   Gradients against central finite differences (step 1e-5 Å, all displaced structures in one
+   ``compute`` call, the same formula as
    :func:`completeness.testing.finite_difference_gradients`); above ``GRADIENT_TOLERANCE`` =
    1e-5 relative is a finding. Two neighbours meeting: one neighbour placed at distance eps from
    another, from six random directions, for eps = 1e-3 and 1e-5 Å; a continuous descriptor's
