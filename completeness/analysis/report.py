@@ -137,6 +137,13 @@ class ReportCard:
         s = self.sections
         body = "body order not declared" if self.body_order is None else f"{self.body_order}-body"
         flavour = f"{self.parity or 'parity not declared'} {body}"
+        inferred = s.get("uniqueness", {}).get("inferred")
+        if inferred:
+            flavour += (
+                f"; inferred from the verdicts: {inferred['parity']} "
+                f"{inferred['body_order']}-body ({inferred['contradictions']} contradicting, "
+                f"{inferred['basis_limited']} basis-limited of {inferred['n_verdicts']})"
+            )
         lines = [f"{self.descriptor} ({flavour})"]
         inv = s.get("invariance", {})
         if "rotation" in inv:
@@ -363,6 +370,10 @@ def _uniqueness(user, card: ReportCard, pairs, seed, results=None) -> None:
         "first_missed_so3": min(missed_so3) if missed_so3 else None,
         "statuses": {r.pair: r.status for r in results},
     }
+    if user.body_order is None or user.parity is None:
+        from .inference import infer_body_order_and_parity
+
+        card.sections["uniqueness"]["inferred"] = infer_body_order_and_parity(results, pairs)
     for result in results:
         if result.status == "contradiction":
             card.finding(
@@ -423,7 +434,7 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
     except Exception as error:  # a failure is a finding, not a crash
         card.finding("continuity", f"fold scan: {_one_line(error)}")
     if not user.has_gradients:
-        card.finding("continuity", "no analytic gradients (a plain callable returns values only)")
+        card.finding("continuity", "no analytic gradients (the descriptor returns values only)")
         _coincidence(user, card, rng)
         return
     try:
@@ -886,8 +897,19 @@ def _descriptor_record(name: str, user: UserDescriptor) -> dict:
     }
     if user.kind == "descriptor":
         record["class"] = type(user.wrapped).__name__
-        record["hypers"] = _clean(user.wrapped.get_params())
+        record["hypers"] = _clean(
+            {key: _plain(value) for key, value in user.wrapped.get_params().items()}
+        )
     return record
+
+
+def _plain(value):
+    """``value`` when JSON can hold it, else the name of its type (an adapted peer object)."""
+    if value is None or isinstance(value, (str, int, float, bool, list, tuple, dict, np.ndarray)):
+        return value
+    if isinstance(value, np.generic):
+        return value
+    return f"{type(value).__module__}.{type(value).__name__} object"
 
 
 def run_audit(

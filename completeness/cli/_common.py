@@ -41,7 +41,8 @@ def _shown(default) -> bool:
 DESCRIPTOR_HELP = (
     "a built-in key (e.g. power-spectrum: the audit's settings), a class name (e.g. "
     "PowerSpectrum: its own defaults), library:Name (e.g. featomic:SoapPowerSpectrum) or "
-    "module:attr for your own (object with compute() or callable (positions, numbers) -> vector)"
+    "module:attr for your own (object with compute(), callable (positions, numbers) -> vector, "
+    "configured dscribe descriptor, featomic calculator or ASE calculator)"
 )
 
 #: The hyperparameter flags and the keyword each sets on the descriptor.

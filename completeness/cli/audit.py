@@ -17,6 +17,10 @@ def run(args) -> int:
     from ..analysis.report import catalog_pairs, run_audit
     from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
 
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
     # everything that can fail on bad input happens before any computation or output
     files = check_outputs(
         {
@@ -24,6 +28,7 @@ def run(args) -> int:
             "--markdown": args.markdown,
             "--figure": args.figure,
             "--html": args.html,
+            "--chemiscope": args.chemiscope,
         }
     )
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
@@ -79,6 +84,7 @@ def run(args) -> int:
         "--markdown": outputs.get("markdown"),
         "--figure": lambda tmp: figure.savefig(tmp, format="png", dpi=120),
         "--html": audit.html() if args.html else None,
+        "--chemiscope": _chemiscope_bytes(args.chemiscope, audit),
     }
     write_together({path: contents[flag] for flag, path in files.items()})  # all or nothing
     stdout_outputs = [
@@ -103,8 +109,8 @@ def _model(args) -> dict:
 
     if not args.model_type:
         raise InputError(
-            f"--model {args.model} needs --model-type (mace or schnetpack): the library that "
-            "wrote the file"
+            f"--model {args.model} needs --model-type (mace, schnetpack or metatomic): the "
+            "library that wrote the file"
         )
     layers = args.model_layer or [None]
     out = {}
@@ -112,6 +118,14 @@ def _model(args) -> dict:
         model = load_model(args.model, args.model_type, layer=layer, read_out=args.model_read_out)
         out[model.name] = model
     return out
+
+
+def _chemiscope_bytes(path, audit):
+    if not path:
+        return None
+    from ..chemiscope_export import audit_dataset, dataset_bytes
+
+    return dataset_bytes(path, audit_dataset(audit))
 
 
 def _probe(descriptors: dict, atoms, timeout=None) -> None:
@@ -161,8 +175,9 @@ def register(commands) -> None:
     )
     parser.add_argument(
         "--model-type",
-        choices=("mace", "schnetpack"),
-        help="the library of --model: mace (mace-torch) or schnetpack (extras of the same names)",
+        choices=("mace", "schnetpack", "metatomic"),
+        help="the library of --model: mace (mace-torch), schnetpack or metatomic "
+        "(metatomic-torch); extras of the same names",
     )
     parser.add_argument(
         "--model-layer",
@@ -203,6 +218,12 @@ def register(commands) -> None:
         "--html",
         metavar="PATH",
         help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
+    )
+    parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write both members of every pair as a chemiscope dataset, verdicts and features "
+        "as properties (.json or .json.gz; needs the chemiscope extra)",
     )
     parser.add_argument(
         "--no-timings",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..io import check_output
 from . import _common
 
@@ -28,7 +26,7 @@ def run(args) -> int:
         from dataclasses import replace
 
         config = replace(config, **overrides)
-    result = benchmark.run_benchmark(config, progress=sys.stderr.isatty() and not args.quiet)
+    result = benchmark.run_benchmark(config, progress=not args.quiet)
     paths = benchmark.write_results(result, args.out)
     if not args.quiet:
         print(benchmark.markdown(result), end="")

@@ -12,7 +12,11 @@ def run(args) -> int:
     say = _common.printer(args)
     if args.out:
         check_output(args.out, "--out", directory=True)
-    files = _common.check_files(args)
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
+    files = _common.check_files(args, **{"--chemiscope": args.chemiscope})
     descriptor = _common.one_descriptor(args)
     result = discover(
         descriptor,
@@ -54,7 +58,12 @@ def run(args) -> int:
     if args.out:
         result.write(args.out)
         say(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
-    _common.write_json_output(args, result.summary(), files)
+    contents = {}
+    if args.chemiscope:
+        from ..chemiscope_export import dataset_bytes, discovery_dataset
+
+        contents["--chemiscope"] = dataset_bytes(args.chemiscope, discovery_dataset(result))
+    _common.write_json_output(args, result.summary(), files, contents)
     return 0
 
 
@@ -87,5 +96,11 @@ def register(commands) -> None:
     _common.add_hypers(parser)
     parser.add_argument("--out", metavar="DIR", help="write the pairs in the catalog's format")
     _common.add_json(parser, "the summary")
+    parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write the discovered pairs as a chemiscope dataset (.json or .json.gz; needs the "
+        "chemiscope extra)",
+    )
     _common.add_quiet(parser)
     parser.set_defaults(run=run)

@@ -23,7 +23,7 @@ def run(args) -> int:
         n_workers=args.n_workers,
         scheduler=args.scheduler,
         checkpoint=args.checkpoint,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
     )
     summary = result.summary()
     also = {path: json_text(summary) for path in files.values()}  # --json, with the others

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from . import _common
 from ._common import read_structure
 
@@ -114,7 +112,7 @@ def _follow(args, descriptor, atoms, env, say) -> dict:
         target=target,
         method=args.method,
         seed=args.seed,
-        progress=sys.stderr.isatty(),
+        progress=not args.quiet,
     )
     summary = path.summary()
     low, high = summary["distance_range"]

@@ -1,6 +1,8 @@
 """Adapting a user's own descriptor so that the audit can run on it without subclassing.
 
-Three shapes are accepted by :func:`as_descriptor`:
+:func:`as_descriptor` first passes the object through
+:func:`completeness.descriptors.adapt` (configured dscribe descriptors, featomic
+calculators and ASE calculators become descriptors there); then three shapes are accepted:
 
 1. a :class:`~completeness.descriptors.base.Descriptor` (used through the same adapter, so its
    output is validated like any other);
@@ -49,6 +51,7 @@ import threading
 import numpy as np
 
 from ..environments import InputError, check_systems
+from .adapters import adapt
 from .base import Descriptor
 
 __all__ = [
@@ -95,6 +98,7 @@ class UserDescriptor:
             timeout = wrapped.timeout if timeout is None else timeout
             self._expired = wrapped._expired
             wrapped = wrapped.wrapped
+        wrapped = adapt(wrapped)  # peer objects, ASE calculators; refuses what cannot be
         self.wrapped = wrapped
         self.timeout = _check_timeout(timeout)
         if isinstance(wrapped, Descriptor):
@@ -102,14 +106,8 @@ class UserDescriptor:
         elif callable(getattr(wrapped, "compute", None)):
             self.kind = "object"
             self._check_compute_signature()
-        elif callable(wrapped):
-            self.kind = "callable"
         else:
-            raise InputError(
-                f"{type(wrapped).__name__!r} is not a descriptor: give an object with "
-                "compute(systems, centers=..., gradients=...) or a callable "
-                "(positions, numbers) -> vector"
-            )
+            self.kind = "callable"
         self.name = name or _name_of(wrapped)
         self.body_order = _optional_int(getattr(wrapped, "body_order", None), self.name)
         parity = getattr(wrapped, "parity", None)
@@ -129,8 +127,9 @@ class UserDescriptor:
 
     @property
     def has_gradients(self) -> bool:
-        """False for plain callables (they only return values)."""
-        return self.kind != "callable"
+        """False for plain callables (they only return values) and for objects that say so
+        (``has_gradients = False``)."""
+        return self.kind != "callable" and bool(getattr(self.wrapped, "has_gradients", True))
 
     def compute(self, systems, *, centers=None, gradients: bool = False):
         """Feature values (and gradients) of ``systems``, validated.
