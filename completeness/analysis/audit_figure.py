@@ -32,7 +32,7 @@ def cell_label(result) -> str:
     elif result.distance == 0.0:
         label = IDENTICAL
     elif math.isfinite(result.margin):
-        label = f"{result.margin:.0f}"
+        label = str(round(result.margin))  # an int: never "-0"
     else:
         label = "?"
     return label + ("*" if result.status in _FINDINGS else "")
