@@ -428,13 +428,17 @@ class Descriptor(TransformerMixin, BaseEstimator):
         """
         self._check_hypers()
         neighbourhoods = build_neighbourhoods(systems, self.cutoff, centers)
-        return self.compute_neighbourhoods(neighbourhoods, gradients=gradients)
+        return self._compute_checked(neighbourhoods, gradients)
 
     def compute_neighbourhoods(
         self, neighbourhoods: Neighbourhoods, *, gradients: bool = False
     ) -> Features:
         """Compute from an already built :class:`Neighbourhoods` batch."""
         self._check_hypers()
+        return self._compute_checked(neighbourhoods, gradients)
+
+    def _compute_checked(self, neighbourhoods: Neighbourhoods, gradients: bool) -> Features:
+        """:meth:`compute_neighbourhoods` once the hyperparameters are checked (once per call)."""
         species = self.species_for(neighbourhoods)
         values, pair_gradients = self._compute(neighbourhoods, species, gradients)
         names = self._cached_feature_names(species)
