@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .analysis.audit_figure import cell_label
+from .analysis.audit_figure import FINDINGS, cell_label
 from .analysis.report import ReportCard
 from .analysis.style import VERDICT_COLOURS, VERDICT_TEXT
 
@@ -37,8 +37,6 @@ __all__ = ["SAME_PLACE", "audit_html", "differing_atoms"]
 
 #: Two atoms closer than this (Å) after centring are "at the same place" (see module docstring).
 SAME_PLACE = 1e-2
-
-_FINDINGS = ("basis-limited", "contradiction")
 
 
 def differing_atoms(plus, minus, scope: str = "environment") -> tuple[list[int], list[int]]:
@@ -150,7 +148,7 @@ def _cell(verdict: dict | None) -> str:
     if verdict is None:
         return "<td class='missing'>-</td>"
     kind = verdict["verdict"]
-    finding = verdict.get("status") in _FINDINGS
+    finding = verdict.get("status") in FINDINGS
     margin = verdict.get("margin")  # None in JSON for a non-finite margin
     record = {**verdict, "margin": math.nan if margin is None else margin}
     label = cell_label(SimpleNamespace(**record))
