@@ -332,3 +332,13 @@ class AseCalculator:
 register_adapter(_is_ase_calculator, AseCalculator)
 register_adapter(_is_featomic, FeatomicCalculator)
 register_adapter(_is_dscribe, _adapt_dscribe)
+
+
+def _register_model_adapters() -> None:
+    from .models import adapter_rules
+
+    for test, build in adapter_rules():
+        register_adapter(test, build)
+
+
+_register_model_adapters()
