@@ -54,6 +54,7 @@ DESCRIPTOR_COLOURS = {
     "chebyshev": "#332288",
     "schnet-like": "#44AA99",
     "tensor-product-net": "#882255",
+    "overlap-fingerprint": "#AA4499",
 }
 
 #: Fill colour of each verdict (heat maps, bar charts, the HTML report).
