@@ -17,6 +17,8 @@ from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
 from .networks import DistanceMessagePassing, EquivariantMessagePassing
+from .overlap import OverlapMatrixFingerprint
+from .pooling import Pooling
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
 from .zernike import ZernikeDescriptor
@@ -30,6 +32,8 @@ __all__ = [
     "EquivariantMessagePassing",
     "Features",
     "LocalMBTR",
+    "OverlapMatrixFingerprint",
+    "Pooling",
     "PowerSpectrum",
     "RadialSpectrum",
     "SymmetryFunctions",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...environments import InputError, _centres_per_system, check_systems
+from ...environments import InputError, centres_per_system, check_systems
 from ..base import Descriptor, Features
 from ..hypers import Integer, Real, declare
 
@@ -62,6 +62,12 @@ class PeerDescriptor(Descriptor):
     def name(self) -> str:
         return f"{self.library}:{self.peer_name}"
 
+    def __getstate__(self):
+        """Pickle without the cached library objects (``*_cache``: featomic's calculators hold
+        a native pointer); they are rebuilt lazily on first use after unpickling."""
+        state = super().__getstate__()
+        return {key: value for key, value in state.items() if not key.endswith("_cache")}
+
     def _species_list(self, systems) -> list[int]:
         present = np.concatenate([atoms.numbers for atoms in systems])
         return [int(z) for z in self.species_channels(present)]
@@ -71,13 +77,13 @@ class PeerDescriptor(Descriptor):
         self._check_hypers()
         _require(self.library)
         systems = check_systems(systems)
-        centres = _centres_per_system(systems, centers)
+        centres = centres_per_system(systems, centers)
         species = self._species_list(systems)
         values, grads, names = self._peer_compute(systems, centres, species, bool(gradients))
         samples = np.array(
             [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
         ).reshape(-1, 2)
-        return _features(self, values, grads if gradients else None, samples, names)
+        return peer_features(self, values, grads if gradients else None, samples, names)
 
     def compute_neighbourhoods(self, neighbourhoods, *, gradients: bool = False):
         raise InputError(
@@ -113,7 +119,7 @@ def _naming_system(species):
     return ase.Atoms(numbers=species, positions=positions)
 
 
-def _features(descriptor, values, gradients, samples, names) -> Features:
+def peer_features(descriptor, values, gradients, samples, names) -> Features:
     """The one place where wrappers build :class:`Features` (its layout may evolve)."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if gradients is not None:
