@@ -42,6 +42,7 @@ PALETTE = {
     "chebyshev": "#1f78b4",
     "schnet-like": "#8dd3c7",
     "tensor-product-net": "#fb8072",
+    "overlap-fingerprint": "#bc80bd",
 }
 
 #: Class name -> palette key (the learning study stores class names).

@@ -19,8 +19,10 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
 3. **continuity** -- the jump when an atom crosses the cutoff: the relative distance between the
    environment with a neighbour at ``cutoff - eps`` and at ``cutoff + eps``, for eps = 1e-4 and
    1e-6 Å. Continuous when the jump shrinks by at least 10x between the two (it scales with eps
-   or faster); discontinuous when it does not. Gradients against central finite differences
-   (step 1e-5 Å, all displaced structures in one ``compute`` call, the same formula as
+   or faster) or is at round-off (below ``ROUNDOFF_JUMP`` = 1e-12 at eps = 1e-6, where a smooth
+   cutoff leaves nothing but float64 noise that cannot shrink); discontinuous otherwise.
+   Gradients against central finite differences (step 1e-5 Å, all displaced structures in one
+   ``compute`` call, the same formula as
    :func:`completeness.testing.finite_difference_gradients`); above ``GRADIENT_TOLERANCE`` =
    1e-5 relative is a finding. Two neighbours meeting: one neighbour placed at distance eps from
    another, from six random directions, for eps = 1e-3 and 1e-5 Å; a continuous descriptor's
@@ -72,6 +74,8 @@ __all__ = [
 
 INVARIANCE_TOLERANCE = 1e-8
 GRADIENT_TOLERANCE = 1e-5
+#: A relative jump this small at the cutoff is round-off, not a discontinuity.
+ROUNDOFF_JUMP = 1e-12
 _CRITERIA = ("invariance", "uniqueness", "continuity", "efficiency", "structure", "generality")
 
 
@@ -414,7 +418,7 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
             values = user.compute(systems, centers=[0]).values
             coarse = feature_distance(values[0], values[1])
             fine = feature_distance(values[2], values[3])
-            continuous = fine == 0.0 or coarse >= 10.0 * fine
+            continuous = fine <= ROUNDOFF_JUMP or coarse >= 10.0 * fine
             section["cutoff_jump"] = fine
             section["cutoff_jump_1e-4"] = coarse
             section["cutoff_reading"] = "continuous" if continuous else "DISCONTINUOUS"

@@ -615,9 +615,11 @@ class EquivariantMessagePassing(_MessagePassing):
 
     has_gradients = True
 
-    def _node_outputs(self, graph: _Graph, seed: int, tangents=None):
+    def _node_outputs(self, graph: _Graph, seed: int, tangents=None, equivariant: bool = False):
         """Scalar node outputs ``(n_nodes, width)``; with ``tangents`` (``d d_e / d x``, from
-        :meth:`_Graph.distance_tangents`) also their derivatives ``(D, n_nodes, width)``.
+        :meth:`_Graph.distance_tangents`) also their derivatives ``(D, n_nodes, width)``; with
+        ``equivariant`` (no tangents) every node feature after the last layer instead, a list
+        over ``l`` of ``(n_nodes, width, 2 l + 1)`` arrays (the l-channels).
 
         Every tangent ``t*`` has a leading axis ``D`` and follows its value by the chain rule.
         """
@@ -747,4 +749,4 @@ class EquivariantMessagePassing(_MessagePassing):
                     th[l][:, nodes] = tnew[l]
         if grad:
             return h[0][:, :, 0], th[0][..., 0]
-        return h[0][:, :, 0]
+        return h if equivariant else h[0][:, :, 0]
