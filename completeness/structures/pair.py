@@ -127,7 +127,7 @@ class DegeneratePair:
     reference : str
         Source, with DOI.
     family : str
-        Class of the pair (one of the families of SCIENCE.md section 2).
+        Class of the pair (one of the families of docs/science.md §2).
     """
 
     name: str
