@@ -95,6 +95,7 @@ from scipy.spatial.transform import Rotation
 
 from ..descriptors.user import UserDescriptor, as_descriptor
 from ..environments import InputError
+from ..errors import one_line
 
 __all__ = [
     "DEGENERATE_DECADES",
@@ -506,7 +507,7 @@ def verdicts(
                 try:
                     _compute_batch(user, [job], scope)
                 except Exception as error:  # a failure is a finding, not a crash
-                    job.error = _one_line(error)
+                    job.error = one_line(error)
     return [job.result() for job in jobs]
 
 
@@ -535,12 +536,6 @@ def noise_floor(
             distance = _distance(rows[original], rows[k], systems[original], systems[k], scope)
             worst = max(worst, distance)
     return worst
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    message = text[0] if text else ""
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _features(user: UserDescriptor, systems, scope) -> list[np.ndarray]:
@@ -751,7 +746,7 @@ def _random_environment(rng, n_neighbours=8, inner=1.2, outer=3.6, species=(1,))
     return ase.Atoms(numbers=numbers, positions=np.vstack([np.zeros(3), vectors]))
 
 
-def _fold_structure(y_c: float, cutoff: float | None) -> ase.Atoms:
+def fold_structure(y_c: float, cutoff: float | None) -> ase.Atoms:
     """PRL Fig. 1(b) with C at (0, y_c, 5) after scaling the published 5 Å lattice to fit the
     cutoff (farthest neighbour, B at 5 sqrt(3) Å, at 0.8 cutoff); ``y_c`` is in scaled Å."""
     from ..structures.prl import prl_members
@@ -787,12 +782,12 @@ def calibrate(
     base = _random_environment(rng)
     direction = rng.normal(size=3)
     direction /= np.linalg.norm(direction)
-    on_axis = _fold_structure(0.0, user.cutoff)
+    on_axis = fold_structure(0.0, user.cutoff)
     for t in displacements:
         moved = base.copy()
         moved.positions[1] += t * direction
         pairs.append(UserPair(f"generic {t:g}", base, moved, unknown))
-        pairs.append(UserPair(f"fold {t:g}", on_axis, _fold_structure(t, user.cutoff), unknown))
+        pairs.append(UserPair(f"fold {t:g}", on_axis, fold_structure(t, user.cutoff), unknown))
     results = verdicts(user, pairs, seed=seed)
     by_kind: dict[str, list] = {"round-off": [], "generic": [], "fold": []}
     for result in results:

@@ -1,6 +1,6 @@
 """Manifold scans: the feature distance of a pair along a family's parameters.
 
-A degenerate family is a continuous manifold of pairs (SCIENCE.md §2): the PRL family (seven
+A degenerate family is a continuous manifold of pairs (docs/science.md §2): the PRL family (seven
 parameters), the B8 two-ring family (r, z1, z2, psi, phi) and the fold points of the PRL family
 (C moved off the axis by delta). A scan builds every pair of the sweep, computes all structures
 of all pairs in **one** ``compute`` call (through :func:`completeness.analysis.distance.verdicts`,
@@ -27,8 +27,8 @@ from .distance import (
     RESOLVED_DECADES,
     PairClaim,
     UserPair,
-    _fold_structure,
     classify,
+    fold_structure,
     verdicts,
 )
 
@@ -168,11 +168,11 @@ def fold_scan(descriptor, deltas=None, *, seed=0, n_transforms=N_TRANSFORMS) -> 
     if deltas.ndim != 1 or deltas.size == 0 or np.any(deltas <= 0):
         raise InputError("fold deltas must be a non-empty 1-D sequence of positive numbers (Å)")
     unknown = PairClaim(scope="environment", equal_up_to_o3=3, equal_up_to_so3=3)
-    on_axis = _fold_structure(0.0, user.cutoff)
+    on_axis = fold_structure(0.0, user.cutoff)
     pairs = []
     for delta in deltas:
-        plus = _fold_structure(float(delta), user.cutoff)
-        minus = _fold_structure(-float(delta), user.cutoff)
+        plus = fold_structure(float(delta), user.cutoff)
+        minus = fold_structure(-float(delta), user.cutoff)
         pairs.append(UserPair(f"fold pair {delta:g}", plus, minus, unknown))
         pairs.append(UserPair(f"fold response {delta:g}", on_axis, plus, unknown))
     results = verdicts(user, pairs, seed=seed, n_transforms=n_transforms)

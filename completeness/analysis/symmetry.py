@@ -54,6 +54,7 @@ __all__ = [
     "invariant_count",
     "symmetric_environment",
     "symmetry_table",
+    "table_markdown",
 ]
 
 #: A degree survives when its norm exceeds this fraction of the largest degree's norm.
@@ -143,7 +144,7 @@ def invariant_count(matrices, l: int, *, axial: bool = False) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _expansion_norms(atoms: ase.Atoms, max_angular: int) -> np.ndarray:
+def _expansion_blocks(atoms: ase.Atoms, max_angular: int) -> np.ndarray:
     from ..descriptors.spherical_expansion import SphericalExpansion
 
     expansion = SphericalExpansion(
@@ -156,13 +157,13 @@ def _expansion_norms(atoms: ase.Atoms, max_angular: int) -> np.ndarray:
 
 def _network_channels(atoms: ase.Atoms, max_angular: int) -> list:
     from ..descriptors import EquivariantMessagePassing
-    from ..descriptors.networks import _Graph
+    from ..descriptors.networks import NeighbourGraph
 
     network = EquivariantMessagePassing(
         cutoff=4.0, n_layers=2, max_angular=max_angular, correlation_order=2, width=4
     )
     network._check_hypers()
-    graph = _Graph([atoms], float(network.cutoff))
+    graph = NeighbourGraph([atoms], float(network.cutoff))
     graph.prune(np.array([0]), int(network.n_layers))
     channels = network._node_outputs(graph, 0, equivariant=True)
     return [h[0] for h in channels]  # (width, 2l+1) per l at the centre
@@ -212,7 +213,7 @@ def symmetry_table(names=None, *, max_angular: int = 12, network_max: int = 6) -
         matrices, _ = point_group(atoms.positions[1:])
         counts = [invariant_count(matrices, l) for l in range(max_angular + 1)]
         predicted = [l for l, n in enumerate(counts) if n > 0]
-        blocks = _expansion_norms(atoms, max_angular)
+        blocks = _expansion_blocks(atoms, max_angular)
         orientation_predicted = orientation_measured = None
         if STRUCTURES[name][1]:
             orientation_predicted = [
@@ -220,7 +221,7 @@ def symmetry_table(names=None, *, max_angular: int = 12, network_max: int = 6) -
                 for l in range(max_angular + 1)
                 if counts[l] > invariant_count(matrices, l, axial=True)
             ]
-            turned = _expansion_norms(_turned(atoms), max_angular)
+            turned = _expansion_blocks(_turned(atoms), max_angular)
             scale = max(np.linalg.norm(b) for b in blocks)
             orientation_measured = [
                 l

@@ -11,8 +11,6 @@ from ._common import read_structure
 
 
 def run(args) -> int:
-    import json
-
     from ..analysis.distance import user_pair
     from ..analysis.report import catalog_pairs, run_audit
     from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
@@ -61,12 +59,20 @@ def run(args) -> int:
         pair_statement=statement,
         timeout=args.timeout,
     )
-    outputs = {}
     probes = None
     if getattr(args, "peers", False):
         from ..descriptors.wrappers.probes import run_probes
 
         probes = run_probes()
+    _report(args, audit, probes, files)
+    return 0
+
+
+def _report(args, audit, probes, files) -> None:
+    """Every requested output written together (all or nothing), then stdout."""
+    import json
+
+    outputs = {}
     if args.json:
         data = audit.to_dict()
         if probes is not None:
@@ -100,7 +106,6 @@ def run(args) -> int:
                 f"probe {probe['descriptor']} ({probe['check']}): {probe['status']}: "
                 f"{probe['evidence']}\n"
             )
-    return 0
 
 
 def _model(args) -> dict:
@@ -166,6 +171,41 @@ def register(commands) -> None:
         ),
     )
     _common.add_descriptor(parser, multiple=True)
+    _add_model(parser)
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="audit every wrapped descriptor of featomic, dscribe and quippy side by side "
+        "(library:Name, see completeness.descriptors.wrappers; add --descriptor to include "
+        "others); a library's failure is reported as a finding with its own message",
+    )
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        metavar=("A.xyz", "B.xyz"),
+        help="audit your own pair (centre = atom 0, every other atom a neighbour); the oracle "
+        "first says whether it is congruent and up to which body order it coincides",
+    )
+    _add_outputs(parser)
+    parser.add_argument(
+        "--no-timings",
+        action="store_true",
+        help="skip the efficiency timings (the only machine-dependent numbers)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up on a call of your own descriptor (module:attr) after this long: the "
+        "audit records it as an error instead of hanging (default: no limit)",
+    )
+    _common.add_quiet(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_model(parser) -> None:
+    """``--model`` and its options (a trained model audited through its own read-out)."""
     parser.add_argument(
         "--model",
         metavar="PATH",
@@ -193,20 +233,10 @@ def register(commands) -> None:
         default="features",
         help="per-atom invariant features (default) or the model's per-atom energies",
     )
-    parser.add_argument(
-        "--peers",
-        action="store_true",
-        help="audit every wrapped descriptor of featomic, dscribe and quippy side by side "
-        "(library:Name, see completeness.descriptors.wrappers; add --descriptor to include "
-        "others); a library's failure is reported as a finding with its own message",
-    )
-    parser.add_argument(
-        "--pair",
-        nargs=2,
-        metavar=("A.xyz", "B.xyz"),
-        help="audit your own pair (centre = atom 0, every other atom a neighbour); the oracle "
-        "first says whether it is congruent and up to which body order it coincides",
-    )
+
+
+def _add_outputs(parser) -> None:
+    """The files an audit can write (all together, or none)."""
     parser.add_argument(
         "--json", nargs="?", const="-", metavar="PATH", help="write JSON (to stdout without PATH)"
     )
@@ -225,18 +255,3 @@ def register(commands) -> None:
         help="write both members of every pair as a chemiscope dataset, verdicts and features "
         "as properties (.json or .json.gz; needs the chemiscope extra)",
     )
-    parser.add_argument(
-        "--no-timings",
-        action="store_true",
-        help="skip the efficiency timings (the only machine-dependent numbers)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="give up on a call of your own descriptor (module:attr) after this long: the "
-        "audit records it as an error instead of hanging (default: no limit)",
-    )
-    _common.add_quiet(parser)
-    parser.set_defaults(run=run)

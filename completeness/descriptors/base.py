@@ -46,6 +46,7 @@ from sklearn.exceptions import NotFittedError
 
 from .. import __version__
 from ..environments import InputError, Neighbourhoods, build_neighbourhoods, check_systems
+from ..io import json_safe
 from .hypers import Constraint, Real, Species, check_value, declare
 
 __all__ = [
@@ -348,6 +349,16 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     # ---- public API --------------------------------------------------------------------------
 
+    def check_hypers(self) -> None:
+        """Raise :class:`InputError` for a bad hyperparameter (what :meth:`compute` checks)."""
+        self._check_hypers()
+
+    def compute_arrays(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients=False):
+        """``(values, pair_gradients)`` of :meth:`_compute` for fixed species channels, without
+        the names and :class:`Features` of :meth:`compute_neighbourhoods`: for tight loops over
+        many small batches. Hyperparameters are not re-checked: call :meth:`check_hypers` once."""
+        return self._compute(neighbourhoods, species, gradients)
+
     def species_for(self, neighbourhoods: Neighbourhoods) -> np.ndarray:
         """The species channels for ``neighbourhoods`` (the rule of the module docstring)."""
         return self.species_channels(neighbourhoods.species)
@@ -529,7 +540,7 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     def to_json(self) -> str:
         """The descriptor's class and hyperparameters as a JSON string."""
-        hypers = _jsonable(self.get_params())
+        hypers = json_safe(self.get_params())
         return json.dumps({"descriptor": type(self).__name__, "hypers": hypers})
 
     @property
@@ -552,18 +563,6 @@ def from_json(text: str) -> Descriptor:
             "that defines it first)"
         )
     return _REGISTRY[name](**data.get("hypers", {}))
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _centre_gradients(neighbourhoods: Neighbourhoods, pair_gradients) -> np.ndarray:
