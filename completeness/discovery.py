@@ -545,6 +545,7 @@ def _judge(descriptor, x, problem: _Problem, seed: int):
     # a provisional claim: the verdict reads only the scope (the expected verdict is not used)
     claim = Claim(scope="environment", equal_up_to_o3=0, equal_up_to_so3=0, statement="")
     pair = DegeneratePair(
+        kind="discovered",
         name="candidate",
         plus=_atoms(a, problem.settings),
         minus=_atoms(b, problem.settings),
@@ -1125,6 +1126,7 @@ def discover(
             ),
         )
         pair = DegeneratePair(
+            kind="discovered",
             name=f"{prefix}-{len(found):03d}",
             plus=plus,
             minus=minus,
