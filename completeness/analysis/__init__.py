@@ -17,16 +17,12 @@ import importlib
 
 from .distance import (
     Calibration,
-    PairClaim,
-    UserPair,
     Verdict,
     calibrate,
     classify,
     expected_verdict,
     feature_distance,
     noise_floor,
-    rescale_pair,
-    user_pair,
     verdict,
     verdicts,
 )
@@ -47,10 +43,8 @@ _SUBMODULES = (
 
 __all__ = [
     "Calibration",
-    "PairClaim",
     "ReportCard",
     "Scan",
-    "UserPair",
     "Verdict",
     "b8_scan",
     "calibrate",
@@ -63,9 +57,7 @@ __all__ = [
     "power_law_exponent",
     "prl_scan",
     "report_card",
-    "rescale_pair",
     "scan",
-    "user_pair",
     "verdict",
     "verdicts",
 ]

@@ -5,10 +5,11 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
 :mod:`completeness.descriptors.user`):
 
 1. **invariance** -- the largest relative change under random rotations, permutations (centre
-   kept) and translations of a few random two-species environments, and under a mirror of a
-   chiral environment; compared with the declared parity (``O(3)``: mirror invariant).
-   Threshold: a change above ``INVARIANCE_TOLERANCE`` = 1e-8 (half the digits of float64) is a
-   broken invariance, far above any round-off.
+   kept) and translations of a few random two-species environments (one with neighbours 1e-4,
+   1e-3 and 1e-2 Å inside the cutoff), and under a mirror of a chiral environment; compared
+   with the declared parity (``O(3)``: mirror invariant). Threshold: a change above
+   ``INVARIANCE_TOLERANCE`` = 1e-8 (half the digits of float64) is a broken invariance, far
+   above any round-off.
 2. **uniqueness** -- the verdict (:mod:`completeness.analysis.distance`) on every catalog pair,
    and the highest body order resolved: ``1 + max(claim.equal_up_to_o3)`` over the resolved
    environment pairs that differ at some O(3) order (mirror images excluded), and ``1 +
@@ -20,7 +21,9 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    environment with a neighbour at ``cutoff - eps`` and at ``cutoff + eps``, for eps = 1e-4 and
    1e-6 Å. Continuous when the jump shrinks by at least 10x between the two (it scales with eps
    or faster); discontinuous when it does not. Gradients against central finite differences
-   (step 1e-5 Å, all displaced structures in one ``compute`` call, the same formula as
+   (on an environment with neighbours 1e-4, 1e-3 and 1e-2 Å inside the cutoff; step 1e-5 Å or
+   a quarter of the smallest gap to the cutoff, :func:`completeness.testing.finite_difference_step`,
+   all displaced structures in one ``compute`` call, the same formula as
    :func:`completeness.testing.finite_difference_gradients`); above ``GRADIENT_TOLERANCE`` =
    1e-5 relative is a finding. Also the sensitivity at the fold point of the PRL family
    (:func:`completeness.analysis.scan.fold_scan`, delta = 1e-4..1e-1 Å): the exponent ``k`` of
@@ -52,6 +55,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..descriptors.user import UserDescriptor, as_descriptor
+from ..testing import finite_difference_step
 from .distance import Verdict, _one_line, feature_distance, verdicts
 
 __all__ = [
@@ -260,10 +264,32 @@ def _ball_environment(rng, n_neighbours, radius=4.0, species=(1,), centre=6, min
 # --------------------------------------------------------------------------------------------
 
 
+#: Neighbours this far inside the cutoff (Å) join the invariance and gradient checks.
+NEAR_CUTOFF_GAPS = (1e-4, 1e-3, 1e-2)
+
+
+def _with_near_cutoff_neighbours(atoms: ase.Atoms, cutoff, rng) -> ase.Atoms:
+    """``atoms`` plus one hydrogen at ``cutoff - gap`` from atom 0 for each NEAR_CUTOFF_GAPS,
+    in random directions at least 0.8 Å from every other atom (unchanged without a cutoff)."""
+    if cutoff is None:
+        return atoms
+    out = atoms.copy()
+    for gap in NEAR_CUTOFF_GAPS:
+        for _ in range(1000):
+            direction = rng.normal(size=3)
+            position = atoms.positions[0] + (cutoff - gap) * direction / np.linalg.norm(direction)
+            if np.linalg.norm(out.positions - position, axis=1).min() > 0.8:
+                break
+        out += ase.Atom(1, position)
+    return out
+
+
 def _invariance(user: UserDescriptor, card: ReportCard, rng) -> None:
     environments = [
         _ball_environment(rng, 8, radius=3.5, species=(1, 8), min_gap=0.8) for _ in range(3)
     ]
+    # neighbours 1e-4..1e-2 Å inside the cutoff, where cutoff functions are steepest
+    environments.append(_with_near_cutoff_neighbours(environments[0], user.cutoff, rng))
     systems, kinds = [], []
     for atoms in environments:
         systems.append(atoms)
@@ -402,8 +428,9 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
         return
     try:
         atoms = _ball_environment(rng, 4, radius=3.0, species=(1, 8), min_gap=1.0)
+        atoms = _with_near_cutoff_neighbours(atoms, user.cutoff, rng)
         analytic = user.compute(atoms, centers=[0], gradients=True).gradients[:, : len(atoms)]
-        numeric = _finite_differences(user, atoms, step=1e-5)
+        numeric = _finite_differences(user, atoms, step=finite_difference_step(user, atoms))
         scale = max(np.linalg.norm(numeric), np.linalg.norm(analytic))
         error = 0.0 if scale == 0 else float(np.linalg.norm(analytic - numeric) / scale)
         section["gradient_error"] = error
@@ -741,8 +768,9 @@ class Audit:
         timings = self.timings if timings is None else timings
         lines = [
             f"completeness audit: {len(self.descriptors)} descriptor(s) x {len(self.pairs)} "
-            f"pair(s). Verdict: relative feature distance against the noise floor (random "
-            f"rotations and permutations of each member): degenerate <= "
+            f"pair(s). Verdict: relative feature distance against the noise floor (copies of "
+            f"each member perturbed within the coordinates' resolution, rotated, permuted and "
+            f"translated): degenerate <= "
             f"{10**DEGENERATE_DECADES:g}x the floor, resolved >= {10**RESOLVED_DECADES:g}x.",
             "",
         ]
@@ -825,14 +853,18 @@ class Audit:
 
 def _pair_record(pair) -> dict:
     claim = pair.claim
-    return {
+    record = {
         "name": pair.name,
-        "scope": getattr(claim, "scope", "environment"),
+        "scope": claim.scope,
         "equal_up_to_o3": int(claim.equal_up_to_o3),
         "equal_up_to_so3": int(claim.equal_up_to_so3),
-        "statement": getattr(claim, "statement", ""),
-        "reference": getattr(pair, "reference", ""),
+        "statement": claim.statement,
+        "reference": pair.reference,
     }
+    if pair.kind == "user":  # what the user chose and what the report must say about it
+        record.update(kind=pair.kind, resolution=pair.resolution, notes=list(pair.notes))
+        record.update(pair.params)
+    return record
 
 
 def _descriptor_record(name: str, user: UserDescriptor) -> dict:
