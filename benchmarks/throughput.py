@@ -1,44 +1,43 @@
-"""Throughput of the power spectrum (and the 4-body bispectrum) against featomic and dscribe.
+"""Throughput of the descriptors against featomic and dscribe, and against the hardware.
 
-The benchmark of SCIENCE.md §6: 1000 environments, each a centre plus 12 neighbours drawn
-uniformly in a 4 Å ball, one species (C), cutoff 5 Å, 8 radial functions, max_angular 6, Gaussian
-density width 0.5 Å, only the centre computed, best of 3 runs. Every library is timed in the same
-process, one after the other, from the same list of ``ase.Atoms`` (so neighbour-list construction
-is part of every number).
+Every section times its contenders round-robin in one process (one run of each, repeated; the
+best run of each counts), so that a change of machine load hits all of them alike. Reported:
+environments per second of CPU time (``time.process_time``: every thread of the process, so a
+library running on several cores pays for all of them) and the ratio ours / peer. Wall-clock
+numbers are not used: on a shared machine they measure the neighbours. The load average is
+printed with each section.
 
-What each "+grad" column times (values and the derivatives with respect to every atom position,
-in the library's own output format):
+Thread policy: ``--threads 1`` (default) applies :func:`completeness.threads.apply_thread_policy`
+with one thread before anything is loaded, for every library (featomic's rayon pool included);
+``--threads default`` leaves every library at its own default.
 
-- completeness: ``compute(systems, centers=[0], gradients=True)``, the :class:`Features` a user
-  gets: values plus the sparse position gradients (one ``(3, n_features)`` row per pair and one
-  per centre, ``Features.pair_gradients`` / ``centre_gradients``, the COO form of
-  ``Features.position_gradients()``). The dense ``(n_samples, n_atoms, 3, n_features)`` view is
-  built only when ``Features.gradients`` is read, which is not timed (it is a scatter of the same
-  numbers; ``--dense`` adds a line that times it too).
-- featomic: ``compute(..., gradients=["positions"])``: a TensorMap whose gradient blocks hold one
-  row per (sample, system, atom) in the neighbourhood, the same sparse content.
-- dscribe: ``derivatives(..., attach=True, method="analytical")``: values plus a dense
-  ``(n_systems, n_centres, n_atoms, 3, n_features)`` array (``attach=True`` so that the centre's
-  own derivative is included).
-
-The 4-body section compares our Bispectrum (values, and values + sparse position gradients as
-above) with featomic's ``DensityCorrelations`` (``n_correlations=2`` on its spherical expansion,
-invariant block ``o3_lambda = 0, o3_sigma = 1``: the same nu = 3 invariants) for values only.
-
-Translation table: ours ``n_radial=8`` = featomic ``max_radial=7`` = dscribe ``n_max=8``.
-
-Contenders are timed round-robin (one run of each, repeated) so that a change of machine load
-hits all of them alike; the load average is printed before each section. Both the wall-clock
-and the CPU time (``time.process_time``, summed over the threads of the process) are reported:
-on a shared, loaded machine the CPU-time ratios are the steadier ones. featomic may use
-several threads (rayon); ours (single-threaded BLAS for its many small GEMMs) and dscribe
-(``n_jobs=1``) use one.
+Sections
+    power spectrum (1 species)  1,000 and 10,000 environments: a centre plus 12 neighbours
+        uniform in a 4 Å ball, carbon; cutoff 5 Å, 8 radial functions (featomic ``max_radial=7``,
+        dscribe ``n_max=8``), max_angular 6, density width 0.5 Å; values, and values + position
+        gradients in each library's own format (ours: sparse pair + centre rows; featomic:
+        gradient blocks; dscribe: dense ``attach=True`` array).
+    power spectrum (4 species)  the same with H, C, N, O drawn at random, with gradients.
+    bispectrum                  ours (n_radial 4, max_angular 4) values + gradients against
+        featomic's ``DensityCorrelations(n_correlations=2)`` nu = 3 invariants, values only, at
+        200, 1,000, 4,000 and 10,000 environments.
+    nu = 4                      ``DensityCorrelations(correlation_order=4)`` at the B8 settings
+        (cutoff 4, n_radial 4, max_angular 4, density width 0.3) on B8 structures, with
+        gradients: environments per CPU second.
+    one environment             one power-spectrum values call on one environment (µs of CPU).
+    CH4 following               one step of :func:`~completeness.analysis.sensitivity.
+        follow_insensitive_mode` on CH4 (power spectrum, values + Jacobian + SVD) against the same
+        loop with featomic computing the values and gradients.
+    hardware                    the single-core DGEMM rate (a 1000 x 1000 product, best of 5)
+        as the peak, and each stage of our power spectrum at 1,000 environments (neighbour list,
+        expansion, values, gradients) as a fraction of it; the useful flops of each stage are
+        counted as described in :func:`stage_flops`.
 
 Run::
 
-    python3 benchmarks/throughput.py              # full benchmark
-    python3 benchmarks/throughput.py --quick      # 200 environments, best of 2
-    python3 benchmarks/throughput.py --dense      # also time ours with the dense gradient view
+    python3 benchmarks/throughput.py                    # everything; rewrites benchmarks/README.md
+    python3 benchmarks/throughput.py --quick            # small sizes, no README
+    python3 benchmarks/throughput.py --threads default  # the libraries' own thread defaults
 
 A missing peer library is reported ("not available") and the rest still runs.
 """
@@ -48,9 +47,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import sys
 import time
+from pathlib import Path
 
-import ase
 import numpy as np
 
 CUTOFF = 5.0
@@ -60,20 +61,18 @@ N_RADIAL = 8
 MAX_ANGULAR = 6
 N_NEIGHBOURS = 12
 BALL_RADIUS = 4.0
-# 4-body section
-N_RADIAL_4 = 4
+N_RADIAL_4 = 4  # bispectrum section
 MAX_ANGULAR_4 = 4
+FOUR_SPECIES = (1, 6, 7, 8)
+README = Path(__file__).with_name("README.md")
+TABLE_START, TABLE_END = "<!-- throughput table: start -->", "<!-- throughput table: end -->"
 
 
-HEADER = (
-    f"  {'library':<32s} {'values/s':>10s} {'+grad/s':>10s}   "
-    f"{'values/cpu':>10s} {'+grad/cpu':>10s}"
-    "\n  (environments per second of wall-clock time, then per second of CPU time)"
-)
+def make_environments(n_environments: int, seed: int = 0, species=(6,)):
+    """Centre at the origin plus 12 neighbours uniform in a 4 Å ball; species drawn from
+    ``species`` (the centre too)."""
+    import ase
 
-
-def make_environments(n_environments: int, seed: int = 0) -> list[ase.Atoms]:
-    """Centre at the origin plus 12 neighbours uniform in a 4 Å ball, all carbon."""
     rng = np.random.default_rng(seed)
     systems = []
     for _ in range(n_environments):
@@ -81,29 +80,23 @@ def make_environments(n_environments: int, seed: int = 0) -> list[ase.Atoms]:
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
         radius = BALL_RADIUS * rng.uniform(size=(N_NEIGHBOURS, 1)) ** (1 / 3)
         positions = np.vstack([np.zeros((1, 3)), direction * radius])
-        systems.append(ase.Atoms(numbers=[6] * (N_NEIGHBOURS + 1), positions=positions))
+        numbers = rng.choice(species, size=N_NEIGHBOURS + 1)
+        systems.append(ase.Atoms(numbers=numbers, positions=positions))
     return systems
 
 
-def best_of(function, repeats: int) -> tuple[float, float]:
-    """Best wall-clock time and best CPU time (``time.process_time``: every thread of the
-    process, so a library running on several cores pays for all of them) of ``repeats`` calls.
-    """
-    best_wall = best_cpu = np.inf
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        function()
-        best_wall = min(best_wall, time.perf_counter() - start)
-        best_cpu = min(best_cpu, time.process_time() - start_cpu)
-    return best_wall, best_cpu
+def cpu_time(function) -> float:
+    start = time.process_time()
+    function()
+    return time.process_time() - start
 
 
 # --------------------------------------------------------------------------------------------
-# the contenders: each returns {"values": callable, "gradients": callable or None}
+# contenders: factory(systems, species) -> {"values": callable or None, "gradients": ...}
 # --------------------------------------------------------------------------------------------
 
 
-def ours_power_spectrum(systems):
+def ours_power_spectrum(systems, species):
     from completeness.descriptors import PowerSpectrum
 
     descriptor = PowerSpectrum(
@@ -112,6 +105,7 @@ def ours_power_spectrum(systems):
         max_angular=MAX_ANGULAR,
         density_width=DENSITY_WIDTH,
         cutoff_width=CUTOFF_WIDTH,
+        species=list(species),
     )
     return {
         "values": lambda: descriptor.compute(systems, centers=[0]),
@@ -119,7 +113,7 @@ def ours_power_spectrum(systems):
     }
 
 
-def featomic_power_spectrum(systems):
+def featomic_power_spectrum(systems, species):
     import featomic
     import metatensor
 
@@ -141,11 +135,12 @@ def featomic_power_spectrum(systems):
     }
 
 
-def dscribe_power_spectrum(systems):
+def dscribe_power_spectrum(systems, species):
+    from ase.data import chemical_symbols
     from dscribe.descriptors import SOAP
 
     soap = SOAP(
-        species=["C"],
+        species=[chemical_symbols[z] for z in species],
         r_cut=CUTOFF,
         n_max=N_RADIAL,
         l_max=MAX_ANGULAR,
@@ -162,12 +157,10 @@ def dscribe_power_spectrum(systems):
     }
 
 
-def ours_bispectrum(systems):
-    from completeness import descriptors
+def ours_bispectrum(systems, species):
+    from completeness.descriptors import Bispectrum
 
-    if not hasattr(descriptors, "Bispectrum"):
-        raise ImportError("completeness.descriptors.Bispectrum does not exist yet")
-    descriptor = descriptors.Bispectrum(
+    descriptor = Bispectrum(
         cutoff=CUTOFF,
         n_radial=N_RADIAL_4,
         max_angular=MAX_ANGULAR_4,
@@ -180,7 +173,7 @@ def ours_bispectrum(systems):
     }
 
 
-def featomic_bispectrum(systems):
+def featomic_bispectrum(systems, species):
     import featomic
     import metatensor
     from featomic.clebsch_gordan import DensityCorrelations
@@ -206,141 +199,373 @@ def featomic_bispectrum(systems):
     return {"values": values, "gradients": None}
 
 
-def dense_view(factory):
-    """Ours with the dense gradient array read as well (``Features.gradients``, built lazily)."""
-
-    def contender(systems):
-        calls = factory(systems)
-        return {"values": None, "gradients": lambda: calls["gradients"]().gradients}
-
-    return contender
+def measure(contenders, systems, species, repeats) -> dict:
+    """Best CPU seconds of each (label, kind), contenders interleaved round-robin."""
+    calls, best = {}, {}
+    for label, factory in contenders:
+        try:
+            calls[label] = factory(systems, species)
+            small = factory(systems[:4], species)  # warm-up: tables, caches, compilation
+            for kind in ("values", "gradients"):
+                if small[kind] is not None:
+                    small[kind]()
+        except ImportError as error:
+            print(f"  {label}: not available ({error})")
+    for _ in range(repeats):
+        for label, call in calls.items():
+            for kind in ("values", "gradients"):
+                if call[kind] is not None:
+                    seconds = cpu_time(call[kind])
+                    best[label, kind] = min(best.get((label, kind), np.inf), seconds)
+    return best
 
 
 # --------------------------------------------------------------------------------------------
+# sections; each returns rows (label, quantity, value, note) for the README table
+# --------------------------------------------------------------------------------------------
 
 
-def measure_all(contenders, systems, repeats):
-    """Time every contender, interleaved round-robin so that load changes hit all of them alike.
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}"
 
-    Returns ``{label: {"values": env/s, "gradients": env/s or None} or None}``.
-    """
-    calls, rows = {}, {}
-    for label, factory in contenders:
-        try:
-            calls[label] = factory(systems)
-            # warm-up on a few systems (spline tables, sphericart objects, caches)
-            small = factory(systems[:4])
-            (small["values"] or small["gradients"])()
-        except ImportError as error:
-            print(f"  {label:<32s} not available ({error})")
-            rows[label] = None
-    kinds = ("values", "gradients")
-    best = {(label, kind): np.inf for label in calls for kind in kinds}
-    best_cpu = dict(best)
-    for _ in range(repeats):
-        for label, call in calls.items():
-            for kind in kinds:
-                if call[kind] is not None:
-                    wall, cpu = best_of(call[kind], 1)
-                    best[label, kind] = min(best[label, kind], wall)
-                    best_cpu[label, kind] = min(best_cpu[label, kind], cpu)
-    n = len(systems)
-    for label, call in calls.items():
-        result = {}
-        for kind in kinds:
-            present = call[kind] is not None
-            result[kind] = n / best[label, kind] if present else None
-            result[f"{kind} cpu"] = n / best_cpu[label, kind] if present else None
-        rows[label] = result
-        cells = [
-            f"{result[key]:10.0f}" if result[key] else "         -"
-            for key in ("values", "gradients", "values cpu", "gradients cpu")
-        ]
-        print(f"  {label:<32s} {cells[0]} {cells[1]}   {cells[2]} {cells[3]}")
+
+def power_spectrum_section(n_environments, species, repeats, kinds=("values", "gradients")):
+    systems = make_environments(n_environments, species=species)
+    contenders = [
+        ("completeness", ours_power_spectrum),
+        ("featomic", featomic_power_spectrum),
+        ("dscribe", dscribe_power_spectrum),
+    ]
+    label = f"power spectrum, {len(species)} species, {n_environments} env"
+    print(f"\n## {label} ({load()})")
+    best = measure(contenders, systems, species, repeats)
+    rows = []
+    for kind in kinds:
+        ours = best.get(("completeness", kind))
+        line = f"  {kind:<10s} ours {n_environments / ours:9.0f} env/cpu-s"
+        for peer in ("featomic", "dscribe"):
+            if (peer, kind) in best:
+                ratio = best[peer, kind] / ours
+                line += f"   / {peer} {ratio:5.2f}x"
+                rows.append((label, f"{kind}: ours / {peer}", f"{ratio:.2f}x"))
+        print(line)
     return rows
 
 
-def ratio(rows, ours, peer, kind):
-    if rows.get(ours) is None or rows.get(peer) is None:
-        return "n/a (missing)"
-    a, b = rows[ours][kind], rows[peer][kind]
-    if a is None or b is None:
-        return "n/a"
-    return f"{a / b:.2f}x"
+def bispectrum_section(n_environments, repeats):
+    systems = make_environments(n_environments)
+    label = f"bispectrum, {n_environments} env"
+    print(f"\n## {label} ({load()})")
+    contenders = [("completeness", ours_bispectrum), ("featomic", featomic_bispectrum)]
+    best = measure(contenders, systems, (6,), repeats)
+    ours_values = best[("completeness", "values")]
+    ours_gradients = best[("completeness", "gradients")]
+    print(
+        f"  ours values {n_environments / ours_values:.0f} env/cpu-s, values + gradients "
+        f"{n_environments / ours_gradients:.0f} env/cpu-s"
+    )
+    if ("featomic", "values") not in best:
+        return []
+    featomic = best["featomic", "values"]
+    ratio_values, ratio_gradients = featomic / ours_values, featomic / ours_gradients
+    print(
+        f"  featomic nu=3 values {n_environments / featomic:.0f} env/cpu-s; ours values / "
+        f"featomic {ratio_values:.2f}x, ours values+gradients / featomic values "
+        f"{ratio_gradients:.2f}x"
+    )
+    return [
+        (label, "values: ours / featomic nu=3", f"{ratio_values:.2f}x"),
+        (label, "ours values+gradients / featomic nu=3 values", f"{ratio_gradients:.2f}x"),
+    ]
+
+
+def nu4_section(n_environments):
+    from completeness.descriptors import DensityCorrelations
+    from completeness.structures.b8 import b8_pairs
+
+    pairs = b8_pairs(max(1, n_environments // 2))
+    systems = [atoms for pair in pairs for atoms in (pair.plus, pair.minus)][:n_environments]
+    descriptor = DensityCorrelations(
+        correlation_order=4, cutoff=4.0, n_radial=4, max_angular=4, density_width=0.3
+    )
+    print(f"\n## nu = 4 at the B8 settings, {len(systems)} env ({load()})")
+    descriptor.compute(systems[:1], centers=[0])  # warm-up: the structure of the selection
+    seconds = cpu_time(lambda: descriptor.compute(systems, centers=[0], gradients=True))
+    rate = len(systems) / seconds
+    n_features = descriptor.n_features([6])
+    print(f"  {n_features} features; values + gradients {rate:.2f} env/cpu-s")
+    return [
+        (f"nu = 4 (B8 settings, {n_features} features)", "values+gradients", f"{rate:.2f} env/s")
+    ]
+
+
+def one_environment_section(repeats):
+    systems = make_environments(1)
+    print(f"\n## one environment, power spectrum values ({load()})")
+    contenders = [
+        ("completeness", ours_power_spectrum),
+        ("featomic", featomic_power_spectrum),
+        ("dscribe", dscribe_power_spectrum),
+    ]
+    calls = {}
+    for label, factory in contenders:
+        try:
+            calls[label] = factory(systems, (6,))["values"]
+        except ImportError as error:
+            print(f"  {label}: not available ({error})")
+    n_calls = 400
+    best = {}
+    for _ in range(repeats):
+        for label, call in calls.items():
+            call()
+
+            def many(call=call):
+                for _ in range(n_calls):
+                    call()
+
+            best[label] = min(best.get(label, np.inf), cpu_time(many) / n_calls)
+    rows = []
+    for label, seconds in best.items():
+        print(f"  {label:<14s} {seconds * 1e6:8.0f} µs")
+        rows.append(("one environment, power spectrum values", label, f"{seconds * 1e6:.0f} µs"))
+    return rows
+
+
+def ch4_section(n_steps, repeats):
+    """Per-step CPU time of the manifold following, ours against the same loop with featomic."""
+    import ase
+
+    from completeness.analysis import sensitivity
+    from completeness.descriptors import PowerSpectrum
+
+    hypers = {"cutoff": 5.0, "n_radial": 8, "max_angular": 6, "density_width": 0.5}
+    hydrogens = np.array([[0.63, 0.63, 0.63], [-0.63, -0.63, 0.63], [-0.63, 0.63, -0.63]])
+    hydrogens = np.vstack([hydrogens, [0.63, -0.63, -0.63]]) * 1.0
+    ch4 = ase.Atoms("CH4", positions=np.vstack([[0, 0, 0], hydrogens]))
+    print(f"\n## CH4 manifold following, {n_steps} steps ({load()})")
+
+    def ours():
+        sensitivity.follow_insensitive_mode(
+            PowerSpectrum(**hypers), ch4, 0, n_steps=n_steps, step=1e-4, n_random=1
+        )
+
+    runs = {"completeness": ours}
+    try:
+        featomic_step = _featomic_following(hypers, ch4)
+        runs["featomic"] = lambda: featomic_step(n_steps)
+    except ImportError as error:
+        print(f"  featomic: not available ({error})")
+    best = {}
+    for _ in range(repeats):
+        for label, run in runs.items():
+            best[label] = min(best.get(label, np.inf), cpu_time(run) / n_steps)
+    for label, seconds in best.items():
+        print(f"  {label:<14s} {seconds * 1e6:8.0f} µs per step")
+    if "featomic" not in best:
+        return []
+    ratio = best["featomic"] / best["completeness"]
+    print(f"  per step: ours / featomic {ratio:.2f}x")
+    return [("CH4 following (per step)", "ours / featomic loop", f"{ratio:.2f}x")]
+
+
+def _featomic_following(hypers, ch4):
+    """The following loop with featomic's values and gradients (same linear algebra as ours)."""
+    import featomic
+    import metatensor
+
+    from completeness.analysis.sensitivity import _complement, rotation_basis
+
+    calculator = featomic.SoapPowerSpectrum(
+        cutoff={"radius": hypers["cutoff"], "smoothing": {"type": "ShiftedCosine", "width": 0.5}},
+        density={"type": "Gaussian", "width": hypers["density_width"], "center_atom_weight": 0.0},
+        basis={
+            "type": "TensorProduct",
+            "max_angular": hypers["max_angular"],
+            "radial": {"type": "Gto", "max_radial": hypers["n_radial"] - 1},
+        },
+    )
+    centre = metatensor.Labels(["atom"], np.array([[0]], dtype=np.int32))
+
+    def run(n_steps):
+        atoms = ch4.copy()
+        previous = None
+        for _ in range(n_steps):
+            tensor = calculator.compute(atoms, selected_samples=centre, gradients=["positions"])
+            tensor = tensor.keys_to_properties(["neighbor_1_type", "neighbor_2_type"])
+            block = tensor.block(center_type=6)
+            gradient = block.gradient("positions")
+            jacobian = np.zeros((len(atoms), 3, block.values.shape[1]))
+            np.add.at(jacobian, gradient.samples.values[:, 2], gradient.values)
+            x = atoms.positions[1:] - atoms.positions[0]
+            matrix = jacobian[1:].reshape(-1, block.values.shape[1]).T
+            complement = _complement(rotation_basis(x), x.size)
+            _, _, vt = np.linalg.svd(matrix @ complement, full_matrices=False)
+            direction = complement @ vt[-1]
+            if previous is not None and direction @ previous < 0:
+                direction = -direction
+            previous = direction
+            atoms.positions[1:] += 1e-4 * direction.reshape(-1, 3)
+
+    return run
+
+
+def dgemm_peak() -> float:
+    """Single-core DGEMM rate (FLOP/s): best of 5 products of 1000 x 1000 matrices."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(1000, 1000)), rng.normal(size=(1000, 1000))
+    a @ b
+    best = min(cpu_time(lambda: a @ b) for _ in range(5))
+    return 2 * 1000**3 / best
+
+
+def stage_flops(n_pairs, n_samples, n_channels, max_angular) -> dict:
+    """Useful floating-point operations of each stage of the power spectrum (one species).
+
+    expansion: ``c_{nlm} = sum_p R_{nl} Y_{lm}``, 2 per (pair, n, lm); values: ``sum_m c c`` for
+    every (l, i <= j), 2 per (sample, pair of channels, lm); gradients: ``u, v`` (4 sums of
+    ``Y c`` per (pair, channel, lm): 8 flops) and per (pair, l, i <= j, x) the two product-rule
+    terms (about 6 flops).
+    """
+    n_lm = (max_angular + 1) ** 2
+    n_half = n_channels * (n_channels + 1) // 2
+    return {
+        "expansion": 2.0 * n_pairs * n_channels * n_lm,
+        "values": 2.0 * n_samples * n_half * n_lm,
+        "gradients": 8.0 * n_pairs * n_channels * n_lm
+        + 6.0 * 3 * n_pairs * (max_angular + 1) * n_half,
+    }
+
+
+def hardware_section(n_environments, repeats):
+    from completeness.descriptors import PowerSpectrum
+    from completeness.descriptors._kernels import power_spectrum_pair_gradients, use_compiled
+    from completeness.environments import build_neighbourhoods
+
+    peak = dgemm_peak()
+    print(f"\n## hardware: single-core DGEMM {peak / 1e9:.1f} GFLOP/s ({load()})")
+    systems = make_environments(n_environments)
+    descriptor = PowerSpectrum(
+        cutoff=CUTOFF, n_radial=N_RADIAL, max_angular=MAX_ANGULAR, density_width=DENSITY_WIDTH
+    )
+    expansion = descriptor._expansion()
+    neighbourhoods = build_neighbourhoods(systems, CUTOFF, [0])
+    species = np.array([6])
+    dense, species_index, terms, _ = expansion._dense(neighbourhoods, species, True)
+    channels = dense.reshape(n_environments, N_RADIAL, -1)
+
+    def gradients():
+        if use_compiled(neighbourhoods.n_pairs, 7 * N_RADIAL * (N_RADIAL + 1) // 2):
+            return power_spectrum_pair_gradients(
+                channels, terms.harmonics, terms.harmonics_gradient, terms.radial,
+                terms.radial_derivative, terms.directions, neighbourhoods.pair_sample,
+                species_index, N_RADIAL, MAX_ANGULAR,
+            )  # fmt: skip
+        return descriptor._compute(neighbourhoods, species, True)[1]
+
+    stages = {
+        "neighbour list": lambda: build_neighbourhoods(systems, CUTOFF, [0]),
+        "expansion": lambda: expansion._dense(neighbourhoods, species, True),
+        "values": lambda: descriptor._compute(neighbourhoods, species, False),
+        "gradients": gradients,
+    }
+    best = {name: min(cpu_time(call) for _ in range(repeats)) for name, call in stages.items()}
+    flops = stage_flops(neighbourhoods.n_pairs, n_environments, N_RADIAL, MAX_ANGULAR)
+    # the values stage includes the expansion (it is what a values call does after the list)
+    best["values"] = max(best["values"] - best["expansion"], 1e-9)
+    rows = [("hardware", "single-core DGEMM", f"{peak / 1e9:.1f} GFLOP/s")]
+    total_time, total_flops = 0.0, 0.0
+    for name, seconds in best.items():
+        total_time += seconds
+        if name in flops:
+            total_flops += flops[name]
+            fraction = flops[name] / seconds / peak
+            print(f"  {name:<15s} {seconds * 1e3:8.2f} ms   {100 * fraction:5.1f} % of peak")
+            rows.append(
+                (
+                    f"power spectrum stages, {n_environments} env",
+                    name,
+                    f"{seconds * 1e3:.1f} ms, {100 * fraction:.1f} % of peak",
+                )
+            )
+        else:
+            print(f"  {name:<15s} {seconds * 1e3:8.2f} ms   (no floating-point work counted)")
+            rows.append(
+                (f"power spectrum stages, {n_environments} env", name, f"{seconds * 1e3:.1f} ms")
+            )
+    overall = total_flops / total_time / peak
+    print(f"  values + gradients overall: {100 * overall:.1f} % of peak")
+    rows.append(
+        (
+            f"power spectrum stages, {n_environments} env",
+            "values+gradients overall",
+            f"{100 * overall:.1f} % of peak",
+        )
+    )
+    return rows
+
+
+def write_readme(rows, header):
+    lines = [TABLE_START, "", header, "", "| case | quantity | measured |", "|---|---|---|"]
+    lines += [f"| {case} | {quantity} | {value} |" for case, quantity, value in rows]
+    lines += ["", TABLE_END]
+    table = "\n".join(lines)
+    text = README.read_text() if README.exists() else ""
+    if TABLE_START in text and TABLE_END in text:
+        pattern = re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END)
+        text = re.sub(pattern, lambda _: table, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + table + "\n"
+    README.write_text(text)
+    print(f"\nwrote the table into {README}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n-environments", type=int, default=1000)
+    parser.add_argument("--threads", default="1", help="1 (default) or 'default'")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="200 environments, best of 2")
+    parser.add_argument("--quick", action="store_true", help="small sizes; README untouched")
     parser.add_argument(
-        "--dense",
-        action="store_true",
-        help="also time ours with the dense (n_samples, n_atoms, 3, n_features) gradient view",
+        "--sections",
+        default="power,species,bispectrum,nu4,one,ch4,hardware",
+        help="comma-separated subset of power,species,bispectrum,nu4,one,ch4,hardware",
     )
     args = parser.parse_args(argv)
-    if args.quick:
-        args.n_environments, args.repeats = 200, 2
+    from completeness.threads import apply_thread_policy
 
-    systems = make_environments(args.n_environments)
-    print(
-        f"# {args.n_environments} environments (centre + {N_NEIGHBOURS} neighbours in a "
-        f"{BALL_RADIUS} Å ball), cutoff {CUTOFF}, best of {args.repeats} (contenders "
-        f"interleaved); python {platform.python_version()}, {os.cpu_count()} cores, load average "
-        f"{os.getloadavg()[0]:.1f}"
+    threads = apply_thread_policy(args.threads)
+    sections = set(args.sections.split(","))
+    quick = args.quick
+    header = (
+        f"Measured by `python3 benchmarks/throughput.py` on {time.strftime('%Y-%m-%d')}: python "
+        f"{platform.python_version()}, {os.cpu_count()} cores, threads "
+        f"{threads if threads is not None else 'default'}, {load()} at the start; ratios are of "
+        "CPU time, contenders interleaved in one run, best of "
+        f"{args.repeats}."
     )
-    print(
-        f"\n## power spectrum: n_radial {N_RADIAL}, max_angular {MAX_ANGULAR}, "
-        f"density width {DENSITY_WIDTH}"
-    )
-    print(
-        "  (+grad: values and position gradients; ours: Features with sparse pair + centre rows,"
-        "\n   featomic: TensorMap gradient blocks, dscribe: dense array; see the module docstring)"
-    )
-    print(HEADER)
-    contenders = [
-        ("completeness PowerSpectrum", ours_power_spectrum),
-        ("featomic SoapPowerSpectrum", featomic_power_spectrum),
-        ("dscribe SOAP (gto, n_jobs=1)", dscribe_power_spectrum),
-    ]
-    if args.dense:
-        contenders.insert(1, ("  same, + dense .gradients", dense_view(ours_power_spectrum)))
-    rows = measure_all(contenders, systems, args.repeats)
-    ours = "completeness PowerSpectrum"
-    targets = [("featomic SoapPowerSpectrum", 2.0), ("dscribe SOAP (gto, n_jobs=1)", 1.0)]
-    for peer, target in targets:
-        print(
-            f"  ratio ours / {peer}: values {ratio(rows, ours, peer, 'values')}, "
-            f"values+gradients {ratio(rows, ours, peer, 'gradients')}  (target >= {target:g}x); "
-            f"per CPU second: {ratio(rows, ours, peer, 'values cpu')}, "
-            f"{ratio(rows, ours, peer, 'gradients cpu')}"
+    print(f"# {header}")
+    rows = []
+    if "power" in sections:
+        for n in (200,) if quick else (1000, 10000):
+            rows += power_spectrum_section(n, (6,), args.repeats)
+    if "species" in sections:
+        rows += power_spectrum_section(
+            200 if quick else 1000, FOUR_SPECIES, args.repeats, ("gradients",)
         )
-
-    print(
-        f"\n## 4-body (nu = 3): n_radial {N_RADIAL_4}, max_angular {MAX_ANGULAR_4}; load average "
-        f"{os.getloadavg()[0]:.1f}"
-    )
-    print(HEADER)
-    contenders = [
-        ("completeness Bispectrum", ours_bispectrum),
-        ("featomic DensityCorrelations", featomic_bispectrum),
-    ]
-    if args.dense:
-        contenders.insert(1, ("  same, + dense .gradients", dense_view(ours_bispectrum)))
-    rows4 = measure_all(contenders, systems, args.repeats)
-    b, f = rows4.get("completeness Bispectrum"), rows4.get("featomic DensityCorrelations")
-    if b is not None and f is not None:
-        print(
-            f"  ratio ours / featomic: values {b['values'] / f['values']:.2f}x, ours values + "
-            f"sparse position gradients / featomic values only {b['gradients'] / f['values']:.2f}x"
-            "  (target > 1x)\n  per CPU second: values "
-            f"{b['values cpu'] / f['values cpu']:.2f}x, ours values + gradients / featomic values "
-            f"{b['gradients cpu'] / f['values cpu']:.2f}x"
-        )
-    else:
-        print("  ratio: n/a (a contender is not available)")
+    if "bispectrum" in sections:
+        for n in (200,) if quick else (200, 1000, 4000, 10000):
+            rows += bispectrum_section(n, args.repeats)
+    if "nu4" in sections:
+        rows += nu4_section(2 if quick else 8)
+    if "one" in sections:
+        rows += one_environment_section(args.repeats)
+    if "ch4" in sections:
+        rows += ch4_section(50 if quick else 500, args.repeats)
+    if "hardware" in sections:
+        rows += hardware_section(200 if quick else 1000, args.repeats)
+    if not quick and sections == set(parser.get_default("sections").split(",")):
+        write_readme(rows, header)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,11 +15,12 @@ import secrets
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, first_line
 
 __all__ = [
     "json_safe",
     "json_text",
+    "read_config",
     "write_atomically",
     "write_bytes",
     "write_json",
@@ -114,3 +115,33 @@ def write_bytes(path, data: bytes, *, sync: bool = False) -> None:
 def write_json(path, data, indent: int = 1, **options) -> None:
     """``data`` as JSON at ``path``, written atomically."""
     write_text(path, json_text(data, indent=indent, **options))
+
+
+def read_config(path, what: str = "config") -> dict:
+    """The contents of a ``.json`` or ``.toml`` file as a dict; one-line errors otherwise.
+
+    ``what`` names the file in messages ("study config", "benchmark config"). TOML needs
+    ``tomllib`` (Python >= 3.11) or the ``tomli`` package.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {str(path)!r} does not exist; check the path")
+    if path.suffix not in (".json", ".toml"):
+        raise InputError(f"{what} {str(path)!r} must end in .json or .toml (got {path.suffix!r})")
+    text = path.read_text()
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(text)
+    except ValueError as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise InputError(f"cannot parse {what} {str(path)!r}: {first_line(error, '')}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what} {str(path)!r} must hold a table/object at the top level")
+    return data

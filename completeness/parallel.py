@@ -33,8 +33,11 @@ An exception in a task stops the map with :class:`TaskFailed`, whose one-line me
 task index and the original error (results finished before it are kept in the checkpoint).
 Bad arguments raise :class:`ParallelInputError` (a ``ValueError``).
 
-This module imports nothing from the rest of the package (DESIGN.md, "floors"); joblib and dask
-are imported only when their backend is used (``pip install completeness[parallel]``).
+Worker processes follow the driver's thread policy (:mod:`completeness.threads`: one thread per
+process unless ``COMPLETENESS_THREADS`` says otherwise), applied once in each worker.
+
+joblib and dask are imported only when their backend is used (``pip install
+completeness[parallel]``).
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ import hashlib
 import json
 import os
 import pickle
-import sys
 import traceback
 from collections.abc import Callable, Iterable
 
@@ -51,6 +53,7 @@ import numpy as np
 
 from .errors import CompletenessError, InputError, first_line
 from .io import write_bytes
+from .threads import apply_thread_policy, worker_setting
 
 __all__ = ["BACKENDS", "ParallelInputError", "TaskFailed", "parallel_map"]
 
@@ -95,8 +98,13 @@ def _run_task(function, task, seed_sequence, index: int, n_tasks: int):
         ) from None
 
 
-def _run_chunk(function, chunk):
-    """Run several tasks in one worker call (``chunk`` = [(task, seed_sequence, index, n)])."""
+def _run_chunk(function, chunk, threads=1):
+    """Run several tasks in one worker call (``chunk`` = [(task, seed_sequence, index, n)]).
+
+    ``threads`` is the driver's thread policy (:mod:`completeness.threads`), applied once per
+    worker process (later calls find it applied and return at once).
+    """
+    apply_thread_policy(threads)
     return [_run_task(function, *item) for item in chunk]
 
 
@@ -191,7 +199,10 @@ def _processes(function, items, n_workers: int):
     parallel = joblib.Parallel(
         n_jobs=min(n_workers, len(chunks)), backend="loky", return_as="generator_unordered"
     )
-    for results in parallel(joblib.delayed(_run_chunk)(function, chunk) for chunk in chunks):
+    threads = worker_setting()
+    for results in parallel(
+        joblib.delayed(_run_chunk)(function, chunk, threads) for chunk in chunks
+    ):
         yield from results
 
 
@@ -215,7 +226,13 @@ def _dask(function, items, n_workers: int, scheduler):
     try:
         n_slots = max(1, sum(client.nthreads().values()))
         chunks = _chunks(items, n_slots)
-        futures = client.map(_run_chunk, [function] * len(chunks), chunks, pure=False)
+        futures = client.map(
+            _run_chunk,
+            [function] * len(chunks),
+            chunks,
+            [worker_setting()] * len(chunks),
+            pure=False,
+        )
         try:
             for future in as_completed(futures):
                 yield from future.result()
@@ -295,7 +312,7 @@ def parallel_map(
     checkpoint : path, optional
         Directory where results are written as they arrive; rerunning resumes (module docstring).
     progress : bool, optional
-        Show a tqdm bar; default: only when stderr is a terminal.
+        A progress bar (:func:`completeness.progress.progress_bar`); shown unless ``False``.
 
     Returns
     -------
@@ -317,13 +334,15 @@ def parallel_map(
     seeds = np.random.SeedSequence(seed).spawn(n_tasks)
     pending = [(tasks[i], seeds[i], i, n_tasks) for i in range(n_tasks) if i not in results]
 
-    if progress is None:
-        progress = sys.stderr.isatty()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from .progress import progress_bar
 
-        bar = tqdm(total=n_tasks, initial=len(results), desc=f"{backend} map", unit="task")
+    bar = progress_bar(
+        total=n_tasks,
+        initial=len(results),
+        desc=f"{backend} map",
+        unit="task",
+        enabled=progress is not False,
+    )
     try:
         if pending:
             if backend == "serial" or (backend == "processes" and n_workers == 1):
@@ -336,8 +355,7 @@ def parallel_map(
                 if store is not None:
                     store.save(index, result)
                 results[index] = result
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
     except TaskFailed as failure:
         if store is not None:
             failure.message += (
@@ -346,6 +364,5 @@ def parallel_map(
             )
         raise failure from failure.__cause__
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return [results[i] for i in range(n_tasks)]

@@ -299,7 +299,7 @@ def test_cli_learn(tmp_path, capsys):
             "--max-angular",
             "2",
             "--gfre",
-            "--out",
+            "--json",
             str(out),
         ]
     )

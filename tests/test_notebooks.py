@@ -120,3 +120,50 @@ def test_read_results_names_the_missing_file():
         plotting.read_results("learning", "no-such-result")
     with pytest.raises(InputError, match=r"run\.py"):
         plotting.results_dir("no-such-study")
+
+
+#: Figures each notebook draws (counted by hand from its source: every ``plt.show()`` of a
+#: matplotlib figure; 02's slider adds none to the cell outputs, its figures live in a widget;
+#: 05 draws one more heat map when a peer library is installed).
+FIGURES = {
+    "01_tour": 3,
+    "02_manifolds": 2,
+    "03_sensitivity": 3,
+    "04_learning": 2,
+    "05_design_study": 1,
+}
+
+
+def _peer_library_installed() -> bool:
+    from completeness.descriptors import wrappers
+
+    return any(wrappers.library_available(name) for name in ("featomic", "dscribe", "quippy"))
+
+
+@pytest.mark.slow  # .ci/run runs it (in the notebooks step): the five notebooks in a kernel
+@pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
+def test_notebook_shows_its_figures_in_a_live_kernel(source, monkeypatch):
+    """Executed by nbclient in an ipykernel with the kernel's own (inline) backend: every figure
+    reaches the notebook as an image output (MPLBACKEND=Agg would hide them)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.setenv("COMPLETENESS_QUICK", "1")
+    notebook = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()
+    images = sum(
+        "image/png" in output.get("data", {})
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+    expected = FIGURES[source.stem]
+    if source.stem == "05_design_study" and _peer_library_installed():
+        expected += 1
+    assert images == expected, f"{source.stem}: {images} image outputs, expected {expected}"

@@ -75,7 +75,7 @@ def test_palette_covers_every_builtin_descriptor():
 
 
 def test_missing_analyses_fails_early(tmp_path):
-    with pytest.raises(InputError, match="analyses directory"):
+    with pytest.raises(InputError, match=r"analyses directory .* --analyses DIR"):
         paper.build(tmp_path, quick=True, analyses=tmp_path / "nowhere")
 
 

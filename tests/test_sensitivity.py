@@ -434,7 +434,7 @@ def test_cli_sensitivity_end_to_end(tmp_path, capsys):
         [
             "sensitivity", "--descriptor", "PowerSpectrum", "--structure", str(structure),
             "--cutoff", "6.5", "--n-radial", "6", "--max-angular", "4",
-            "--modes", str(modes), "--path", "both", "--out", str(out),
+            "--modes", str(modes), "--path", "both", "--json", str(out),
         ]
     )  # fmt: skip
     assert code == 0

@@ -167,6 +167,18 @@ def test_params_clone_repr_json():
     assert descriptor.n_features() == 3 * (10 * 11 // 2)
 
 
+def test_feature_names_follow_hyperparameter_changes():
+    """Names are cached per (hyperparameters, species), never reused after set_params."""
+    descriptor = PowerSpectrum(n_radial=2, max_angular=1)
+    assert len(descriptor.feature_names([1])) == 3 * 2
+    assert descriptor.feature_names([1])[-1] == "a1_n1_b1_n1_l1"
+    descriptor.set_params(n_radial=3)
+    assert len(descriptor.feature_names([1])) == 6 * 2
+    assert len(descriptor.feature_names([1, 8])) == 21 * 2
+    two = clone(descriptor).set_params(max_angular=0)
+    assert two.feature_names([1]) == descriptor.feature_names([1])[:6]
+
+
 def test_pipeline_fit_transform():
     systems = [_cluster(seed, numbers=(6,)) for seed in range(4)]
     pipeline = make_pipeline(power(species=[6]), StandardScaler())

@@ -96,7 +96,7 @@ def test_bad_config(changes, message):
     [
         ({"grid": {"n_radials": [2]}}, r"has no hyperparameter\(s\) \['n_radials'\]"),
         ({"pairs": ["no-such-pair"]}, "unknown catalog pair"),
-        ({"descriptor": "NoSuchDescriptor"}, "unknown descriptor class"),
+        ({"descriptor": "NoSuchDescriptor"}, "unknown descriptor"),
         ({"grid": {"n_radial": [0]}}, "grid point"),
     ],
 )

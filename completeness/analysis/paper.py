@@ -90,9 +90,6 @@ def default_analyses() -> Path:
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     plt.rcParams.update(
@@ -313,7 +310,10 @@ def figure_learning(out: Path, analyses: Path) -> dict:
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(COLUMN_WIDTH, 5.6), sharex=True, layout="constrained"
     )
-    for study, style in (("prl", "-"), ("b8", "--")):
+    # PRL filled circles on solid lines, B8 open squares on dashed lines, shifted sideways by
+    # 6 % so that coinciding curves (both blind descriptors sit at exactly 1 in (b)) stay visible
+    studies = {"prl": ("-", "o", "full", 0.94), "b8": ("--", "s", "none", 1.06)}
+    for study, (line, marker, fill, shift) in studies.items():
         for role in ("blind", "resolving"):
             curve = _read_json(results / f"curve_{study}_{role}_krr.json")
             name = curve["descriptor"]
@@ -324,11 +324,14 @@ def figure_learning(out: Path, analyses: Path) -> dict:
             )
             colour = PALETTE[_CLASS_KEY[name]]
             label = f"{study.upper()}: {name} ({body}-body)"
-            n = np.asarray(curve["train_pairs"])
+            n = np.asarray(curve["train_pairs"]) * shift
             test = np.asarray(curve["test_rmse"]) / curve["target_std"]
             pair = np.asarray(curve["test_pair_rmse"])
-            top.loglog(n, test.mean(axis=1), "o" + style, color=colour, label=label)
-            bottom.semilogx(n, pair.mean(axis=1), "o" + style, color=colour, label=label)
+            for ax, values in ((top, test), (bottom, pair)):
+                mean = values.mean(axis=1)  # seeds in columns; bars: min-max over the seeds
+                spread = [mean - values.min(axis=1), values.max(axis=1) - mean]
+                ax.errorbar(n, mean, yerr=spread, ls=line, marker=marker, fillstyle=fill,
+                            color=colour, capsize=1.5, elinewidth=0.8, label=label)  # fmt: skip
             if role == "blind":  # the lowest error any model blind to the pairs can reach
                 top.axhline(
                     curve["floor"] / curve["target_std"],
@@ -337,14 +340,17 @@ def figure_learning(out: Path, analyses: Path) -> dict:
                     linewidth=1,
                     label=f"{study.upper()}: floor of a pair-blind model",
                 )
+    n_seeds = np.asarray(curve["test_rmse"]).shape[1]
+    top.set_xscale("log")
+    top.set_yscale("log")
     top.set_ylabel("test RMSE / target std")
-    top.set_title("(a) learning curves (kernel ridge)")
+    top.set_title(f"(a) learning curves, kernel ridge\n(bars: min-max over {n_seeds} seeds)")
     handles, labels = top.get_legend_handles_labels()
     fig.legend(handles, labels, frameon=False, loc="outside lower center", fontsize="small")
     bottom.set_ylabel("within-pair relative RMSE")
     bottom.set_xlabel("training pairs")
-    bottom.set_title("(b) error on the difference within a pair")
-    top_value = max(line.get_ydata().max() for line in bottom.get_lines())
+    bottom.set_title("(b) error on the difference within a pair\n(blind descriptors: exactly 1)")
+    top_value = max(float(np.max(line.get_ydata())) for line in bottom.get_lines())
     bottom.set_ylim(-0.05, max(1.15, 1.05 * top_value))
     _save(fig, out / "fig4_learning.png")
     return {"summary": summary}
@@ -358,7 +364,7 @@ def figure_audit(out: Path) -> dict:
     _pyplot()
     audit = run_audit(builtin_descriptors(), cards=False, timings=False)
     fig = audit.figure()
-    fig.set_size_inches(PAGE_WIDTH, 5.6)
+    fig.set_size_inches(PAGE_WIDTH, fig.get_size_inches()[1])  # two columns wide
     _save(fig, out / "fig5_audit.png")
     counts = {}
     for name, results in audit.verdicts.items():
@@ -380,9 +386,10 @@ def figure_resolution(out: Path, analyses: Path) -> dict:
     widths = sorted({float(r["density_width"]) for r in rows})
     width = 0.5 if 0.5 in widths else widths[0]
     rows = [r for r in rows if float(r["density_width"]) == width]
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(COLUMN_WIDTH, 4.0), sharex=True, layout="constrained"
-    )
+    # one panel: the weakest margins of the configurations that resolve every resolvable pair
+    # span 12.0-12.9 decades, a variation at round-off that carries no information; their range
+    # is stated on the figure instead of plotted
+    fig, top = plt.subplots(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
     cmap = plt.get_cmap("viridis")
     radial = sorted({int(r["n_radial"]) for r in rows})
     for i, n in enumerate(radial):
@@ -391,25 +398,34 @@ def figure_resolution(out: Path, analyses: Path) -> dict:
         )
         lmax = [int(r["max_angular"]) for r in sub]
         fraction = [int(r["n_resolvable_resolved"]) / int(r["n_resolvable"]) for r in sub]
-        margin = [float(r["weakest_margin"]) for r in sub]
         colour = cmap(i / max(1, len(radial) - 1))
         offset = 0.08 * (i - (len(radial) - 1) / 2)  # side by side: the curves coincide
         top.plot(np.asarray(lmax) + offset, fraction, "o-", color=colour, label=f"n_radial = {n}")
-        bottom.plot(lmax, [m if math.isfinite(m) else np.nan for m in margin], "o-", color=colour)
+    complete = [
+        float(r["weakest_margin"])
+        for r in rows
+        if r["n_resolvable_resolved"] == r["n_resolvable"]
+        and math.isfinite(float(r["weakest_margin"]))
+    ]
+    if complete:
+        top.text(
+            0.98,
+            0.35,
+            f"where all are resolved, the weakest\nmargin is {min(complete):.1f}-"
+            f"{max(complete):.1f} decades; the spread\nfollows the round-off floor, not the basis",
+            transform=top.transAxes,
+            ha="right",
+            fontsize=6.5,
+        )
     top.set_ylabel("fraction of resolvable\npairs resolved")
-    top.set_title(f"(a) power spectrum, cutoff 5 Å, width {width:g} Å")
+    top.set_xlabel("max_angular $l_{max}$")
+    top.set_title(f"power spectrum, cutoff 5 Å, width {width:g} Å")
     top.legend(
         frameon=False,
         loc="lower right",
         ncol=2,
         title_fontsize=6.5,
         title="curves coincide: shifted sideways",
-    )
-    bottom.set_ylabel("weakest margin (decades)")
-    bottom.set_xlabel("max_angular $l_{max}$")
-    bottom.set_title(
-        "(b) smallest margin above the noise floor\n"
-        "(none at $l_{max}$ = 0: some pairs stay at distance 0)"
     )
     _save(fig, out / "fig6_resolution.png")
     return {"rows": rows, "width": width}
@@ -679,7 +695,11 @@ def build(out_dir, *, quick: bool = False, analyses=None, progress=None) -> dict
     out_dir = Path(out_dir)
     analyses = Path(analyses) if analyses is not None else default_analyses()
     if not analyses.is_dir():
-        raise InputError(f"analyses directory {analyses} does not exist; pass analyses=PATH")
+        raise InputError(
+            f"analyses directory {analyses} does not exist (an installed wheel carries no study "
+            "results): point `completeness paper --analyses DIR` (or build(analyses=DIR)) at the "
+            "analyses/ folder of a clone of the repository"
+        )
     figures = out_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

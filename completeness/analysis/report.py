@@ -99,6 +99,19 @@ class ReportCard:
     verdicts: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_dict(cls, data: dict, *, timings: dict | None = None) -> ReportCard:
+        """A card read back from :meth:`to_dict` (verdicts are kept apart in an audit's JSON)."""
+        return cls(
+            descriptor=data["descriptor"],
+            kind=data["kind"],
+            body_order=data["body_order"],
+            parity=data["parity"],
+            sections=data.get("sections", {}),
+            findings=[(f["criterion"], f["message"]) for f in data.get("findings", [])],
+            timings=timings if timings is not None else data.get("timings", {}),
+        )
+
     def finding(self, criterion: str, message: str) -> None:
         self.findings.append((criterion, message))
 
@@ -817,38 +830,18 @@ class Audit:
                 lines.append(card.markdown(timings=timings))
         return "\n".join(lines).rstrip() + "\n"
 
+    def html(self, *, title: str = "completeness audit") -> str:
+        """One self-contained HTML page (see :mod:`completeness.report_html`)."""
+        from ..report_html import audit_html
+
+        return audit_html(self.to_dict(), self.pairs, title=title)
+
     def figure(self):
-        """A verdict heat map (matplotlib Figure; pairs x descriptors)."""
-        import matplotlib
+        """A verdict heat map (pairs x descriptors; margin bars for a single pair), as a
+        matplotlib Figure (see :mod:`completeness.analysis.audit_figure`)."""
+        from .audit_figure import audit_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import ListedColormap
-
-        names = list(self.descriptors)
-        codes = {"error": 0, "degenerate": 1, "inconclusive": 2, "resolved": 3}
-        matrix = np.array(
-            [[codes[self.verdicts[n][i].verdict] for n in names] for i in range(len(self.pairs))]
-        )
-        colours = ListedColormap(["#555555", "#d7301f", "#fdcc8a", "#1a9850"])
-        fig, ax = plt.subplots(
-            figsize=(max(6.0, 1.2 + 0.55 * len(names)), 1.2 + 0.3 * len(self.pairs)),
-            layout="constrained",
-        )
-        ax.imshow(matrix, cmap=colours, vmin=-0.5, vmax=3.5, aspect="auto")
-        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
-        ax.set_yticks(range(len(self.pairs)), [pair.name for pair in self.pairs], fontsize=8)
-        for i in range(len(self.pairs)):
-            for j, name in enumerate(names):
-                result = self.verdicts[name][i]
-                label = "" if not math.isfinite(result.margin) else f"{result.margin:.0f}"
-                ax.text(j, i, label, ha="center", va="center", fontsize=6)
-        ax.set_title(
-            "audit verdicts: red degenerate, green resolved, orange inconclusive, grey error\n"
-            "cell numbers: margin above the noise floor (decades)",
-            fontsize=8,
-        )
-        return fig
+        return audit_figure(self)
 
 
 def _pair_record(pair) -> dict:
@@ -888,21 +881,21 @@ def run_audit(
     cards: bool = True,
     timings: bool = True,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool = True,
     pair_statement: str | None = None,
 ) -> Audit:
     """Verdicts of every descriptor on every pair (one batch per descriptor) and their cards.
 
     ``descriptors``: ``{name: descriptor}`` (any shape :func:`as_descriptor` accepts).
-    ``progress``: show a tqdm bar on stderr.
+    ``progress``: a progress bar per descriptor (:func:`completeness.progress.progress_bar`).
     """
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     if pairs is None:
         pairs = catalog_pairs()
     users = {name: as_descriptor(d, name=name) for name, d in descriptors.items()}
     results, report = {}, {}
-    for name in tqdm(users, desc="audit", unit="descriptor", disable=not progress, leave=False):
+    for name in progress_bar(users, enabled=progress, desc="audit", unit="descriptor"):
         user = users[name]
         results[name] = verdicts(user, pairs, seed=seed)
         report[name] = (

@@ -1070,12 +1070,9 @@ def follow_insensitive_mode(
     smallest = np.empty(n_steps)
     reference = None
     previous = None
-    iterator = range(n_steps)
-    if progress:
-        from tqdm import tqdm
+    from ..progress import progress_bar
 
-        iterator = tqdm(iterator, desc="following", unit="step")
-    for k in iterator:
+    for k in progress_bar(range(n_steps), enabled=progress, desc="following", unit="step"):
         x = vectors[k]
         values, jac = values_and_jacobian(x)
         if reference is None:

@@ -1,6 +1,6 @@
 """Config-driven hyperparameter studies: verdicts over a grid of hyperparameters x catalog pairs.
 
-A *study* takes one descriptor class, a grid of hyperparameters (every combination is one task of
+A *study* takes one descriptor, a grid of hyperparameters (every combination is one task of
 :func:`completeness.parallel.parallel_map`) and a list of catalog pairs, and records the verdict of
 :func:`completeness.analysis.distance.verdicts` (relative feature distance, noise floor, margin
 ``log10(distance / floor)`` in decades, verdict and expected verdict) for every grid point and
@@ -11,7 +11,7 @@ many of them are resolved.
 
 Config (JSON or TOML; paths relative to the config file)::
 
-    descriptor = "PowerSpectrum"        # a registered Descriptor class name
+    descriptor = "PowerSpectrum"        # any spelling of --descriptor (class name, key...)
     pairs = "all"                       # or a list of catalog names
     seed = 0                            # seed of the noise floors (same for every grid point)
     n_transforms = 4                    # copies per member for the noise floor
@@ -36,9 +36,7 @@ hyperparameters, not from different random copies. The results are identical wha
 from __future__ import annotations
 
 import csv
-import inspect
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +45,6 @@ import numpy as np
 
 from .. import parallel
 from ..environments import InputError
-from ..errors import first_line
 from ..io import write_atomically
 from .distance import N_TRANSFORMS, verdicts
 
@@ -117,26 +114,10 @@ class StudyConfig:
 def load_config(path) -> StudyConfig:
     """Read and check a study config (``.json`` or ``.toml``); relative output paths are taken
     relative to the config file's directory."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"study config {str(path)!r} does not exist; check the path")
-    text = path.read_text()
-    try:
-        if path.suffix == ".toml":
-            import tomllib
+    from ..io import read_config
 
-            data = tomllib.loads(text)
-        elif path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise InputError(
-                f"study config {str(path)!r} must end in .json or .toml (got {path.suffix!r})"
-            )
-    except (ValueError, json.JSONDecodeError) as error:
-        if isinstance(error, InputError):
-            raise
-        first = first_line(error, default="")
-        raise InputError(f"cannot parse study config {str(path)!r}: {first}") from None
+    path = Path(path)
+    data = read_config(path, "study config")
     return config_from_dict(data, base=path.parent)
 
 
@@ -206,14 +187,12 @@ def grid_points(config: StudyConfig) -> list[dict]:
     ]
 
 
-def _descriptor_class(name: str):
-    from .. import descriptors  # noqa: F401  (registers every built-in class)
-    from ..descriptors.base import registered_descriptors
+def _descriptor(spec: str, hypers: dict):
+    """The descriptor ``spec`` names (any spelling of
+    :func:`~completeness.descriptors.defaults.resolve_descriptor`) at one grid point."""
+    from ..descriptors.defaults import resolve_descriptor
 
-    classes = registered_descriptors()
-    if name not in classes:
-        raise InputError(f"unknown descriptor class {name!r}; use one of {sorted(classes)}")
-    return classes[name]
+    return resolve_descriptor(spec, hypers)
 
 
 _PAIRS: dict = {}
@@ -244,7 +223,7 @@ def _pair_names(config: StudyConfig) -> list[str]:
 def _grid_task(task: dict, rng) -> list[dict]:
     """One grid point: the verdict on every pair (``rng`` unused: the study seed is shared)."""
     del rng
-    descriptor = _descriptor_class(task["descriptor"])(**task["hypers"])
+    descriptor = _descriptor(task["descriptor"], task["hypers"])
     pairs = _load_pairs(task["pairs"])
     rows = []
     for result in verdicts(descriptor, pairs, n_transforms=task["n_transforms"], seed=task["seed"]):
@@ -282,16 +261,9 @@ class Study:
 def _probe(config: StudyConfig, points: list[dict], pairs: list) -> None:
     """Build every grid point and compute it once on one structure: bad hyperparameters fail
     here, with the descriptor's own message, before the study runs."""
-    cls = _descriptor_class(config.descriptor)
-    accepted = inspect.signature(cls).parameters
-    unknown = sorted({name for point in points for name in point} - set(accepted))
-    if unknown:
-        raise InputError(
-            f"{config.descriptor} has no hyperparameter(s) {unknown}; it accepts {sorted(accepted)}"
-        )
     for point in points:
         try:
-            cls(**point).compute(pairs[0].plus, centers=[0])
+            _descriptor(config.descriptor, point).compute(pairs[0].plus, centers=[0])
         except InputError as error:
             raise InputError(f"grid point {point}: {error}") from None
 
@@ -403,9 +375,6 @@ def study_figure(study: Study):
     reduced by the minimum). Each cell is annotated ``resolved/resolvable``. One grid
     hyperparameter gives a line plot.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     grid = study.config.grid

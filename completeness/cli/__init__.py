@@ -4,6 +4,8 @@ One module per sub-command, each with ``register(commands)`` (its arguments) and
 (parse, call the package, print); the logic lives in the package. Exit status: 0 on success
 (whatever the verdicts), 2 for an error the package raises on purpose
 (:class:`~completeness.errors.CompletenessError`: one line on stderr), 1 for a bug (traceback).
+The thread policy (:mod:`completeness.threads`, ``--threads``) is applied once, before the
+sub-command runs.
 """
 
 from __future__ import annotations
@@ -12,12 +14,24 @@ import argparse
 import sys
 
 from ..errors import CompletenessError
-from . import audit, catalog, discover, learn, paper, scan, search, sensitivity
+from ..threads import apply_thread_policy
+from . import (
+    audit,
+    benchmark,
+    catalog,
+    discover,
+    learn,
+    paper,
+    report,
+    scan,
+    search,
+    sensitivity,
+)
 
 __all__ = ["build_parser", "main"]
 
 #: The sub-commands in the order ``--help`` lists them.
-COMMANDS = (catalog, audit, learn, sensitivity, scan, search, discover, paper)
+COMMANDS = (catalog, audit, report, learn, sensitivity, scan, search, discover, benchmark, paper)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure how unique, sensitive and complete atomic descriptors are.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--threads",
+        default=None,
+        metavar="N",
+        help="threads of the native libraries (BLAS, OpenMP) in this process and its workers: a "
+        "positive integer or 'default' (the libraries' own); default $COMPLETENESS_THREADS, "
+        "else 1 (see completeness.threads)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(commands)
@@ -44,6 +66,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
+        apply_thread_policy(args.threads)  # once, before any sub-command loads a library
         return int(args.run(args) or 0)
     except CompletenessError as error:
         print(f"completeness {args.command}: error: {error}", file=sys.stderr)

@@ -6,6 +6,7 @@ import sys
 
 from ..errors import InputError, first_line
 from ..io import write_atomically, write_text
+from . import _common
 
 
 def run(args) -> int:
@@ -36,7 +37,7 @@ def run(args) -> int:
         cards=not args.pair,
         timings=not args.no_timings,
         seed=args.seed,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
         pair_statement=statement,
     )
     outputs = {}
@@ -57,11 +58,14 @@ def run(args) -> int:
 
             outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
     figure = audit.figure() if args.figure else None
+    page = audit.html() if args.html else None
     for kind, target in (("json", args.json), ("markdown", args.markdown)):
         if kind in outputs and target != "-":
             write_text(target, outputs[kind])
     if figure is not None:
         write_atomically(args.figure, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+    if page is not None:
+        write_text(args.html, page)
     stdout_outputs = [
         outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
     ]
@@ -163,23 +167,18 @@ def _is_peer(descriptor) -> bool:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "audit",
         help="verdicts of descriptors on degenerate pairs, and a report card per descriptor",
         description=(
             "Audit descriptors: the verdict (degenerate / resolved / inconclusive) on every "
-            "catalog pair, or on your own pair, and a report card on the six criteria. "
+            "catalog pair, or on your own pair, and a report card on the six criteria (default: "
+            "every built-in descriptor). "
             "Exit status 0 whatever the verdicts; 2 for bad input."
         ),
     )
-    parser.add_argument(
-        "--descriptor",
-        action="append",
-        metavar="NAME",
-        help="a built-in key (e.g. power-spectrum), a class name (e.g. PowerSpectrum) or "
-        "module:attr for your own (object with compute() or callable (positions, numbers) -> "
-        "vector); repeat for several (default: every built-in descriptor)",
-    )
+    _common.add_descriptor(parser, multiple=True)
     parser.add_argument(
         "--peers",
         action="store_true",
@@ -231,10 +230,15 @@ def register(commands) -> None:
     )
     parser.add_argument("--figure", metavar="PATH", help="write a verdict heat map (PNG)")
     parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
+    )
+    parser.add_argument(
         "--no-timings",
         action="store_true",
         help="skip the efficiency timings (the only machine-dependent numbers)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import _common
+
 
 def run(args) -> int:
     from ..structures.catalog import write_catalog
@@ -12,11 +14,10 @@ def run(args) -> int:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "catalog",
         help="verify every registered degenerate pair and write the catalog (extxyz + index)",
     )
-    parser.add_argument(
-        "--out", default="structures", help="output directory (default: structures)"
-    )
+    parser.add_argument("--out", default="structures", help="output directory")
     parser.set_defaults(run=run)

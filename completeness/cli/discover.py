@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from ..io import write_json
-from ._common import descriptor_with_hypers
+from . import _common
 
 
 def run(args) -> int:
-
     from ..discovery import discover
 
-    descriptor = descriptor_with_hypers(args)
+    say = _common.printer(args)
+    descriptor = _common.one_descriptor(args)
     result = discover(
         descriptor,
         args.neighbours,
@@ -19,14 +18,16 @@ def run(args) -> int:
         restarts=args.restarts,
         seed=args.seed,
         backend=args.backend,
-        n_workers=args.workers,
+        n_workers=args.n_workers,
+        scheduler=args.scheduler,
         checkpoint=args.checkpoint,
         min_separation=args.min_separation,
         min_radial_spread=args.min_radial_spread,
         max_iterations=args.max_iterations,
+        progress=False if args.quiet else None,
     )
     summary = result.summary()
-    print(
+    say(
         f"{result.descriptor} ({result.body_order}-body, {result.parity}), "
         f"{args.neighbours} neighbours: {summary['degenerate_candidates']}/{args.restarts} "
         f"restarts reached the noise floor, {summary['distinct_pairs']} distinct pairs "
@@ -34,7 +35,7 @@ def run(args) -> int:
     )
     for found in result.pairs:
         family = found.family
-        print(
+        say(
             f"  {found.pair.name}: {found.kind}; O(3) equal up to {found.order.o3}-body, SO(3) "
             f"{found.order.so3}-body; distance {found.candidate.distance:.1e} (floor "
             f"{found.candidate.floor:.1e}); family dimension {family.dimension} (member "
@@ -42,20 +43,20 @@ def run(args) -> int:
         )
     if not result.pairs and result.best is not None:
         best = result.best
-        print(
+        say(
             f"  closest: restart {best.restart}, distance {best.distance:.2e} = "
             f"{best.margin:.1f} decades above the noise floor {best.floor:.1e} ({best.status})"
         )
     if args.out:
         result.write(args.out)
-        print(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
-    if args.json:
-        write_json(args.json, result.summary())
+        say(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
+    _common.write_json_output(args, result.summary())
     return 0
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "discover",
         help="search for degenerate pairs of a descriptor (random restarts, oracle-classified)",
         description=(
@@ -64,30 +65,23 @@ def register(commands) -> None:
             "duplicates up to congruence and measure the dimension of the degenerate family."
         ),
     )
-    parser.add_argument(
-        "--descriptor",
-        required=True,
-        help="built-in key (e.g. power-spectrum), class name (PowerSpectrum) or module:attr",
-    )
+    _common.add_descriptor(parser, required=True)
     parser.add_argument("--neighbours", type=int, required=True, help="neighbours per member")
     parser.add_argument(
         "--species", nargs="+", default=None, help="one species for all, or one per neighbour"
     )
     parser.add_argument("--centre-species", default="C")
     parser.add_argument("--restarts", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial")
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random restarts")
+    _common.add_parallel(parser, backend="serial")
     parser.add_argument("--checkpoint", metavar="DIR", help="resume an interrupted search")
     parser.add_argument("--min-separation", type=float, default=None, help="Å")
     parser.add_argument(
         "--min-radial-spread", type=float, default=0.0, help="Å; > 0 excludes single shells"
     )
     parser.add_argument("--max-iterations", type=int, default=400)
-    parser.add_argument("--cutoff", type=float, default=None, help="Å (overrides the default)")
-    parser.add_argument("--n-radial", type=int, default=None)
-    parser.add_argument("--max-angular", type=int, default=None)
-    parser.add_argument("--density-width", type=float, default=None, help="Å")
+    _common.add_hypers(parser)
     parser.add_argument("--out", metavar="DIR", help="write the pairs in the catalog's format")
-    parser.add_argument("--json", metavar="PATH", help="write the summary as JSON")
+    _common.add_json(parser, "the summary")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)

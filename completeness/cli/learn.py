@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
-from ..errors import InputError
-from ..io import write_json
+from . import _common
 
-
-def _build_named_descriptor(name: str, args):
-    """A registered descriptor from the shared ``learn`` options (only those it accepts)."""
-    import inspect
-
-    from ..descriptors import correlations, spectra  # noqa: F401  (registers the classes)
-    from ..descriptors.base import registered_descriptors
-
-    classes = registered_descriptors()
-    if name not in classes:
-        raise InputError(f"unknown descriptor {name!r}; use one of {sorted(classes)}")
-    offered = {
-        "cutoff": args.cutoff,
-        "n_radial": args.n_radial,
-        "max_angular": args.max_angular,
-        "density_width": args.density_width,
-        "correlation_order": args.correlation_order,
-    }
-    accepted = inspect.signature(classes[name]).parameters
-    return classes[name](**{k: v for k, v in offered.items() if k in accepted and v is not None})
+#: Without --descriptor: these classes with these hyperparameters (flags given override them).
+DEFAULT_DESCRIPTORS = ("PowerSpectrum", "Bispectrum")
+DEFAULT_HYPERS = {"cutoff": 6.0, "n_radial": 4, "max_angular": 3}
 
 
 def run(args) -> int:
-
     import numpy as np
 
     from ..analysis import learning, reconstruction
+    from ..descriptors.defaults import resolve_descriptors
 
+    quiet = args.quiet or args.json == "-"
     pairs = learning.family_pairs(args.family, args.n_pairs, seed=args.seed)
     results, features = [], {}
-    for name in args.descriptor or ["PowerSpectrum", "Bispectrum"]:
-        descriptor = _build_named_descriptor(name, args)
+    hypers = _common.hypers(args)
+    if not args.descriptor:
+        hypers = {**DEFAULT_HYPERS, **hypers}
+    chosen = resolve_descriptors(args.descriptor or DEFAULT_DESCRIPTORS, hypers)
+    for name, descriptor in chosen.items():
         dataset = learning.pair_dataset(pairs, descriptor, args.target, name=args.family)
         features[name] = np.vstack([dataset.features_plus, dataset.features_minus])
         curve = learning.pair_learning_curve(
@@ -50,7 +36,7 @@ def run(args) -> int:
                 "curve": curve.to_dict(),
             }
         )
-        if not args.quiet:
+        if not quiet:
             print(
                 f"{name} (body order {results[-1]['body_order']}), {args.model}, "
                 f"{args.family} pairs, target {args.target}:"
@@ -73,35 +59,33 @@ def run(args) -> int:
     if args.gfre and len(features) > 1:
         table = reconstruction.reconstruction_table(features, measure="gfre")
         output["gfre"] = {f"{a} -> {b}": value for (a, b), value in table.items()}
-        if not args.quiet:
+        if not quiet:
             print("GFRE (source -> target) on both members of every pair:")
             for key, value in output["gfre"].items():
                 print(f"  {key}: {value:.4f}")
-    if args.out:
-        write_json(args.out, output)
+    _common.write_json_output(args, output)
     return 0
 
 
 def register(commands) -> None:
     from ..analysis.learning import FAMILIES, MODELS
 
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "learn",
         help="learning curves and within-pair errors of descriptors on degenerate pairs",
         description=(
             "Fit kernel/linear ridge models on both members of degenerate pairs and report the "
             "within-pair relative RMSE of predicted y+ - y- (1.0 = blind). Targets are "
-            "classical functions of the geometry: no quantum-chemistry data is used."
+            "classical functions of the geometry: no quantum-chemistry data is used. Without "
+            "--descriptor: PowerSpectrum and Bispectrum with cutoff 6 Å, n_radial 4, "
+            "max_angular 3 (hyperparameter flags override these)."
         ),
     )
     parser.add_argument("--family", choices=FAMILIES, default="prl")
     parser.add_argument("--n-pairs", type=int, default=200)
-    parser.add_argument(
-        "--descriptor",
-        action="append",
-        default=None,
-        help="descriptor class name (repeat for several; default PowerSpectrum and Bispectrum)",
-    )
+    _common.add_descriptor(parser, multiple=True)
+    _common.add_hypers(parser)
     parser.add_argument(
         "--target",
         default="squared_volumes",
@@ -110,13 +94,8 @@ def register(commands) -> None:
     parser.add_argument("--model", choices=MODELS, default="ridge")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--test-fraction", type=float, default=0.2)
-    parser.add_argument("--cutoff", type=float, default=6.0, help="Å")
-    parser.add_argument("--n-radial", type=int, default=4)
-    parser.add_argument("--max-angular", type=int, default=3)
-    parser.add_argument("--density-width", type=float, default=None, help="Å")
-    parser.add_argument("--correlation-order", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair sampling")
     parser.add_argument("--gfre", action="store_true", help="also print the GFRE table")
-    parser.add_argument("--out", metavar="PATH", help="write everything as JSON")
-    parser.add_argument("--quiet", action="store_true")
+    _common.add_json(parser, "everything")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from . import _common
+
 
 def run(args) -> int:
     from ..analysis import paper
@@ -16,7 +18,8 @@ def run(args) -> int:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "paper",
         help="regenerate the paper's figures and paper.md (same as make -C paper)",
         description=(
@@ -29,5 +32,5 @@ def register(commands) -> None:
     parser.add_argument(
         "--analyses", metavar="DIR", help="the analyses/ directory (default: the source tree's)"
     )
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)

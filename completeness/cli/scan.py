@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+
+from . import _common
 
 
 def run(args) -> int:
     from ..analysis import study
 
     config = study.load_config(args.config)
+    if args.descriptor:
+        config = dataclasses.replace(config, descriptor=args.descriptor)
     result = study.run_study(
         config,
         backend=args.backend,
@@ -18,8 +23,9 @@ def run(args) -> int:
         progress=sys.stderr.isatty() and not args.quiet,
     )
     written = study.write_outputs(result, table=args.table, figure=args.figure)
-    if not args.quiet:
-        summary = result.summary()
+    summary = result.summary()
+    _common.write_json_output(args, summary)
+    if not args.quiet and args.json != "-":
         resolved = sum(r["n_resolvable_resolved"] for r in summary)
         resolvable = sum(r["n_resolvable"] for r in summary)
         print(
@@ -32,22 +38,22 @@ def run(args) -> int:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "scan",
         help="verdicts over a grid of hyperparameters x catalog pairs, from a JSON/TOML config",
         description="Run a study config (see completeness.analysis.study): every grid point is "
-        "one task of completeness.parallel.parallel_map; writes a tidy CSV and a figure.",
+        "one task of completeness.parallel.parallel_map; writes a tidy CSV and a figure. "
+        "--descriptor, --backend, --n-workers and --scheduler override the config's.",
     )
     parser.add_argument("config", help="study config (.json or .toml)")
-    parser.add_argument(
-        "--backend", choices=["serial", "processes", "dask"], help="override the config's backend"
-    )
-    parser.add_argument("--n-workers", type=int, help="processes or LocalCluster workers")
-    parser.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://host:8786")
+    _common.add_descriptor(parser)
+    _common.add_parallel(parser, help_backend="parallelism (default: the config's)")
     parser.add_argument(
         "--checkpoint", metavar="DIR", help="write results as they arrive; rerun to resume"
     )
     parser.add_argument("--table", metavar="CSV", help="override the config's output table")
     parser.add_argument("--figure", metavar="PNG", help="override the config's output figure")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _common.add_json(parser, "the resolution summary (one record per grid point)")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import InputError
-from ..io import write_json
+from . import _common
 
 
 def run(args) -> int:
-    import json
-
     from ..analysis.search import read_systems, search
-    from ..descriptors.defaults import resolve_descriptors
 
-    descriptors = resolve_descriptors([args.descriptor])
-    if len(descriptors) != 1:
-        raise InputError(
-            f"{args.descriptor!r} names {len(descriptors)} descriptors ({sorted(descriptors)}); "
-            "give one of them"
-        )
-    (descriptor,) = descriptors.values()
+    descriptor = _common.one_descriptor(args)
     systems = read_systems(args.data)
     result = search(
         systems,
@@ -35,38 +25,31 @@ def run(args) -> int:
         scheduler=args.scheduler,
         progress=sys.stderr.isatty() and not args.quiet,
     )
-    if args.json == "-":
-        sys.stdout.write(json.dumps(result.to_dict(args.top), indent=1) + "\n")
-    elif args.json:
-        write_json(args.json, result.to_dict(args.top))
+    _common.write_json_output(args, result.to_dict(args.top))
     if not args.quiet and args.json != "-":
         sys.stdout.write(result.text(args.top))
     return 0
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "search",
         help="find environments of a data set that a descriptor nearly confuses",
         description="Pairs of environments close in feature space (k nearest neighbours) but "
         "far apart structurally (RMSD after optimal alignment; see "
-        "completeness.analysis.search): the descriptor's false negatives in your data.",
+        "completeness.analysis.search): the descriptor's false negatives in your data. "
+        "--cutoff is also the cutoff of the structural comparison.",
     )
     parser.add_argument("data", help="structure file read with ase.io (every frame, every atom)")
-    parser.add_argument(
-        "--descriptor",
-        default="power-spectrum",
-        help="a built-in key, a class name or module:attr (default: power-spectrum)",
-    )
-    parser.add_argument(
-        "--cutoff", type=float, help="cutoff in Å (descriptor and structural comparison)"
-    )
+    _common.add_descriptor(parser, default="power-spectrum")
+    _common.add_hypers(parser)
     parser.add_argument("--k", type=int, default=5, help="nearest neighbours in feature space")
     parser.add_argument(
         "--components",
         type=int,
         default=16,
-        help="principal components for the neighbour query (0: exact, full space; default 16)",
+        help="principal components for the neighbour query (0: exact, full space)",
     )
     parser.add_argument(
         "--max-alignments", type=int, default=2000, help="candidates given the full alignment"
@@ -75,14 +58,10 @@ def register(commands) -> None:
         "--min-structural",
         type=float,
         default=0.05,
-        help="smallest structural distance (Å) reported as a false negative (default 0.05)",
+        help="smallest structural distance (Å) reported as a false negative",
     )
-    parser.add_argument("--top", type=int, default=10, help="pairs to report (default 10)")
-    parser.add_argument("--json", metavar="PATH", help="write the result as JSON ('-': stdout)")
-    parser.add_argument(
-        "--backend", choices=["serial", "processes", "dask"], default="serial", help="parallelism"
-    )
-    parser.add_argument("--n-workers", type=int, help="processes or LocalCluster workers")
-    parser.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://host:8786")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--top", type=int, default=10, help="pairs to report")
+    _common.add_json(parser)
+    _common.add_parallel(parser, backend="serial")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)

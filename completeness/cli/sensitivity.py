@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from ..io import write_atomically, write_json
-from ._common import descriptor_with_hypers, read_structure
+from ..io import write_atomically
+from . import _common
+from ._common import read_structure
 
 
 def run(args) -> int:
-
     import numpy as np
 
     from ..analysis import sensitivity
 
-    descriptor = descriptor_with_hypers(args)
+    say = _common.printer(args)
+    descriptor = _common.one_descriptor(args)
     atoms = read_structure(args.structure)
     if args.path == "none" and args.follow is None and not args.modes:
         args.path = "tangential"
@@ -34,7 +35,7 @@ def run(args) -> int:
         "n_insensitive": jac.n_insensitive(args.rtol),
         "rotation_leak": jac.rotation_leak,
     }
-    print(
+    say(
         f"{name} at centre {args.centre} ({env.n_neighbours} neighbours, "
         f"{jac.matrix.shape[0]} features), Jacobian by {jac.method} (rotations projected out)"
     )
@@ -44,8 +45,8 @@ def run(args) -> int:
         head = np.array2string(relative[:8], precision=3, max_line_width=96)
         tail = np.array2string(relative[-8:], precision=3, max_line_width=96)
         shown = f"{head}\n ... {s.size - 16} more ...\n{tail}"
-    print(f"singular values / s_max ({s.size}, s_max = {s[0]:.4g}):\n{shown}")
-    print(
+    say(f"singular values / s_max ({s.size}, s_max = {s[0]:.4g}):\n{shown}")
+    say(
         f"condition number {jac.condition_number:.4g}; {out['n_insensitive']} insensitive "
         f"mode(s) below {args.rtol:g} s_max; rotation leak {jac.rotation_leak:.1e}"
     )
@@ -56,75 +57,92 @@ def run(args) -> int:
             written.extend(jac.write_modes(path, count=args.n_modes))
 
         write_atomically(args.modes, write)
-        print(f"wrote modes {written} (least sensitive first) to {args.modes} (array 'mode')")
+        say(f"wrote modes {written} (least sensitive first) to {args.modes} (array 'mode')")
     if args.path != "none":
-        neighbour = args.neighbour
-        if neighbour is None:
-            neighbour = int(np.argmin(env.distances))
-        t_values = np.logspace(np.log10(args.t_min), np.log10(args.t_max), args.n_t)
-        paths = ["radial", "tangential"] if args.path == "both" else [args.path]
-        out["exponents"] = {}
-        for path in paths:
-            fit = sensitivity.scaling_exponent(
-                descriptor,
-                atoms,
-                args.centre,
-                t_values=t_values,
-                path=path,
-                neighbour=neighbour,
-                seed=args.seed,
-            )
-            out["exponents"][path] = {
-                "exponent": fit.exponent,
-                "standard_error": fit.standard_error,
-                "neighbour": neighbour,
-                "points_used": int(fit.used.sum()),
-                "roundoff": fit.roundoff,
-            }
-            print(
-                f"{path} path of neighbour {neighbour} (|r| = {env.distances[neighbour]:.4f} Å), "
-                f"t = {args.t_min:g}..{args.t_max:g} Å: exponent {fit.exponent:.4f} ± "
-                f"{fit.standard_error:.1e} ({int(fit.used.sum())}/{fit.t.size} points above "
-                f"round-off {fit.roundoff:.1e})"
-            )
+        out["exponents"] = _exponents(args, descriptor, atoms, env, say)
     if args.follow is not None:
-        target = sensitivity.ch4_four_body_target if env.n_neighbours == 4 else None
-        path = sensitivity.follow_insensitive_mode(
-            descriptor,
-            atoms,
-            args.centre,
-            n_steps=args.follow,
-            step=args.step,
-            target=target,
-            method=args.method,
-            seed=args.seed,
-            progress=sys.stderr.isatty(),
-        )
-        out["follow"] = path.summary()
-        summary = out["follow"]
-        low, high = summary["distance_range"]
-        print(
-            f"followed the least sensitive mode for {args.follow} steps of {args.step:g} Å: "
-            f"end-to-end {summary['end_to_end']:.4f} Å, neighbour distances {low:.4f}-{high:.4f} Å"
-        )
-        print(
-            f"  feature change {summary['feature_change_end']:.3e} (max "
-            f"{summary['feature_change_max']:.3e}) vs {summary['random_change_median']:.3e} for a "
-            f"straight random displacement of the same length: ratio {summary['ratio']:.4f}"
-        )
-        if target is not None:
-            low, high = summary["target_range"]
-            print(
-                f"  CH4 four-body target: {summary['target_start']:.4f} -> "
-                f"{summary['target_end']:.4f}, range {low:.4f}-{high:.4f}"
-            )
-    if args.out:
-        write_json(args.out, out)
+        out["follow"] = _follow(args, descriptor, atoms, env, say)
+    _common.write_json_output(args, out)
     return 0
 
 
+def _exponents(args, descriptor, atoms, env, say) -> dict:
+    """Scaling exponents along the radial and/or tangential path of one neighbour."""
+    import numpy as np
+
+    from ..analysis import sensitivity
+
+    neighbour = args.neighbour
+    if neighbour is None:
+        neighbour = int(np.argmin(env.distances))
+    t_values = np.logspace(np.log10(args.t_min), np.log10(args.t_max), args.n_t)
+    paths = ["radial", "tangential"] if args.path == "both" else [args.path]
+    exponents = {}
+    for path in paths:
+        fit = sensitivity.scaling_exponent(
+            descriptor,
+            atoms,
+            args.centre,
+            t_values=t_values,
+            path=path,
+            neighbour=neighbour,
+            seed=args.seed,
+        )
+        exponents[path] = {
+            "exponent": fit.exponent,
+            "standard_error": fit.standard_error,
+            "neighbour": neighbour,
+            "points_used": int(fit.used.sum()),
+            "roundoff": fit.roundoff,
+        }
+        say(
+            f"{path} path of neighbour {neighbour} (|r| = {env.distances[neighbour]:.4f} Å), "
+            f"t = {args.t_min:g}..{args.t_max:g} Å: exponent {fit.exponent:.4f} ± "
+            f"{fit.standard_error:.1e} ({int(fit.used.sum())}/{fit.t.size} points above "
+            f"round-off {fit.roundoff:.1e})"
+        )
+    return exponents
+
+
+def _follow(args, descriptor, atoms, env, say) -> dict:
+    """Follow the least sensitive mode for ``--follow`` steps."""
+    from ..analysis import sensitivity
+
+    target = sensitivity.ch4_four_body_target if env.n_neighbours == 4 else None
+    path = sensitivity.follow_insensitive_mode(
+        descriptor,
+        atoms,
+        args.centre,
+        n_steps=args.follow,
+        step=args.step,
+        target=target,
+        method=args.method,
+        seed=args.seed,
+        progress=sys.stderr.isatty(),
+    )
+    summary = path.summary()
+    low, high = summary["distance_range"]
+    say(
+        f"followed the least sensitive mode for {args.follow} steps of {args.step:g} Å: "
+        f"end-to-end {summary['end_to_end']:.4f} Å, neighbour distances {low:.4f}-{high:.4f} Å"
+    )
+    say(
+        f"  feature change {summary['feature_change_end']:.3e} (max "
+        f"{summary['feature_change_max']:.3e}) vs {summary['random_change_median']:.3e} for a "
+        f"straight random displacement of the same length: ratio {summary['ratio']:.4f}"
+    )
+    if target is not None:
+        low, high = summary["target_range"]
+        say(
+            f"  CH4 four-body target: {summary['target_start']:.4f} -> "
+            f"{summary['target_end']:.4f}, range {low:.4f}-{high:.4f}"
+        )
+    return summary
+
+
 def register(commands) -> None:
-    parser = commands.add_parser(
+    parser = _common.add_command(
+        commands,
         "sensitivity",
         help="Jacobian singular values, insensitive modes and scaling exponents at one centre",
         description=(
@@ -134,17 +152,10 @@ def register(commands) -> None:
             "the least sensitive mode (Parsaeifard & Goedecker)."
         ),
     )
-    parser.add_argument(
-        "--descriptor",
-        required=True,
-        help="built-in key (e.g. power-spectrum), class name (PowerSpectrum) or module:attr",
-    )
+    _common.add_descriptor(parser, required=True)
     parser.add_argument("--structure", required=True, help="extxyz/xyz file (first frame)")
     parser.add_argument("--centre", type=int, default=0)
-    parser.add_argument("--cutoff", type=float, default=None, help="Å (overrides the default)")
-    parser.add_argument("--n-radial", type=int, default=None)
-    parser.add_argument("--max-angular", type=int, default=None)
-    parser.add_argument("--density-width", type=float, default=None, help="Å")
+    _common.add_hypers(parser)
     parser.add_argument(
         "--method", choices=["auto", "analytic", "finite-difference"], default="auto"
     )
@@ -163,6 +174,7 @@ def register(commands) -> None:
     parser.add_argument("--n-t", type=int, default=13)
     parser.add_argument("--follow", type=int, default=None, metavar="N_STEPS")
     parser.add_argument("--step", type=float, default=1e-4, help="Å per following step")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", metavar="PATH", help="write everything as JSON")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    _common.add_json(parser, "everything")
+    _common.add_quiet(parser)
     parser.set_defaults(run=run)

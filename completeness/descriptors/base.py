@@ -53,6 +53,9 @@ from ..environments import (
 __all__ = ["Descriptor", "Features", "from_json", "registered_descriptors"]
 
 _REGISTRY: dict[str, type[Descriptor]] = {}
+_PARAM_NAMES: dict[type, list] = {}
+_FEATURE_NAMES: dict = {}  # (class, hyperparameters, species) -> names, oldest dropped first
+_FEATURE_NAMES_SIZE = 256
 
 
 @dataclass(frozen=True, eq=False, init=False)
@@ -351,7 +354,33 @@ class Descriptor(TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} has no fixed species list; pass species=[...] to the "
                 "constructor or to feature_names(), or fit it on systems first"
             )
-        return self._feature_names(np.unique(np.asarray(species, dtype=np.int64)))
+        return self._cached_feature_names(np.unique(np.asarray(species, dtype=np.int64)))
+
+    def _cached_feature_names(self, species: np.ndarray) -> tuple[str, ...]:
+        """:meth:`_feature_names`, built once per (class, hyperparameters, species).
+
+        Names are immutable tuples, so descriptors with equal hyperparameters (clones, the
+        many small calls of an audit) share one entry.
+        """
+        key = (
+            type(self),
+            repr(sorted(self.get_params(deep=False).items())),
+            np.asarray(species, dtype=np.int64).tobytes(),
+        )
+        names = _FEATURE_NAMES.get(key)
+        if names is None:
+            if len(_FEATURE_NAMES) >= _FEATURE_NAMES_SIZE:
+                _FEATURE_NAMES.pop(next(iter(_FEATURE_NAMES)))
+            names = _FEATURE_NAMES[key] = tuple(self._feature_names(species))
+        return names
+
+    @classmethod
+    def _get_param_names(cls):
+        # scikit-learn inspects the signature of __init__ on every get_params(); once per class
+        names = _PARAM_NAMES.get(cls)
+        if names is None:
+            names = _PARAM_NAMES[cls] = super()._get_param_names()
+        return names
 
     def n_features(self, species=None) -> int:
         """Number of features for ``species`` (defaults to the fixed species, see :meth:`fit`)."""
@@ -389,7 +418,7 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     def _from_neighbourhoods(self, neighbourhoods, species, gradients: bool) -> Features:
         values, pair_gradients = self._compute(neighbourhoods, species, gradients)
-        names = self._feature_names(species)
+        names = self._cached_feature_names(species)
         sparse = {}
         if gradients:
             sparse = {

@@ -67,7 +67,8 @@ nu = 4), with memory ``n_pairs * 3 * n_intermediate * (2 lambda + 1)`` doubles, 
 it is meant for scans of small batches, not for bulk training sets.
 
 Both are vectorised over samples (the bispectrum in chunks of samples that keep temporaries
-small, with single-threaded BLAS for the many small GEMMs).
+small). Their many small GEMMs run best on one BLAS thread: the process-wide thread policy of
+:mod:`completeness.threads` (applied by the command line and the worker processes) sees to it.
 """
 
 from __future__ import annotations
@@ -78,7 +79,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..environments import InputError, Neighbourhoods
 from .base import Descriptor
@@ -248,12 +248,6 @@ class Bispectrum(_CorrelationMixin, Descriptor):
         return np.concatenate([np.full(b.size, -1 if b.odd else 1, dtype=np.int64) for b in blocks])
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
-        # many small and medium GEMMs: BLAS threading only adds overhead (and oversubscribes a
-        # loaded machine); one thread for the whole computation, values and gradients alike
-        with threadpool_limits(1, user_api="blas"):
-            return self._compute_single_threaded(neighbourhoods, species, gradients)
-
-    def _compute_single_threaded(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         n_samples = neighbourhoods.n_samples
         n_species, n_radial = len(species), int(self.n_radial)
         max_angular = int(self.max_angular)

@@ -30,7 +30,12 @@ from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
 from .zernike import ZernikeDescriptor
 
-__all__ = ["AUDIT_CUTOFF", "builtin_descriptors", "resolve_descriptors"]
+__all__ = [
+    "AUDIT_CUTOFF",
+    "builtin_descriptors",
+    "resolve_descriptor",
+    "resolve_descriptors",
+]
 
 #: Libraries wrapped in completeness.descriptors.wrappers ("library:Name" on the command line).
 _PEER_LIBRARIES = ("featomic", "dscribe", "quippy")
@@ -77,43 +82,71 @@ def builtin_descriptors() -> dict[str, Descriptor]:
     }
 
 
-def resolve_descriptors(specs) -> dict:
-    """Descriptors named on the command line: a :func:`builtin_descriptors` key, a built-in
-    class name (every default of that class, or the class with default hyperparameters when
-    none is listed), a wrapped library's descriptor (``featomic:SoapPowerSpectrum``, see
-    :mod:`completeness.descriptors.wrappers`), or ``module:attr`` (a user's own, see
-    :func:`completeness.descriptors.user.load_descriptor`). Returns ``{name: descriptor}``.
+def resolve_descriptor(spec: str, hypers: dict | None = None):
+    """The one descriptor that ``spec`` names, with ``hypers`` set on it.
+
+    ``spec`` is one of (the same spellings for every command and every caller):
+
+    - a :func:`builtin_descriptors` key (``power-spectrum``): the audit's configured instance;
+    - a class name (``PowerSpectrum``): the class with its own constructor defaults;
+    - ``library:Name`` (``featomic:SoapPowerSpectrum``): a wrapped library's descriptor, see
+      :mod:`completeness.descriptors.wrappers`;
+    - ``module:attr``: your own object or callable, see
+      :func:`completeness.descriptors.user.load_descriptor`.
+
+    ``hypers`` (e.g. ``{"cutoff": 6.0}``) are set with ``set_params`` on a copy; a name the
+    descriptor does not take is an :class:`InputError`, never silently dropped.
     """
     from .base import registered_descriptors
     from .user import load_descriptor
 
+    hypers = dict(hypers or {})
     builtin = builtin_descriptors()
-    chosen: dict = {}
-    for spec in specs:
-        if spec in builtin:
-            chosen[spec] = builtin[spec]
-        elif spec.partition(":")[0] in _PEER_LIBRARIES:
-            # a wrapped library ("featomic:SoapPowerSpectrum"), before module:attr
-            from .wrappers import load_peer
+    classes = registered_descriptors()
+    if spec in builtin:
+        descriptor = builtin[spec]
+    elif spec.partition(":")[0] in _PEER_LIBRARIES:  # before module:attr
+        from .wrappers import load_peer
 
-            chosen[spec] = load_peer(spec)
-        elif ":" in spec:
-            chosen[spec] = load_descriptor(spec)
-        elif spec in registered_descriptors():
-            matches = {k: d for k, d in builtin.items() if type(d).__name__ == spec}
-            if matches:
-                chosen.update(matches)
-            else:
-                try:
-                    chosen[spec] = registered_descriptors()[spec](cutoff=AUDIT_CUTOFF)
-                except TypeError as error:
-                    raise InputError(
-                        f"{spec} has no audit defaults and cannot be built with "
-                        f"cutoff={AUDIT_CUTOFF} ({error}); pass an instance as module:attr"
-                    ) from None
-        else:
+        descriptor = load_peer(spec)
+    elif ":" in spec:
+        descriptor = load_descriptor(spec)
+    elif spec in classes:
+        _check_accepted(spec, classes[spec], hypers)
+        try:
+            return classes[spec](**hypers)
+        except TypeError as error:
             raise InputError(
-                f"unknown descriptor {spec!r}; use one of {sorted(builtin)}, a class name, or "
-                "module:attr for your own"
-            )
-    return chosen
+                f"{spec} cannot be built from its defaults ({error}); give its hyperparameters "
+                "on the command line, use a built-in key, or pass an instance as module:attr"
+            ) from None
+    else:
+        raise InputError(
+            f"unknown descriptor {spec!r}; use a built-in key ({', '.join(builtin)}), a class "
+            f"name ({', '.join(sorted(classes))}), library:Name or module:attr for your own"
+        )
+    if not hypers:
+        return descriptor
+    _check_accepted(spec, descriptor, hypers)
+    from sklearn.base import clone
+
+    return clone(descriptor).set_params(**hypers)
+
+
+def _check_accepted(spec: str, descriptor, hypers: dict) -> None:
+    """InputError naming the first hyperparameter in ``hypers`` that ``descriptor`` (a class or
+    an instance) does not take."""
+    import inspect
+
+    if hasattr(descriptor, "get_params") and not isinstance(descriptor, type):
+        accepted = set(descriptor.get_params(deep=False))
+    else:
+        accepted = set(inspect.signature(descriptor).parameters)
+    unknown = sorted(set(hypers) - accepted)
+    if unknown:
+        raise InputError(f"{spec} has no hyperparameter(s) {unknown}; it takes {sorted(accepted)}")
+
+
+def resolve_descriptors(specs, hypers: dict | None = None) -> dict:
+    """``{spec: descriptor}`` for every spelling in ``specs`` (see :func:`resolve_descriptor`)."""
+    return {spec: resolve_descriptor(spec, hypers) for spec in specs}

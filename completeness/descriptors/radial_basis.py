@@ -250,17 +250,23 @@ class RadialSpline:
         position = np.minimum(r / self.spacing, self.n_intervals)
         index = np.minimum(position.astype(np.int64), self.n_intervals - 1)
         t = position - index
-        coefficients = np.take(self.coefficients, index, axis=0)  # (P, 4, F)
+        c0, c1, c2, c3 = np.take(self.coefficients, index, axis=0).transpose(1, 0, 2)  # (P, F)
         shape = (len(r), self.n_radial, self.max_angular + 1)
-        powers = np.stack([np.ones_like(t), t, t * t, t * t * t], axis=1)
-        values = np.einsum("pk,pkf->pf", powers, coefficients).reshape(shape)
+        t = t[:, None]
+        values = c3 * t  # Horner: c0 + t (c1 + t (c2 + t c3))
+        values += c2
+        values *= t
+        values += c1
+        values *= t
+        values += c0
         if not derivatives:
-            return values, None
-        slopes = (
-            np.stack([np.zeros_like(t), np.ones_like(t), 2 * t, 3 * t * t], axis=1) / self.spacing
-        )
-        slope_values = np.einsum("pk,pkf->pf", slopes, coefficients).reshape(shape)
-        return values, slope_values
+            return values.reshape(shape), None
+        slopes = c3 * (3.0 * t)  # (c1 + t (2 c2 + 3 t c3)) / spacing
+        slopes += 2.0 * c2
+        slopes *= t
+        slopes += c1
+        slopes *= 1.0 / self.spacing
+        return values.reshape(shape), slopes.reshape(shape)
 
 
 def _hermite_coefficients(values, derivatives, spacing):

@@ -37,14 +37,21 @@ Gradients are analytic: with :math:`c_{nlm} = \sum_p R_{nl}(r_p) Y_{lm}(\hat r_p
 
 with :math:`u^b_{n'l} = \sum_m Y_{lm}(\hat r_p) c^b_{n'lm}` and
 :math:`\mathbf v^b_{n'l} = \sum_m \nabla Y_{lm}(\hat r_p)\, c^b_{n'lm}`, so no per-pair
-``(n, n', m)`` tensor is ever formed.
+``(n, n', m)`` tensor is ever formed. With numba installed (``completeness[fast]``) and a
+large batch, one compiled kernel writes each pair's ``(3, n_features)`` row directly and skips
+the features without a channel of the pair's species
+(:mod:`completeness.descriptors._kernels`); the numpy code below is the fallback, equal to
+1e-14 (tested).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..environments import Neighbourhoods
+from ._kernels import power_spectrum_pair_gradients, use_compiled
 from .base import Descriptor
 from .spherical_expansion import ExpansionHypers, _pad, _padding, _unpad
 
@@ -153,10 +160,7 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         self.species = species
 
     def _channel_pairs(self, n_species: int):
-        n_radial = int(self.n_radial)
-        first, second = np.triu_indices(n_species * n_radial)
-        weights = np.where(first == second, 1.0, np.sqrt(2.0))
-        return first, second, weights
+        return _channel_pairs(n_species * int(self.n_radial))
 
     def _feature_names(self, species):
         n_radial = int(self.n_radial)
@@ -174,10 +178,10 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         n_samples, n_species, n_radial, n_lm = dense.shape
         max_angular = int(self.max_angular)
         n_channels = n_species * n_radial
-        first, second, weights = self._channel_pairs(n_species)
+        first, second, _ = _channel_pairs(n_channels)
         n_half = len(first)
         channels = dense.reshape(n_samples, n_channels, n_lm)
-        scale = weights[None, :] / np.sqrt(2 * np.arange(max_angular + 1) + 1.0)[:, None]  # (L, K)
+        scale = _feature_scale(n_channels, max_angular)  # (L, K)
 
         values = np.empty((n_samples, max_angular + 1, n_half))
         for l in range(max_angular + 1):
@@ -191,6 +195,19 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         n_pairs = neighbourhoods.n_pairs
         if n_pairs == 0:
             return values, np.zeros((0, 3, values.shape[1]))
+        if use_compiled(n_pairs, values.shape[1]):
+            return values, power_spectrum_pair_gradients(
+                channels,
+                terms.harmonics,
+                terms.harmonics_gradient,
+                terms.radial,
+                terms.radial_derivative,
+                terms.directions,
+                neighbourhoods.pair_sample,
+                species_index,
+                n_radial,
+                max_angular,
+            )
         return values, self._pair_gradients(
             neighbourhoods, channels, species_index, terms, first, second, scale
         )
@@ -278,6 +295,25 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
             gradient[:, :, start] *= np.sqrt(0.5)
             start += count
         return gradient.reshape(3, n_angular * n_half, n_pairs).transpose(2, 0, 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _channel_pairs(n_channels: int):
+    """``(first, second, weights)`` of the upper triangle ``first <= second`` (read-only)."""
+    first, second = np.triu_indices(n_channels)
+    weights = np.where(first == second, 1.0, np.sqrt(2.0))
+    for array in (first, second, weights):
+        array.flags.writeable = False
+    return first, second, weights
+
+
+@functools.lru_cache(maxsize=64)
+def _feature_scale(n_channels: int, max_angular: int) -> np.ndarray:
+    """``w_{ij} / sqrt(2l + 1)`` of every feature, ``(max_angular + 1, n_half)`` (read-only)."""
+    weights = _channel_pairs(n_channels)[2]
+    scale = weights[None, :] / np.sqrt(2 * np.arange(max_angular + 1) + 1.0)[:, None]
+    scale.flags.writeable = False
+    return scale
 
 
 #: Pairs per chunk of the power-spectrum gradient (intermediates of a few MB stay in cache).

@@ -26,6 +26,7 @@ Everything is vectorised over all pairs of the batch; pairs are summed into thei
 
 from __future__ import annotations
 
+import functools
 import numbers
 from dataclasses import dataclass
 
@@ -75,8 +76,19 @@ def check_expansion_hypers(
 ) -> tuple:
     """Validate the expansion hyperparameters; return them normalised as a tuple.
 
-    Raises :class:`InputError` naming the valid range.
+    Raises :class:`InputError` naming the valid range. Valid hashable inputs are remembered
+    (by value and type, so ``True`` is not taken for ``1``): every compute call checks them.
     """
+    arguments = (cutoff, n_radial, max_angular, density_width, radial_basis, cutoff_width)
+    try:
+        return _checked_expansion_hypers(*arguments)
+    except TypeError:  # an unhashable argument (a list, say): check it without the cache
+        return _check_expansion_hypers(*arguments)
+
+
+def _check_expansion_hypers(
+    cutoff, n_radial, max_angular, density_width, radial_basis, cutoff_width
+) -> tuple:
     cutoff = check_cutoff(cutoff)
     if (
         isinstance(n_radial, bool)
@@ -112,6 +124,9 @@ def check_expansion_hypers(
     if radial_basis != "gto":
         density = 0.0  # unused by delta-density bases: keep the spline cache key stable
     return cutoff, int(n_radial), int(max_angular), density, radial_basis, width
+
+
+_checked_expansion_hypers = functools.lru_cache(maxsize=256, typed=True)(_check_expansion_hypers)
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,61 @@
+"""Compiled kernels (numba, the ``fast`` extra) against their numpy fallback."""
+
+from __future__ import annotations
+
+import ase
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from completeness.descriptors import PowerSpectrum, _kernels
+from completeness.testing import assert_gradients
+
+pytest.importorskip("numba", reason="the compiled kernels need the 'fast' extra (numba)")
+
+
+@pytest.fixture
+def every_batch_compiled(monkeypatch):
+    """Send every batch, however small, to the compiled kernels."""
+    monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 0)
+    monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
+
+
+def mixed_systems(seed=0):
+    """Clusters of three species (one without neighbours of one species) and a periodic cell."""
+    rng = np.random.default_rng(seed)
+    systems = []
+    for n_atoms in (2, 5, 9, 9):
+        positions = rng.uniform(-2.5, 2.5, size=(n_atoms, 3))
+        systems.append(ase.Atoms(numbers=rng.choice([1, 6, 8], n_atoms), positions=positions))
+    systems.append(ase.Atoms("H", positions=[[0, 0, 0]]))  # a sample without pairs
+    cell = bulk("Si", "diamond", a=5.43) * (2, 1, 1)
+    cell.numbers[[0, 3]] = 6
+    cell.rattle(0.05, seed=seed)
+    systems.append(cell)
+    return systems
+
+
+@pytest.mark.parametrize("species", [None, [1, 6, 8, 14, 26]])  # 26: an empty channel
+def test_power_spectrum_gradients_match_numpy(every_batch_compiled, monkeypatch, species):
+    descriptor = PowerSpectrum(cutoff=3.5, n_radial=4, max_angular=3, species=species)
+    systems = mixed_systems()
+    assert _kernels.use_compiled(1, 1)
+    compiled = descriptor.compute(systems, gradients=True)
+    monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")
+    assert not _kernels.use_compiled(10**9, 10**3)
+    reference = descriptor.compute(systems, gradients=True)
+    np.testing.assert_array_equal(compiled.values, reference.values)
+    scale = np.abs(reference.pair_gradients).max()
+    assert np.abs(compiled.pair_gradients - reference.pair_gradients).max() <= 1e-14 * scale
+    assert np.abs(compiled.centre_gradients - reference.centre_gradients).max() <= 1e-14 * scale
+
+
+def test_compiled_power_spectrum_gradients_match_finite_differences(every_batch_compiled):
+    atoms = mixed_systems(1)[3]
+    assert_gradients(PowerSpectrum(cutoff=4.0, n_radial=3, max_angular=3), atoms, rtol=1e-6)
+
+
+def test_small_batches_stay_on_numpy(monkeypatch):
+    monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
+    assert not _kernels.use_compiled(_kernels.COMPILED_MIN_ENTRIES // 256 - 1, 256)
+    assert _kernels.use_compiled(_kernels.COMPILED_MIN_ENTRIES // 256, 256)
