@@ -10,12 +10,11 @@ import pytest
 
 from completeness import oracle, structures
 from completeness.analysis import distance as dist
+from completeness.analysis.calibration import NEAR_MISS_DISPLACEMENTS, calibrate
 from completeness.analysis.distance import (
     DEGENERATE_DECADES,
-    NEAR_MISS_DISPLACEMENTS,
     RESOLVED_DECADES,
     ROUND_OFF_FLOOR,
-    calibrate,
     classify,
     expected_verdict,
     feature_distance,

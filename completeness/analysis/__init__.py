@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import importlib
 
+from .calibration import Calibration, calibrate
 from .distance import (
-    Calibration,
     Verdict,
-    calibrate,
     classify,
     expected_verdict,
     feature_distance,
@@ -30,6 +29,7 @@ from .report import ReportCard, catalog_pairs, report_card
 from .scan import Scan, b8_scan, fold_scan, power_law_exponent, prl_scan, scan
 
 _SUBMODULES = (
+    "calibration",
     "distance",
     "scan",
     "report",

@@ -254,7 +254,7 @@ def figure_b8(out: Path, quick: bool = False) -> dict:
 def figure_fold(out: Path, quick: bool = False) -> dict:
     """Fig. 3: response at the PRL fold (delta**2) and along a generic direction (linear)."""
     from ..descriptors.defaults import builtin_descriptors
-    from .distance import _fold_structure
+    from .calibration import fold_structure
     from .scan import fold_scan, power_law_exponent
     from .sensitivity import response
 
@@ -264,7 +264,7 @@ def figure_fold(out: Path, quick: bool = False) -> dict:
     deltas = np.unique(np.concatenate([grid, PUBLISHED["fold_deltas"]]))
     folds = {k: fold_scan(descriptors[k], deltas) for k in ("power-spectrum", "bispectrum")}
     power = descriptors["power-spectrum"]
-    on_axis = _fold_structure(0.0, power.cutoff)
+    on_axis = fold_structure(0.0, power.cutoff)
     t, generic, _ = response(power, on_axis, 0, deltas, path="linear", seed=1)
     generic_exponent = power_law_exponent(t, generic, folds["power-spectrum"].response_floor)
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.8), layout="constrained")

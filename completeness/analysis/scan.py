@@ -23,10 +23,10 @@ import numpy as np
 from ..descriptors.user import as_descriptor
 from ..environments import InputError
 from ..structures import Claim
+from .calibration import fold_structure
 from .distance import (
     N_TRANSFORMS,
     RESOLVED_DECADES,
-    _fold_structure,
     classify,
     unclaimed_pair,
     verdicts,
@@ -168,11 +168,11 @@ def fold_scan(descriptor, deltas=None, *, seed=0, n_transforms=N_TRANSFORMS) -> 
     if deltas.ndim != 1 or deltas.size == 0 or np.any(deltas <= 0):
         raise InputError("fold deltas must be a non-empty 1-D sequence of positive numbers (Å)")
     unknown = Claim(scope="environment", equal_up_to_o3=3, equal_up_to_so3=3, statement="")
-    on_axis = _fold_structure(0.0, user.cutoff)
+    on_axis = fold_structure(0.0, user.cutoff)
     pairs = []
     for delta in deltas:
-        plus = _fold_structure(float(delta), user.cutoff)
-        minus = _fold_structure(-float(delta), user.cutoff)
+        plus = fold_structure(float(delta), user.cutoff)
+        minus = fold_structure(-float(delta), user.cutoff)
         pairs.append(unclaimed_pair(f"fold pair {delta:g}", plus, minus, claim=unknown))
         pairs.append(
             unclaimed_pair(f"fold response {delta:g}", on_axis, plus.copy(), claim=unknown)

@@ -41,7 +41,7 @@ import numpy as np
 from .. import oracle
 from ..environments import InputError, check_cutoff, environment
 from ..errors import first_line
-from .pair import Claim, DegeneratePair
+from .pair import Claim, DegeneratePair, extent_of
 
 __all__ = ["CONSERVATIVE_RESOLUTION", "file_resolution", "read_pair", "user_pair"]
 
@@ -140,7 +140,7 @@ def _environment_claim(env_a, env_b, tolerance, resolution, max_body_order) -> C
 
 
 def _global_claim(a, b, cutoff, tolerance, resolution) -> Claim:
-    extent = max(_largest_distance(a), _largest_distance(b))
+    extent = max(extent_of(a, "global"), extent_of(b, "global"))
     graph_cutoff = None if cutoff is None or extent < cutoff else float(cutoff)
     equal = oracle.global_distances_equal(a, b, tolerance=tolerance)
     near = equal or oracle.global_distances_equal(
@@ -175,11 +175,6 @@ def _cloud_environment(atoms):
     from . import cloud_environment
 
     return cloud_environment(atoms)
-
-
-def _largest_distance(atoms: ase.Atoms) -> float:
-    diff = atoms.positions[:, None, :] - atoms.positions[None, :, :]
-    return float(np.sqrt(np.einsum("ija,ija->ij", diff, diff)).max(initial=0.0))
 
 
 def _check_composition(plus, minus, allow: bool, what: str) -> None:
@@ -228,48 +223,26 @@ def user_pair(
     for label, atoms in (("first", first), ("second", second)):
         if not isinstance(atoms, ase.Atoms) or len(atoms) == 0:
             raise InputError(f"the {label} structure of the pair has no atoms; give a structure")
+    if scope not in ("environment", "global"):
+        raise InputError(f"scope must be 'environment' or 'global', got {scope!r}")
     cutoff = None if cutoff is None else check_cutoff(cutoff)
     resolution = _check_resolution(resolution)
-    params = {
-        "composition_change": bool(allow_composition_change),
-        "cutoff": cutoff,
-        "scope": scope,
-    }
-    notes = []
-    if scope == "environment":
-        if len(centres) != 2:
-            raise InputError(f"centres must be two atom indices, got {centres!r}")
-        (plus, env_a), (minus, env_b) = (
-            _site(atoms, centre, cutoff, label)
-            for atoms, centre, label in (
-                (first, centres[0], "first"),
-                (second, centres[1], "second"),
-            )
-        )
-        params["centres"] = [int(env_a.centre_index), int(env_b.centre_index)]
-        _check_composition(plus, minus, allow_composition_change, "inside the cutoff")
-        if resolution is None:
-            resolution = oracle.float64_resolution(plus, minus)
-        claim = _environment_claim(
-            env_a, env_b, oracle.tolerance_at(resolution), resolution, max_body_order
-        )
-        if cutoff is not None and shell > 0:
-            notes += _shell_notes((env_a, env_b), cutoff, shell)
-    elif scope == "global":
-        for label, atoms in (("first", first), ("second", second)):
-            if np.any(atoms.pbc):
-                raise InputError(
-                    f"the {label} structure is periodic; a whole-structure (global) pair "
-                    "compares finite structures: give finite clusters, or compare sites"
-                )
-        plus = ase.Atoms(numbers=first.numbers, positions=first.positions)
-        minus = ase.Atoms(numbers=second.numbers, positions=second.positions)
-        _check_composition(plus, minus, allow_composition_change, "whole structures")
-        if resolution is None:
-            resolution = oracle.float64_resolution(plus, minus)
-        claim = _global_claim(plus, minus, cutoff, oracle.tolerance_at(resolution), resolution)
+    plus, minus, environments = _members(first, second, scope, centres, cutoff)
+    where = "whole structures" if environments is None else "inside the cutoff"
+    _check_composition(plus, minus, allow_composition_change, where)
+    if resolution is None:
+        resolution = oracle.float64_resolution(plus, minus)
+    tolerance = oracle.tolerance_at(resolution)
+    params = {"composition_change": bool(allow_composition_change), "cutoff": cutoff}
+    params["scope"] = scope
+    notes = ()
+    if environments is None:
+        claim = _global_claim(plus, minus, cutoff, tolerance, resolution)
     else:
-        raise InputError(f"scope must be 'environment' or 'global', got {scope!r}")
+        params["centres"] = [int(env.centre_index) for env in environments]
+        claim = _environment_claim(*environments, tolerance, resolution, max_body_order)
+        if cutoff is not None and shell > 0:
+            notes = tuple(_shell_notes(environments, cutoff, shell))
     return DegeneratePair(
         name=name,
         plus=plus,
@@ -280,8 +253,30 @@ def user_pair(
         family="user",
         kind="user",
         resolution=resolution,
-        notes=tuple(notes),
+        notes=notes,
     )
+
+
+def _members(first, second, scope: str, centres, cutoff):
+    """``(plus, minus, environments)``: the finite members and, in environment scope, the
+    environments of the centres (None in global scope)."""
+    structures = (("first", first), ("second", second))
+    if scope == "global":
+        for label, atoms in structures:
+            if np.any(atoms.pbc):
+                raise InputError(
+                    f"the {label} structure is periodic; a whole-structure (global) pair "
+                    "compares finite structures: give finite clusters, or compare sites"
+                )
+        plus, minus = (ase.Atoms(numbers=a.numbers, positions=a.positions) for _, a in structures)
+        return plus, minus, None
+    if len(centres) != 2:
+        raise InputError(f"centres must be two atom indices, got {centres!r}")
+    (plus, env_a), (minus, env_b) = (
+        _site(atoms, centre, cutoff, label)
+        for (label, atoms), centre in zip(structures, centres, strict=True)
+    )
+    return plus, minus, (env_a, env_b)
 
 
 def _shell_notes(environments, cutoff: float, shell: float) -> list[str]:
