@@ -241,8 +241,10 @@ def user_pair(
     else:
         params["centres"] = [int(env.centre_index) for env in environments]
         claim = _environment_claim(*environments, tolerance, resolution, max_body_order)
+        if cutoff is not None:
+            notes = tuple(_outside_notes((first, second), environments, cutoff))
         if cutoff is not None and shell > 0:
-            notes = tuple(_shell_notes(environments, cutoff, shell))
+            notes += tuple(_shell_notes(environments, cutoff, shell))
     return DegeneratePair(
         name=name,
         plus=plus,
@@ -277,6 +279,19 @@ def _members(first, second, scope: str, centres, cutoff):
         for (label, atoms), centre in zip(structures, centres, strict=True)
     )
     return plus, minus, (env_a, env_b)
+
+
+def _outside_notes(structures, environments, cutoff: float) -> list[str]:
+    """Finite structures whose atoms are not all inside the cutoff of the centre: say so."""
+    notes = []
+    for label, atoms, env in zip(("first", "second"), structures, environments, strict=True):
+        outside = len(atoms) - 1 - env.n_neighbours
+        if not np.any(atoms.pbc) and outside > 0:
+            notes.append(
+                f"{label} structure: {outside} of its {len(atoms)} atoms lie beyond the "
+                f"{cutoff:g} Å cutoff of atom {env.centre_index} and are not part of the pair"
+            )
+    return notes
 
 
 def _shell_notes(environments, cutoff: float, shell: float) -> list[str]:
