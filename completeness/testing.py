@@ -6,9 +6,14 @@ Users run these on their own descriptors exactly as the package's tests do::
     assert_invariant(my_descriptor, atoms)
     assert_gradients(my_descriptor, atoms)
 
-A descriptor here is anything with ``compute(systems, centers=..., gradients=...)`` returning an
-object with ``values`` (and ``gradients`` when asked), as
-:class:`completeness.descriptors.Descriptor` does. Reflection is checked as the descriptor
+A descriptor here is anything the audit accepts
+(:func:`completeness.descriptors.user.as_descriptor`): a
+:class:`completeness.descriptors.Descriptor`, an object with ``compute(systems, centers=...,
+gradients=...)`` returning ``values`` (and ``gradients`` when asked), or a plain callable
+``(positions, numbers) -> vector`` whose row 0 is the centre. Every transformed copy (and every
+displaced copy of the finite differences) is computed in one batch.
+
+Reflection is checked as the descriptor
 declares it: ``parity == "O(3)"`` means features are unchanged by a mirror; a descriptor that also
 has ``feature_parity(species)`` (``+1`` for scalars, ``-1`` for pseudoscalars) is checked to flip
 exactly the pseudoscalar features.
@@ -42,8 +47,15 @@ def relative_difference(a, b) -> float:
     return float(np.linalg.norm(a - b) / scale)
 
 
-def _values(descriptor, atoms, centre):
-    return np.asarray(descriptor.compute(atoms, centers=[centre]).values, dtype=np.float64)
+def _batch_values(user, systems, centres) -> np.ndarray:
+    """Values of ``systems[k]`` at centre ``centres[k]`` (one row each), in one compute call."""
+    return user.compute(list(systems), centers=[[int(c)] for c in centres]).values
+
+
+def _user(descriptor):
+    from .descriptors.user import as_descriptor
+
+    return as_descriptor(descriptor)
 
 
 def _transformed(atoms: ase.Atoms, matrix=None, shift=None, order=None) -> ase.Atoms:
@@ -78,58 +90,60 @@ def assert_invariant(
     one exceeds ``rtol``. The centre is tracked through permutations.
     """
     rng = np.random.default_rng(seed)
-    reference = _values(descriptor, atoms, centre)
-    worst: dict[str, float] = {}
-
-    def record(kind, other):
-        error = relative_difference(reference, other)
-        worst[kind] = max(worst.get(kind, 0.0), error)
-
+    user = _user(descriptor)
+    copies = [("reference", atoms, centre)]
     for _ in range(n_trials):
         rotation = Rotation.random(random_state=rng).as_matrix()
-        record("rotation", _values(descriptor, _transformed(atoms, matrix=rotation), centre))
+        copies.append(("rotation", _transformed(atoms, matrix=rotation), centre))
         order = rng.permutation(len(atoms))
         new_centre = int(np.flatnonzero(order == centre)[0])
-        record("permutation", _values(descriptor, _transformed(atoms, order=order), new_centre))
+        copies.append(("permutation", _transformed(atoms, order=order), new_centre))
         shift = rng.normal(scale=3.0, size=3)
-        record("translation", _values(descriptor, _transformed(atoms, shift=shift), centre))
-
+        copies.append(("translation", _transformed(atoms, shift=shift), centre))
     if reflection:
-        mirror = np.diag([1.0, 1.0, -1.0])
-        mirrored = _values(descriptor, _transformed(atoms, matrix=mirror), centre)
-        parity = getattr(descriptor, "parity", None)
-        feature_parity = getattr(descriptor, "feature_parity", None)
-        if feature_parity is not None:
-            species = np.unique(atoms.numbers)
-            signs = np.asarray(feature_parity(species), dtype=np.float64)
-            worst["reflection"] = relative_difference(reference * signs, mirrored)
-        elif parity == "O(3)":
-            worst["reflection"] = relative_difference(reference, mirrored)
+        copies.append(("reflection", _transformed(atoms, matrix=np.diag([1.0, 1.0, -1.0])), centre))
+    values = _batch_values(user, [c[1] for c in copies], [c[2] for c in copies])
+    reference = values[0]
+    signs = None
+    feature_parity = getattr(user.wrapped, "feature_parity", None)
+    if feature_parity is not None:
+        signs = np.asarray(feature_parity(np.unique(atoms.numbers)), dtype=np.float64)
+    worst: dict[str, float] = {}
+    for (kind, _, _), row in zip(copies[1:], values[1:], strict=True):
+        if kind == "reflection":
+            if signs is not None:
+                worst[kind] = relative_difference(reference * signs, row)
+            elif user.parity == "O(3)":
+                worst[kind] = relative_difference(reference, row)
+            continue
+        worst[kind] = max(worst.get(kind, 0.0), relative_difference(reference, row))
 
     failed = {kind: error for kind, error in worst.items() if not error <= rtol}
     if failed:
-        name = getattr(descriptor, "name", type(descriptor).__name__)
+        name = user.name
         details = ", ".join(f"{kind} {error:.2e}" for kind, error in failed.items())
         raise AssertionError(f"{name} is not invariant to rtol={rtol:g}: {details}")
     return worst
 
 
 def finite_difference_gradients(descriptor, atoms: ase.Atoms, centers, step: float = 1e-5):
-    """Central differences of ``compute(...).values`` w.r.t. every atom position.
+    """Central differences of the values w.r.t. every atom position (one batched compute).
 
     Returns an array of shape ``(n_samples, n_atoms, 3, n_features)`` (the Features layout).
     """
-    base = np.asarray(descriptor.compute(atoms, centers=centers).values)
-    out = np.zeros((base.shape[0], len(atoms), 3, base.shape[1]))
+    user = _user(descriptor)
+    centers = list(range(len(atoms))) if centers is None else [int(c) for c in centers]
+    displaced = []
     for atom in range(len(atoms)):
         for axis in range(3):
-            plus, minus = atoms.copy(), atoms.copy()
-            plus.positions[atom, axis] += step
-            minus.positions[atom, axis] -= step
-            f_plus = np.asarray(descriptor.compute(plus, centers=centers).values)
-            f_minus = np.asarray(descriptor.compute(minus, centers=centers).values)
-            out[:, atom, axis, :] = (f_plus - f_minus) / (2 * step)
-    return out
+            for sign in (1.0, -1.0):
+                copy = atoms.copy()
+                copy.positions[atom, axis] += sign * step
+                displaced.append(copy)
+    values = user.compute(displaced, centers=[centers] * len(displaced)).values
+    values = values.reshape(len(atoms), 3, 2, len(centers), -1)
+    out = (values[:, :, 0] - values[:, :, 1]) / (2 * step)  # (atom, axis, sample, feature)
+    return np.ascontiguousarray(out.transpose(2, 0, 1, 3))
 
 
 def finite_difference_step(descriptor, atoms: ase.Atoms, step: float = 1e-5) -> float:

@@ -245,9 +245,9 @@ def test_empty_environment_gives_zeros():
         ({"cutoff": -1.0}, "cutoff"),
         ({"n_radial": 0}, "n_radial must be an integer in 1..30"),
         ({"max_angular": -1}, "max_angular must be an integer in 0..30"),
-        ({"radial_basis": "bessel"}, "unknown radial_basis"),
+        ({"radial_basis": "bessel"}, "radial_basis must be one of 'gto', 'spherical_bessel'"),
         ({"density_width": 0.0}, "density_width must be a positive"),
-        ({"cutoff_width": 5.0}, "cutoff_width must be a number of Å in [0, cutoff=4]"),
+        ({"cutoff_width": 5.0}, "cutoff_width must be in [0, cutoff=4] Å"),
     ],
 )
 def test_bad_hypers_raise_at_compute(hypers, message):

@@ -9,9 +9,7 @@ import sys
 import ase
 import numpy as np
 import pytest
-from sklearn.base import clone
 
-from completeness.descriptors import from_json
 from completeness.environments import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -104,19 +102,6 @@ def test_missing_library_is_a_one_line_error_with_the_install_command(monkeypatc
         FeatomicSoapPowerSpectrum().compute(cluster())
 
 
-def test_hyperparameters_round_trip_and_bad_ones_fail_early():
-    from completeness.descriptors.wrappers import FeatomicSoapPowerSpectrum
-
-    descriptor = FeatomicSoapPowerSpectrum(cutoff=4.0, n_radial=5, species=[1, 6])
-    again = from_json(descriptor.to_json())
-    assert type(again) is FeatomicSoapPowerSpectrum
-    assert again.get_params() == descriptor.get_params()
-    assert clone(descriptor).get_params() == descriptor.get_params()
-    assert json.loads(descriptor.to_json())["hypers"]["n_radial"] == 5
-    with pytest.raises(InputError, match="n_radial must be at least 1"):
-        FeatomicSoapPowerSpectrum(n_radial=0).compute(cluster())
-
-
 # ---- featomic --------------------------------------------------------------------------------
 
 
@@ -183,21 +168,6 @@ def test_samples_follow_the_requested_centres_system_by_system():
     assert batch.samples.tolist() == [[0, 2], [0, 0], [1, 1]]
     single = descriptor.compute(b, centers=[1]).values
     np.testing.assert_array_equal(batch.values[2], single[0])
-
-
-@pytest.mark.parametrize("name", ["SoapRadialSpectrum", "SoapPowerSpectrum"])
-def test_gradients_match_finite_differences(name):
-    pytest.importorskip("featomic")
-    from completeness.descriptors import wrappers
-
-    descriptor = wrappers.load_peer(f"featomic:{name}", n_radial=4, species=[1, 6, 8])
-    atoms = cluster(5)
-    analytic = descriptor.compute(atoms, centers=[0], gradients=True).gradients
-    numeric = finite_differences(descriptor, atoms)
-    assert np.abs(numeric).max() > 1e-2
-    assert np.abs(analytic - numeric).max() < 1e-6 * np.abs(numeric).max()
-    # translation invariance: the rows add up to zero
-    assert np.abs(analytic.sum(axis=1)).max() < 1e-12 * np.abs(analytic).max()
 
 
 def test_density_correlations_pseudoscalars_tell_mirror_images_apart():

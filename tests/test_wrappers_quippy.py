@@ -164,36 +164,6 @@ def test_rows_follow_the_requested_centres_whatever_their_species():
 
 
 @requires_quippy
-@pytest.mark.parametrize(
-    "spec",
-    [
-        "quippy:soap",
-        pytest.param("quippy:power_so3", marks=pytest.mark.slow),
-        pytest.param("quippy:bispectrum_so3", marks=pytest.mark.slow),
-        pytest.param("quippy:bispectrum_so4", marks=pytest.mark.slow),
-    ],
-)
-def test_gradients_match_finite_differences(spec):
-    """Two child processes each (quippy starts in ~1 s); the card measures all four anyway."""
-    from completeness.descriptors.wrappers import load_peer
-
-    descriptor = load_peer(spec, cutoff=4.0)
-    atoms = cluster(3, n=4)
-    analytic = descriptor.compute(atoms, centers=[0], gradients=True).gradients[0]
-    step, systems = 1e-5, []
-    for atom in range(len(atoms)):
-        for axis in range(3):
-            for sign in (1.0, -1.0):
-                copy = atoms.copy()
-                copy.positions[atom, axis] += sign * step
-                systems.append(copy)
-    values = descriptor.compute(systems, centers=[0]).values
-    numeric = ((values[0::2] - values[1::2]) / (2 * step)).reshape(len(atoms), 3, -1)
-    assert np.abs(numeric).max() > 1e-3
-    assert np.abs(analytic - numeric).max() < 1e-5 * np.abs(numeric).max()
-
-
-@requires_quippy
 def test_finding_bad_descriptor_string_raises_in_the_child(direct):
     """Probe 'a bad descriptor string': Descriptor('soap --help') prints the help and raises
     RuntimeError with quippy's Fortran traceback (quippy 0.10.3 here: the process is not ended,

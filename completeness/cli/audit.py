@@ -17,10 +17,15 @@ def run(args) -> int:
 
     # everything that can fail on bad input happens before any computation or output
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
+    if args.model_type and not args.model:
+        raise InputError("--model-type needs --model PATH (the model file to audit)")
+    if args.model or getattr(args, "peers", False):  # these replace the built-in descriptors
+        descriptors = resolve_descriptors(args.descriptor) if args.descriptor else {}
+    if args.model:
+        descriptors.update(_model(args))
     if getattr(args, "peers", False):
         from ..descriptors.wrappers import peer_descriptors
 
-        descriptors = resolve_descriptors(args.descriptor) if args.descriptor else {}
         descriptors.update(peer_descriptors())
     statement = None
     if args.pair:
@@ -141,6 +146,23 @@ def _refuse_pair_options(args) -> None:
         raise InputError(f"{given[0]} applies to a user pair; add --pair A.xyz B.xyz")
 
 
+def _model(args) -> dict:
+    """``{name: adapter}`` for ``--model PATH --model-type TYPE`` (one per ``--model-layer``)."""
+    from ..descriptors.models import load_model
+
+    if not args.model_type:
+        raise InputError(
+            f"--model {args.model} needs --model-type (mace or schnetpack): the library that "
+            "wrote the file"
+        )
+    layers = args.model_layer or [None]
+    out = {}
+    for layer in layers:
+        model = load_model(args.model, args.model_type, layer=layer, read_out=args.model_read_out)
+        out[model.name] = model
+    return out
+
+
 def _probe(descriptors: dict, atoms) -> None:
     """Compute every descriptor once on one structure: a wrong output shape (or any other
     InputError) stops the audit before anything is computed at length or written."""
@@ -179,6 +201,32 @@ def register(commands) -> None:
         ),
     )
     _common.add_descriptor(parser, multiple=True)
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="a trained model file written by its library (torch.save of the model), audited "
+        "through the library's own read-out; needs --model-type (same as --descriptor "
+        "TYPE:PATH); replaces the built-in descriptors unless --descriptor is given too",
+    )
+    parser.add_argument(
+        "--model-type",
+        choices=("mace", "schnetpack"),
+        help="the library of --model: mace (mace-torch) or schnetpack (extras of the same names)",
+    )
+    parser.add_argument(
+        "--model-layer",
+        type=int,
+        action="append",
+        metavar="K",
+        help="audit the invariant features of interaction layer K (1-based) alone; repeat for "
+        "several layers (default: every layer's features concatenated)",
+    )
+    parser.add_argument(
+        "--model-read-out",
+        choices=("features", "energy"),
+        default="features",
+        help="per-atom invariant features (default) or the model's per-atom energies",
+    )
     parser.add_argument(
         "--peers",
         action="store_true",

@@ -9,9 +9,11 @@ so translation invariance of gradients holds by construction. :class:`Features` 
 sparse form (one row per pair plus one per centre); the dense ``(n_samples, n_atoms, 3,
 n_features)`` array is built only when :attr:`Features.gradients` is first read.
 
-Hyperparameters follow scikit-learn's rules: stored as given in ``__init__`` (no work, no
-validation there), checked in :meth:`Descriptor.compute`, exposed by ``get_params`` /
-``set_params`` and preserved by :func:`sklearn.base.clone`. A descriptor round-trips through JSON
+Hyperparameters follow scikit-learn's rules: keyword-only arguments of ``__init__``, stored as
+given (no work, no validation there), checked in :meth:`Descriptor.compute` against the
+constraints the class declares once in ``hyper_constraints`` (see
+:mod:`completeness.descriptors.hypers`), exposed by ``get_params`` / ``set_params`` and preserved
+by :func:`sklearn.base.clone`. A descriptor round-trips through JSON
 with :meth:`Descriptor.to_json` and :func:`from_json`.
 
 Species are fixed, never re-inferred. Each element present gets its own feature channels, so
@@ -34,6 +36,7 @@ With fixed species, a system containing any other element is refused with a one-
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -42,17 +45,14 @@ from ase.data import chemical_symbols
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .. import __version__
-from ..environments import (
-    InputError,
-    Neighbourhoods,
-    build_neighbourhoods,
-    check_cutoff,
-    check_systems,
-)
+from ..environments import InputError, Neighbourhoods, build_neighbourhoods, check_systems
+from .hypers import Constraint, Real, Species, check_value, declare
 
 __all__ = ["Descriptor", "Features", "from_json", "registered_descriptors"]
 
 _REGISTRY: dict[str, type[Descriptor]] = {}
+# per class: the (hyperparameter, constraint) pairs that Descriptor._check_hypers checks
+_CHECKS: dict[type, list] = {}
 _PARAM_NAMES: dict[type, list] = {}
 _FEATURE_NAMES: dict = {}  # (class, hyperparameters, species) -> names, oldest dropped first
 _FEATURE_NAMES_SIZE = 256
@@ -271,12 +271,19 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     Subclasses set the class attributes ``body_order`` (int: 2 for pair terms, 3 for angles, ...)
     and ``parity`` (``"O(3)"`` when the features are invariant under reflections, ``"SO(3)"``
-    when some of them change sign), write an ``__init__`` that only stores its keyword arguments,
-    and implement :meth:`_check_hypers`, :meth:`_feature_names` and :meth:`_compute`.
+    when some of them change sign), write an ``__init__`` that only stores its keyword-only
+    arguments, declare the valid values of each in ``hyper_constraints`` (merged with those of
+    the base classes; ``cutoff`` and ``species`` are declared here), and implement
+    :meth:`_feature_names` and :meth:`_compute` (and :meth:`_check_hyper_relations` for rules
+    that tie several hyperparameters together).
     """
 
     body_order: int = 0
     parity: str = "O(3)"
+    hyper_constraints: Mapping[str, Constraint] = declare(
+        cutoff=Real(0, low_open=True, unit="Å"),
+        species=Species(),
+    )
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -285,9 +292,31 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     # ---- to implement ------------------------------------------------------------------------
 
+    def _check_hyper_relations(self) -> None:
+        """Raise :class:`InputError` when hyperparameters that are valid one by one do not fit
+        together (e.g. ``cutoff_width > cutoff``)."""
+
+    # ---- hyperparameter checks (the contract) -------------------------------------------------
+
+    @classmethod
+    def constraints(cls) -> dict[str, Constraint]:
+        """The declared constraint of each hyperparameter: ``hyper_constraints`` of the class and
+        its bases, merged (subclasses win)."""
+        merged: dict[str, Constraint] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(vars(klass).get("hyper_constraints", {}))
+        return merged
+
     def _check_hypers(self) -> None:
         """Raise :class:`InputError` naming the valid range for any bad hyperparameter."""
-        check_cutoff(self.cutoff)
+        cls = type(self)
+        checks = _CHECKS.get(cls)
+        if checks is None:  # the constructor arguments that have a constraint, once per class
+            names = cls._get_param_names()
+            checks = _CHECKS[cls] = [(n, c) for n, c in cls.constraints().items() if n in names]
+        for name, constraint in checks:
+            check_value(cls.__name__, name, constraint, getattr(self, name))
+        self._check_hyper_relations()
 
     def _feature_names(self, species: np.ndarray) -> tuple[str, ...]:
         """Names of the features for the given species (sorted unique atomic numbers)."""

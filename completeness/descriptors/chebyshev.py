@@ -22,15 +22,13 @@ several species, then ``[c_rad weighted, c_ang weighted]``.
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
-from ..environments import InputError, Neighbourhoods, check_cutoff
+from ..environments import InputError, Neighbourhoods
 from . import symmetry_functions
 from .base import Descriptor
+from .hypers import Integer, Real, declare
 from .symmetry_functions import (
-    check_species_list,
     cosine_cutoff,
     pair_triplets,
     sample_chunks,
@@ -75,18 +73,6 @@ def typespins(n_species: int) -> np.ndarray:
     return np.asarray(spins)
 
 
-def _check_order(value, name: str, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    try:
-        order = operator.index(value)
-    except TypeError:
-        order = None
-    if order is None or order < 0:
-        extra = " or None (no angular terms)" if allow_none else ""
-        raise InputError(f"{name} must be an integer >= 0{extra}, got {value!r}")
-
-
 class ChebyshevDescriptor(Descriptor):
     r"""Artrith-Urban-Ceder Chebyshev descriptor (radial and angular), as aenet computes it.
 
@@ -116,9 +102,16 @@ class ChebyshevDescriptor(Descriptor):
     """
 
     parity = "O(3)"
+    hyper_constraints = declare(
+        radial_cutoff=Real(0, low_open=True, unit="Å"),
+        radial_order=Integer(0),
+        angular_cutoff=Real(0, low_open=True, unit="Å", optional=True),
+        angular_order=Integer(0, optional=True),
+    )
 
     def __init__(
         self,
+        *,
         radial_cutoff,
         radial_order,
         angular_cutoff,
@@ -142,13 +135,12 @@ class ChebyshevDescriptor(Descriptor):
     def body_order(self) -> int:
         return 2 if self.angular_order is None else 3
 
-    def _check_hypers(self) -> None:
-        check_cutoff(self.radial_cutoff, "radial_cutoff")
-        _check_order(self.radial_order, "radial_order", allow_none=False)
-        _check_order(self.angular_order, "angular_order", allow_none=True)
-        if self.angular_order is not None:
-            check_cutoff(self.angular_cutoff, "angular_cutoff")
-        check_species_list(self.species)
+    def _check_hyper_relations(self) -> None:
+        if self.angular_order is not None and self.angular_cutoff is None:
+            raise InputError(
+                "ChebyshevDescriptor: angular_order needs angular_cutoff (a positive number of Å); "
+                "pass angular_cutoff=... or angular_order=None"
+            )
 
     def _sizes(self) -> tuple[int, int]:
         n_radial = int(self.radial_order) + 1

@@ -74,7 +74,6 @@ small). Their many small GEMMs run best on one BLAS thread: the process-wide thr
 from __future__ import annotations
 
 import itertools
-import numbers
 import re
 from dataclasses import dataclass
 
@@ -83,6 +82,7 @@ import numpy as np
 from ..environments import InputError, Neighbourhoods
 from .base import Descriptor
 from .clebsch_gordan import real_clebsch_gordan
+from .hypers import Boolean, Integer, declare
 from .spherical_expansion import ExpansionHypers
 
 __all__ = ["Bispectrum", "DensityCorrelations"]
@@ -91,20 +91,13 @@ _MAX_CORRELATION_ORDER = 6
 _STRUCTURE_CACHE: dict = {}
 
 
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be True or False, got {value!r}")
-
-
 class _CorrelationMixin(ExpansionHypers):
     """Shared hyperparameter handling (expansion hypers + parity option).
 
     A mixin, not a Descriptor subclass, so that it is not registered as a descriptor.
     """
 
-    def _check_hypers(self) -> None:
-        super()._check_hypers()
-        _check_bool(self.include_pseudoscalar, "include_pseudoscalar")
+    hyper_constraints = declare(include_pseudoscalar=Boolean())
 
     @property
     def parity(self) -> str:  # type: ignore[override]
@@ -201,6 +194,7 @@ class Bispectrum(_CorrelationMixin, Descriptor):
 
     def __init__(
         self,
+        *,
         cutoff=5.0,
         n_radial=4,
         max_angular=4,
@@ -588,8 +582,14 @@ class DensityCorrelations(_CorrelationMixin, Descriptor):
         reach the final invariant, which makes the selection complete.
     """
 
+    hyper_constraints = declare(
+        correlation_order=Integer(1, _MAX_CORRELATION_ORDER),
+        max_intermediate_angular=Integer(0, optional=True),
+    )
+
     def __init__(
         self,
+        *,
         correlation_order=3,
         cutoff=5.0,
         n_radial=4,
@@ -616,25 +616,6 @@ class DensityCorrelations(_CorrelationMixin, Descriptor):
     def body_order(self) -> int:  # type: ignore[override]
         """nu + 1."""
         return int(self.correlation_order) + 1
-
-    def _check_hypers(self) -> None:
-        super()._check_hypers()
-        nu = self.correlation_order
-        if (
-            isinstance(nu, bool)
-            or not isinstance(nu, numbers.Integral)
-            or not 1 <= nu <= _MAX_CORRELATION_ORDER
-        ):
-            raise InputError(
-                f"correlation_order must be an integer in 1..{_MAX_CORRELATION_ORDER}, got {nu!r}"
-            )
-        cap = self.max_intermediate_angular
-        if cap is not None and (
-            isinstance(cap, bool) or not isinstance(cap, numbers.Integral) or cap < 0
-        ):
-            raise InputError(
-                f"max_intermediate_angular must be None or an integer >= 0, got {cap!r}"
-            )
 
     # -- the structure of the features (values computed on demand) ----------------------------
 

@@ -39,6 +39,7 @@ __all__ = [
 
 #: Libraries wrapped in completeness.descriptors.wrappers ("library:Name" on the command line).
 _PEER_LIBRARIES = ("featomic", "dscribe", "quippy")
+_MODEL_TYPES = ("mace", "schnetpack")  # completeness.descriptors.models.MODEL_TYPES, unimported
 
 #: Cutoff (Å) of every built-in descriptor in the audit.
 AUDIT_CUTOFF = 5.0
@@ -91,6 +92,8 @@ def resolve_descriptor(spec: str, hypers: dict | None = None):
     - a class name (``PowerSpectrum``): the class with its own constructor defaults;
     - ``library:Name`` (``featomic:SoapPowerSpectrum``): a wrapped library's descriptor, see
       :mod:`completeness.descriptors.wrappers`;
+    - ``TYPE:PATH`` (``mace:my.model``, ``schnetpack:best_model``): a trained model file read
+      by its own library, every layer's features, see :mod:`completeness.descriptors.models`;
     - ``module:attr``: your own object or callable, see
       :func:`completeness.descriptors.user.load_descriptor`.
 
@@ -109,6 +112,11 @@ def resolve_descriptor(spec: str, hypers: dict | None = None):
         from .wrappers import load_peer
 
         descriptor = load_peer(spec)
+    elif spec.partition(":")[0] in _MODEL_TYPES:  # a trained model file, before module:attr
+        from .models import load_model
+
+        model_type, _, path = spec.partition(":")
+        descriptor = load_model(path, model_type)
     elif ":" in spec:
         descriptor = load_descriptor(spec)
     elif spec in classes:

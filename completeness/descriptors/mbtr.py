@@ -37,11 +37,11 @@ import operator
 import numpy as np
 from scipy.special import ndtr
 
-from ..environments import InputError, Neighbourhoods, check_cutoff
+from ..environments import InputError, Neighbourhoods
 from . import symmetry_functions
 from .base import Descriptor
+from .hypers import Choice, Real, Rule, declare
 from .symmetry_functions import (
-    check_species_list,
     pair_triplets,
     sample_chunks,
     scatter_rows,
@@ -120,23 +120,23 @@ def _broadened(g: np.ndarray, grid: tuple[float, float, int, float], gradients: 
     return values, derivative
 
 
-def _check_grid(value, name: str):
-    try:
-        low, high, n, width = value
-        low, high, width = float(low), float(high), float(width)
-        n = operator.index(n)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"{name} must be (min, max, n, width) with n an integer, got {value!r}; "
-            f"e.g. {name}=(0.0, 5.0, 50, 0.1)"
-        ) from None
-    if not (np.isfinite([low, high, width]).all() and high > low):
-        raise InputError(f"{name} needs finite min < max, got {value!r}")
-    if n < 2:
-        raise InputError(f"{name} needs n >= 2 grid points, got n={n}")
-    if not width > 0:
-        raise InputError(f"{name} needs a Gaussian width > 0, got {width}")
-    return low, high, n, width
+def _grid(value) -> tuple[float, float, int, float]:
+    """``(min, max, n, width)`` of a grid hyperparameter (validated by :data:`_GRID`)."""
+    low, high, n, width = value
+    return float(low), float(high), operator.index(n), float(width)
+
+
+def _valid_grid(value) -> bool:
+    low, high, n, width = _grid(value)
+    return bool(np.isfinite([low, high, width]).all() and high > low and n >= 2 and width > 0)
+
+
+_GRID = Rule(
+    "(min, max, n, width) with finite min < max, an integer n >= 2 and width > 0, e.g. "
+    "(0.0, 5.0, 50, 0.1)",
+    _valid_grid,
+    ((0.0, 5.0, 1, 0.1), (5.0, 0.0, 50, 0.1), (0.0, 5.0, 50, 0.0), (0.0, 5.0, 2.5, 0.1)),
+)
 
 
 class LocalMBTR(Descriptor):
@@ -174,9 +174,21 @@ class LocalMBTR(Descriptor):
     """
 
     parity = "O(3)"
+    hyper_constraints = declare(
+        k2_geometry=Choice(_K2_GEOMETRIES, optional=True),
+        k2_grid=_GRID,
+        k2_weighting=Choice(_WEIGHTINGS),
+        k2_scale=Real(0, unit="Å^-1"),
+        k3_geometry=Choice(_K3_GEOMETRIES, optional=True),
+        k3_grid=_GRID,
+        k3_weighting=Choice(_WEIGHTINGS),
+        k3_scale=Real(0, unit="Å^-1"),
+        cutoff_sharpness=Real(1),
+    )
 
     def __init__(
         self,
+        *,
         cutoff,
         k2_geometry="distance",
         k2_grid=(0.0, 5.0, 50, 0.1),
@@ -205,46 +217,11 @@ class LocalMBTR(Descriptor):
     def body_order(self) -> int:
         return 2 if self.k3_geometry is None else 3
 
-    def _check_hypers(self) -> None:
-        check_cutoff(self.cutoff)
+    def _check_hyper_relations(self) -> None:
         if self.k2_geometry is None and self.k3_geometry is None:
             raise InputError(
                 "LocalMBTR needs k2_geometry or k3_geometry; both are None (no features)"
             )
-        if self.k2_geometry is not None:
-            if self.k2_geometry not in _K2_GEOMETRIES:
-                raise InputError(
-                    f"unknown k2_geometry {self.k2_geometry!r}; use one of {_K2_GEOMETRIES} or None"
-                )
-            _check_grid(self.k2_grid, "k2_grid")
-            self._check_weighting(self.k2_weighting, self.k2_scale, "k2")
-        if self.k3_geometry is not None:
-            if self.k3_geometry not in _K3_GEOMETRIES:
-                raise InputError(
-                    f"unknown k3_geometry {self.k3_geometry!r}; use one of {_K3_GEOMETRIES} or None"
-                )
-            _check_grid(self.k3_grid, "k3_grid")
-            self._check_weighting(self.k3_weighting, self.k3_scale, "k3")
-        try:
-            sharpness = float(self.cutoff_sharpness)
-        except (TypeError, ValueError):
-            sharpness = np.nan
-        if not (np.isfinite(sharpness) and sharpness >= 1):
-            raise InputError(
-                f"cutoff_sharpness must be a number >= 1, got {self.cutoff_sharpness!r}"
-            )
-        check_species_list(self.species)
-
-    @staticmethod
-    def _check_weighting(weighting, scale, k: str) -> None:
-        if weighting not in _WEIGHTINGS:
-            raise InputError(f"unknown {k}_weighting {weighting!r}; use one of {_WEIGHTINGS}")
-        try:
-            value = float(scale)
-        except (TypeError, ValueError):
-            value = np.nan
-        if not (np.isfinite(value) and value >= 0):
-            raise InputError(f"{k}_scale must be a finite number >= 0 (Å^-1), got {scale!r}")
 
     # ---- layout ------------------------------------------------------------------------------
 
@@ -270,7 +247,7 @@ class LocalMBTR(Descriptor):
 
     @staticmethod
     def _grid_points(grid) -> np.ndarray:
-        low, high, n, _ = _check_grid(grid, "grid")
+        low, high, n, _ = _grid(grid)
         return np.linspace(low, high, n)
 
     # ---- computation -------------------------------------------------------------------------
@@ -284,7 +261,7 @@ class LocalMBTR(Descriptor):
             blocks_values.append(v)
             blocks_gradients.append(g)
         if self.k3_geometry is not None:
-            grid = _check_grid(self.k3_grid, "k3_grid")
+            grid = _grid(self.k3_grid)
             n_channels = self._k3_channels(n_species)
             v = np.zeros((n_samples, n_channels * grid[2]))
             g = np.zeros((n_pairs, 3, n_channels * grid[2])) if gradients else None
@@ -296,7 +273,7 @@ class LocalMBTR(Descriptor):
         return values, pair_gradients
 
     def _k2(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients: bool):
-        grid = _check_grid(self.k2_grid, "k2_grid")
+        grid = _grid(self.k2_grid)
         n = grid[2]
         n_species = len(species)
         n_samples, n_pairs = neighbourhoods.n_samples, neighbourhoods.n_pairs

@@ -69,11 +69,11 @@ from ..environments import (
     InputError,
     _centres_per_system_fast,
     build_neighbourhoods,
-    check_cutoff,
     check_systems,
 )
 from .base import Descriptor, Features
 from .clebsch_gordan import real_clebsch_gordan, triangle
+from .hypers import Integer, Real, Rule, check_cutoff_width, declare
 from .radial_basis import shifted_cosine_cutoff
 
 __all__ = ["DistanceMessagePassing", "EquivariantMessagePassing"]
@@ -198,29 +198,23 @@ def _edge_radial(graph, cutoff: float, n_radial: int, cutoff_width: float):
     return graph.cache[key]
 
 
-def _check_int(value, name: str, minimum: int, hint: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}; {hint}")
-    return int(value)
+def _seeds(seeds) -> tuple[int, ...]:
+    """The weight seeds as a tuple (one integer is one seed)."""
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        return (int(seeds),)
+    return tuple(int(s) for s in seeds)
 
 
-def _check_seeds(seeds) -> tuple[int, ...]:
+def _valid_seeds(seeds) -> bool:
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seeds = [seeds]
-    try:
-        values = tuple(seeds)
-    except TypeError:
-        raise InputError(f"seeds must be a list of integers, got {seeds!r}") from None
-    if not values or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in values
-    ):
-        raise InputError(
-            f"seeds must be a non-empty list of non-negative integers, got {seeds!r}; "
-            "e.g. seeds=[0, 1, 2]"
-        )
-    if len(set(values)) != len(values):
-        raise InputError(f"seeds must be distinct, got {list(values)}")
-    return tuple(int(s) for s in values)
+    values = tuple(seeds)
+    return (
+        bool(values)
+        and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in values)
+        and min(values) >= 0
+        and len(set(values)) == len(values)
+    )
 
 
 class _MessagePassing(Descriptor):
@@ -230,23 +224,27 @@ class _MessagePassing(Descriptor):
     #: True when ``_node_outputs`` accepts distance tangents (forward-mode gradients).
     has_gradients = False
 
-    def _check_common(self) -> None:
-        check_cutoff(self.cutoff)
-        width = float(self.cutoff_width)
-        if not 0.0 <= width <= float(self.cutoff):
-            raise InputError(
-                f"cutoff_width must be in [0, cutoff={self.cutoff}], got {self.cutoff_width!r}"
-            )
-        _check_int(self.n_layers, "n_layers", 1, "e.g. n_layers=3")
-        _check_int(self.n_radial, "n_radial", 1, "e.g. n_radial=16")
-        _check_seeds(self.seeds)
+    hyper_constraints = declare(
+        n_layers=Integer(1),
+        width=Integer(1),
+        n_radial=Integer(1),
+        cutoff_width=Real(0, unit="Å"),
+        seeds=Rule(
+            "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]",
+            _valid_seeds,
+            ([], [0, 0], [-1], "seed"),
+        ),
+    )
+
+    def _check_hyper_relations(self) -> None:
+        check_cutoff_width(type(self).__name__, self.cutoff, self.cutoff_width)
 
     def _width(self) -> int:
         raise NotImplementedError
 
     def _feature_names(self, species):
         return tuple(
-            f"seed{seed}_h{c}" for seed in _check_seeds(self.seeds) for c in range(self._width())
+            f"seed{seed}_h{c}" for seed in _seeds(self.seeds) for c in range(self._width())
         )
 
     def _compute(self, neighbourhoods, species, gradients):
@@ -299,7 +297,7 @@ class _MessagePassing(Descriptor):
             values, dense = self._values_and_gradients(systems, per_system)
         else:
             graph.prune(rows, int(self.n_layers))
-            blocks = [self._node_outputs(graph, seed)[rows] for seed in _check_seeds(self.seeds)]
+            blocks = [self._node_outputs(graph, seed)[rows] for seed in _seeds(self.seeds)]
             values, dense = np.concatenate(blocks, axis=1), None
         return Features(
             values=values,
@@ -312,7 +310,7 @@ class _MessagePassing(Descriptor):
 
     def _values_and_gradients(self, systems, per_system):
         """Values and dense position gradients, system by system (tangents of every atom)."""
-        seeds = _check_seeds(self.seeds)
+        seeds = _seeds(self.seeds)
         n_samples = sum(len(c) for c in per_system)
         max_atoms = max(len(atoms) for atoms in systems)
         n_features = len(seeds) * self._width()
@@ -396,6 +394,7 @@ class DistanceMessagePassing(_MessagePassing):
 
     def __init__(
         self,
+        *,
         cutoff=5.0,
         n_layers=3,
         width=16,
@@ -416,10 +415,6 @@ class DistanceMessagePassing(_MessagePassing):
     def body_order(self):
         """2 with one layer (neighbour distances only); None with more (see module doc)."""
         return 2 if self.n_layers == 1 else None
-
-    def _check_hypers(self) -> None:
-        self._check_common()
-        _check_int(self.width, "width", 1, "e.g. width=16")
 
     def _width(self) -> int:
         return int(self.width)
@@ -579,6 +574,7 @@ class EquivariantMessagePassing(_MessagePassing):
 
     def __init__(
         self,
+        *,
         cutoff=5.0,
         n_layers=2,
         max_angular=2,
@@ -604,11 +600,7 @@ class EquivariantMessagePassing(_MessagePassing):
         """``correlation_order + 1`` with one layer; None with more (see module doc)."""
         return int(self.correlation_order) + 1 if self.n_layers == 1 else None
 
-    def _check_hypers(self) -> None:
-        self._check_common()
-        _check_int(self.width, "width", 1, "e.g. width=8")
-        _check_int(self.max_angular, "max_angular", 0, "e.g. max_angular=2")
-        _check_int(self.correlation_order, "correlation_order", 1, "e.g. correlation_order=3")
+    hyper_constraints = declare(max_angular=Integer(0), correlation_order=Integer(1))
 
     def _width(self) -> int:
         return int(self.width)

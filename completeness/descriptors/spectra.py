@@ -81,6 +81,7 @@ class RadialSpectrum(ExpansionHypers, Descriptor):
 
     def __init__(
         self,
+        *,
         cutoff=5.0,
         n_radial=8,
         density_width=0.3,
@@ -143,6 +144,7 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
 
     def __init__(
         self,
+        *,
         cutoff=5.0,
         n_radial=8,
         max_angular=6,

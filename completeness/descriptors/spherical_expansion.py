@@ -27,12 +27,12 @@ Everything is vectorised over all pairs of the batch; pairs are summed into thei
 from __future__ import annotations
 
 import functools
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..environments import InputError, Neighbourhoods, check_cutoff
+from ..environments import InputError, Neighbourhoods
+from .hypers import Choice, Integer, Real, check_cutoff_width, check_value, declare
 from .radial_basis import RADIAL_BASES, radial_spline, shifted_cosine_cutoff
 
 __all__ = ["Expansion", "ExpansionHypers", "SphericalExpansion", "check_expansion_hypers"]
@@ -71,6 +71,18 @@ class Expansion:
     species: np.ndarray
 
 
+#: The valid values of the expansion hyperparameters (declared once: :class:`ExpansionHypers`
+#: and :class:`SphericalExpansion` both check them).
+EXPANSION_CONSTRAINTS = declare(
+    cutoff=Real(0, low_open=True, unit="Å"),
+    n_radial=Integer(1, 30),
+    max_angular=Integer(0, 30),
+    density_width=Real(0, low_open=True, unit="Å"),
+    radial_basis=Choice(RADIAL_BASES),
+    cutoff_width=Real(0, unit="Å"),
+)
+
+
 def check_expansion_hypers(
     cutoff, n_radial, max_angular, density_width, radial_basis, cutoff_width
 ) -> tuple:
@@ -89,41 +101,27 @@ def check_expansion_hypers(
 def _check_expansion_hypers(
     cutoff, n_radial, max_angular, density_width, radial_basis, cutoff_width
 ) -> tuple:
-    cutoff = check_cutoff(cutoff)
-    if (
-        isinstance(n_radial, bool)
-        or not isinstance(n_radial, numbers.Integral)
-        or not 1 <= n_radial <= 30
-    ):
-        raise InputError(f"n_radial must be an integer in 1..30, got {n_radial!r}")
-    if (
-        isinstance(max_angular, bool)
-        or not isinstance(max_angular, numbers.Integral)
-        or not 0 <= max_angular <= 30
-    ):
-        raise InputError(f"max_angular must be an integer in 0..30, got {max_angular!r}")
-    if radial_basis not in RADIAL_BASES:
-        raise InputError(f"unknown radial_basis {radial_basis!r}; use one of {RADIAL_BASES}")
-    try:
-        width = float(cutoff_width)
-    except (TypeError, ValueError):
-        width = np.nan
-    if not (np.isfinite(width) and 0 <= width <= cutoff):
-        raise InputError(
-            f"cutoff_width must be a number of Å in [0, cutoff={cutoff:g}], got {cutoff_width!r}"
-        )
-    try:
-        density = float(density_width)
-    except (TypeError, ValueError):
-        density = np.nan
-    if radial_basis == "gto" and not (np.isfinite(density) and density > 0):
-        raise InputError(
-            f"density_width must be a positive number of Å for radial_basis='gto', got "
-            f"{density_width!r}; typical values are 0.3..0.5"
-        )
-    if radial_basis != "gto":
-        density = 0.0  # unused by delta-density bases: keep the spline cache key stable
-    return cutoff, int(n_radial), int(max_angular), density, radial_basis, width
+    given = {
+        "cutoff": cutoff,
+        "n_radial": n_radial,
+        "max_angular": max_angular,
+        "density_width": density_width,
+        "radial_basis": radial_basis,
+        "cutoff_width": cutoff_width,
+    }
+    for name, constraint in EXPANSION_CONSTRAINTS.items():
+        check_value("SphericalExpansion", name, constraint, given[name])
+    check_cutoff_width("SphericalExpansion", cutoff, cutoff_width)
+    # unused by delta-density bases: keep the spline cache key stable
+    density = float(density_width) if radial_basis == "gto" else 0.0
+    return (
+        float(cutoff),
+        int(n_radial),
+        int(max_angular),
+        density,
+        radial_basis,
+        float(cutoff_width),
+    )
 
 
 _checked_expansion_hypers = functools.lru_cache(maxsize=256, typed=True)(_check_expansion_hypers)
@@ -315,9 +313,11 @@ class ExpansionHypers:
 
     The descriptor stores ``cutoff``, ``n_radial``, ``density_width``, ``radial_basis``,
     ``cutoff_width`` (and ``max_angular``, unless it overrides :attr:`expansion_max_angular`); the
-    mixin builds the expansion from them and validates them through it. A mixin, not a
+    mixin builds the expansion from them and declares their valid values. A mixin, not a
     Descriptor subclass, so that it is not registered as a descriptor.
     """
+
+    hyper_constraints = EXPANSION_CONSTRAINTS
 
     @property
     def expansion_max_angular(self):
@@ -333,8 +333,8 @@ class ExpansionHypers:
             cutoff_width=self.cutoff_width,
         )
 
-    def _check_hypers(self) -> None:
-        self._expansion().check()
+    def _check_hyper_relations(self) -> None:
+        check_cutoff_width(type(self).__name__, self.cutoff, self.cutoff_width)
 
 
 def _padding(key, n_keys):

@@ -30,8 +30,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from ..environments import InputError, Neighbourhoods, check_cutoff
+from ..environments import Neighbourhoods
 from .base import Descriptor
+from .hypers import Rule, declare
 
 __all__ = [
     "MAX_TRIPLETS_PER_CHUNK",
@@ -177,36 +178,43 @@ def cosine_cutoff(distances: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.
     return value, derivative
 
 
-def check_species_list(species) -> None:
-    """Validate an optional ``species`` hyperparameter (list of atomic numbers)."""
-    if species is None:
-        return
-    array = np.asarray(species)
-    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
-        raise InputError(
-            f"species must be a non-empty list of atomic numbers (ints) or None, got {species!r}"
-        )
-    if np.any(array < 1):
-        raise InputError(f"species must be atomic numbers >= 1, got {species!r}")
+def _parameter_table(value, n_columns: int) -> np.ndarray:
+    """``value`` (None or a list of rows, validated by the class's constraints) as a float array
+    of shape (n, n_columns)."""
+    if value is None or np.size(value) == 0:
+        return np.zeros((0, n_columns))
+    return np.asarray(value, dtype=np.float64).reshape(-1, n_columns)
 
 
-def _parameter_table(value, name: str, columns: tuple[str, ...]) -> np.ndarray:
-    """``value`` (None or a list of rows) as a finite float array of shape (n, len(columns))."""
-    if value is None:
-        return np.zeros((0, len(columns)))
-    try:
+def _finite_vector(value) -> bool:
+    array = np.asarray(value, dtype=np.float64)
+    return array.ndim == 1 and bool(np.isfinite(array).all())
+
+
+# the valid range of each column of a parameter table: eta >= 0, zeta >= 1, |lambda| <= 1
+_COLUMN_RULES = {
+    "eta >= 0 (Å^-2)": lambda column: column >= 0,
+    "R_s (Å)": lambda column: np.ones(column.shape, dtype=bool),
+    "zeta >= 1": lambda column: column >= 1,
+    "-1 <= lambda <= 1": lambda column: np.abs(column) <= 1,
+}
+
+
+def table_constraint(*columns: str) -> Rule:
+    """None or a list of rows, one finite value per column, each in its column's range."""
+
+    def valid(value) -> bool:
+        if value is None:
+            return True
         table = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        table = None
-    if table is None or table.ndim != 2 or table.shape[1] != len(columns):
-        if table is not None and table.size == 0:
-            return np.zeros((0, len(columns)))
-        raise InputError(
-            f"{name} must be None or a list of [{', '.join(columns)}] rows, got {value!r}"
-        )
-    if not np.isfinite(table).all():
-        raise InputError(f"{name} must contain finite numbers, got {value!r}")
-    return table
+        if table.size == 0:
+            return True
+        if table.ndim != 2 or table.shape[1] != len(columns) or not np.isfinite(table).all():
+            return False
+        return all(bool(_COLUMN_RULES[c](table[:, k]).all()) for k, c in enumerate(columns))
+
+    bad_row = [-1.0] + [1.0] * (len(columns) - 1)  # a negative eta
+    return Rule(f"None or a list of [{', '.join(columns)}] rows", valid, ([bad_row], [[1.0]]))
 
 
 class SymmetryFunctions(Descriptor):
@@ -236,9 +244,20 @@ class SymmetryFunctions(Descriptor):
     """
 
     parity = "O(3)"
+    hyper_constraints = declare(
+        g2_params=table_constraint("eta >= 0 (Å^-2)", "R_s (Å)"),
+        g3_params=Rule(
+            "None or a flat list of finite kappa values (Å^-1)",
+            lambda value: value is None or _finite_vector(value),
+            ([[1.0, 2.0]], ["x"], [float("inf")]),
+        ),
+        g4_params=table_constraint("eta >= 0 (Å^-2)", "zeta >= 1", "-1 <= lambda <= 1"),
+        g5_params=table_constraint("eta >= 0 (Å^-2)", "zeta >= 1", "-1 <= lambda <= 1"),
+    )
 
     def __init__(
         self,
+        *,
         cutoff,
         g2_params=None,
         g3_params=None,
@@ -255,51 +274,17 @@ class SymmetryFunctions(Descriptor):
 
     @property
     def body_order(self) -> int:
-        angular = len(_parameter_table(self.g4_params, "g4_params", ("eta", "zeta", "lambda")))
-        angular += len(_parameter_table(self.g5_params, "g5_params", ("eta", "zeta", "lambda")))
+        angular = len(_parameter_table(self.g4_params, 3)) + len(
+            _parameter_table(self.g5_params, 3)
+        )
         return 3 if angular else 2
 
     # ---- hypers ------------------------------------------------------------------------------
 
     def _tables(self):
-        g2 = _parameter_table(self.g2_params, "g2_params", ("eta", "R_s"))
-        if self.g3_params is None:
-            g3 = np.zeros(0)
-        else:
-            try:
-                g3 = np.asarray(self.g3_params, dtype=np.float64)
-            except (TypeError, ValueError):
-                g3 = np.zeros((1, 1))
-            if g3.ndim != 1 or not np.isfinite(g3).all():
-                raise InputError(
-                    f"g3_params must be None or a flat list of finite kappa values (Å^-1), got "
-                    f"{self.g3_params!r}"
-                )
-        g4 = _parameter_table(self.g4_params, "g4_params", ("eta", "zeta", "lambda"))
-        g5 = _parameter_table(self.g5_params, "g5_params", ("eta", "zeta", "lambda"))
-        return g2, g3, g4, g5
-
-    def _check_hypers(self) -> None:
-        check_cutoff(self.cutoff)
-        g2, _, g4, g5 = self._tables()
-        if np.any(g2[:, 0] < 0):
-            raise InputError(
-                f"g2_params eta must be >= 0 (Å^-2), got {g2[:, 0].tolist()}; valid: eta >= 0"
-            )
-        for name, table in (("g4_params", g4), ("g5_params", g5)):
-            if np.any(table[:, 0] < 0):
-                raise InputError(f"{name} eta must be >= 0 (Å^-2), got {table[:, 0].tolist()}")
-            if np.any(table[:, 1] < 1):
-                raise InputError(
-                    f"{name} zeta must be >= 1 (so that the angular term is differentiable), got "
-                    f"{table[:, 1].tolist()}"
-                )
-            if np.any(np.abs(table[:, 2]) > 1):
-                raise InputError(
-                    f"{name} lambda must be in [-1, 1] (Behler uses +1 and -1), got "
-                    f"{table[:, 2].tolist()}"
-                )
-        check_species_list(self.species)
+        g2 = _parameter_table(self.g2_params, 2)
+        g3 = np.zeros(0) if self.g3_params is None else np.asarray(self.g3_params, dtype=np.float64)
+        return g2, g3, _parameter_table(self.g4_params, 3), _parameter_table(self.g5_params, 3)
 
     def _feature_names(self, species: np.ndarray) -> tuple[str, ...]:
         g2, g3, g4, g5 = self._tables()

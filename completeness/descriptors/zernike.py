@@ -41,14 +41,14 @@ per-element numbers; here species are separate channels. Gradients are analytic.
 
 from __future__ import annotations
 
-import numbers
 from functools import cache
 
 import numpy as np
 from scipy import sparse, special
 
-from ..environments import InputError, Neighbourhoods, check_cutoff
+from ..environments import InputError, Neighbourhoods
 from .base import Descriptor
+from .hypers import Integer, declare
 
 __all__ = ["ZernikeDescriptor", "zernike_radial"]
 
@@ -110,16 +110,12 @@ class ZernikeDescriptor(Descriptor):
     body_order = 3
     parity = "O(3)"
 
-    def __init__(self, cutoff=5.0, max_order=6, species=None):
+    hyper_constraints = declare(max_order=Integer(0))
+
+    def __init__(self, *, cutoff=5.0, max_order=6, species=None):
         self.cutoff = cutoff
         self.max_order = max_order
         self.species = species
-
-    def _check_hypers(self) -> None:
-        check_cutoff(self.cutoff)
-        order = self.max_order
-        if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 0:
-            raise InputError(f"max_order must be an integer >= 0, got {order!r}; e.g. max_order=6")
 
     def _orders(self) -> list[tuple[int, int]]:
         n_max = int(self.max_order)

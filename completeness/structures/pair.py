@@ -28,8 +28,8 @@ per pair and recorded: :meth:`DegeneratePair.fitted` puts the pair's extent at
 ``NEIGHBOUR_FRACTION * cutoff`` (every atom well inside, where smooth cutoff functions are
 still informative), or, for a graph pair whose claim fixes its graph by a cutoff, maps that
 graph cutoff onto the descriptor's; the factor is recorded in ``params["scale_factor"]``. A
-similarity keeps every claim. A user's pair is never rescaled: its coordinates are the question asked, and the
-descriptor's cutoff decides which atoms count (``fitted`` returns it unchanged).
+similarity keeps every claim. A user's pair is never rescaled: its coordinates are the question
+asked, and the descriptor's cutoff decides which atoms count (``fitted`` returns it unchanged).
 
 Resolution. ``resolution`` is the length (Å) to which the members' coordinates are known: None
 for pairs built in memory (float64 round-off, :func:`completeness.oracle.float64_resolution`),

@@ -187,13 +187,18 @@ def _normal_equations(X, derivatives, energies, forces, index, force_weight: flo
     return normal, right
 
 
-def _fit_linear(normal, right, alpha: float) -> np.ndarray:
-    """Ridge on unit-norm columns (the offset unregularised), mapped back to raw columns."""
+def _fit_linear(normal, right, alphas):
+    """Ridge on unit-norm columns, mapped back to raw columns: one weight vector per alpha.
+
+    One eigendecomposition of the scaled normal matrix serves every alpha; the offset column is
+    regularised like the others (its unit-norm coefficient is the mean energy, which a penalty of
+    ``alpha`` relative to ``n_structures`` barely shrinks).
+    """
     scale = np.sqrt(np.maximum(np.diag(normal), 1e-300))
-    scaled = normal / np.outer(scale, scale)
-    penalty = alpha * np.eye(len(scale))
-    penalty[0, 0] = 0.0
-    return np.linalg.lstsq(scaled + penalty, right / scale, rcond=None)[0] / scale
+    eigenvalues, vectors = np.linalg.eigh(normal / np.outer(scale, scale))
+    projected = vectors.T @ (right / scale)
+    eigenvalues = np.maximum(eigenvalues, 0.0)
+    return [vectors @ (projected / (eigenvalues + a)) / scale for a in np.atleast_1d(alphas)]
 
 
 def _force_rmse(weights, derivatives, forces, index) -> float:
@@ -219,8 +224,8 @@ def force_learning_curve(
     energies, forces = task.energies, task.forces
     fit = _normal_equations(X, derivatives, energies, forces, split["fit"], force_weight)
     validation = [
-        _force_rmse(_fit_linear(*fit, a), derivatives, forces, split["valid"])
-        for a in _FORCE_ALPHAS
+        _force_rmse(weights, derivatives, forces, split["valid"])
+        for weights in _fit_linear(*fit, _FORCE_ALPHAS)
     ]
     alpha = float(_FORCE_ALPHAS[int(np.nanargmin(validation))])
     pool, test = split["pool"], split["test"]
@@ -234,7 +239,8 @@ def force_learning_curve(
                 X, derivatives, energies, forces, order[done:size], force_weight
             )
             normal, right, done = normal + more[0], right + more[1], int(size)
-            errors[s, k] = _force_rmse(_fit_linear(normal, right, alpha), derivatives, forces, test)
+            weights = _fit_linear(normal, right, alpha)[0]
+            errors[s, k] = _force_rmse(weights, derivatives, forces, test)
     mean = errors.mean(axis=0)
     all_test = np.concatenate([forces[s].reshape(-1) for s in test])
     return {

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...environments import InputError, _centres_per_system, check_cutoff, check_systems
+from ...environments import InputError, _centres_per_system, check_systems
 from ..base import Descriptor, Features
+from ..hypers import Integer, Real, declare
 
 __all__ = ["PeerDescriptor"]
 
@@ -35,6 +36,13 @@ class PeerDescriptor(Descriptor):
 
     library: str = ""
     peer_name: str = ""
+    # the package's vocabulary, as every wrapper takes it (each wrapper adds its own)
+    hyper_constraints = declare(
+        n_radial=Integer(1),
+        max_angular=Integer(0),
+        density_width=Real(0, low_open=True, unit="Å"),
+        cutoff_width=Real(0, low_open=True, unit="Å"),
+    )
     #: Whether the library provides position gradients at all.
     provides_gradients: bool = True
 
@@ -53,22 +61,6 @@ class PeerDescriptor(Descriptor):
     @property
     def name(self) -> str:
         return f"{self.library}:{self.peer_name}"
-
-    def _check_hypers(self) -> None:
-        check_cutoff(self.cutoff)
-        for key in ("n_radial", "max_angular"):
-            value = getattr(self, key, None)
-            if value is None:
-                continue
-            minimum = 1 if key == "n_radial" else 0
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-                raise InputError(f"{key} must be an integer, got {value!r}")
-            if value < minimum:
-                raise InputError(f"{key} must be at least {minimum}, got {value}")
-        for key in ("density_width", "cutoff_width"):
-            value = getattr(self, key, None)
-            if value is not None and not (np.isfinite(value) and value > 0):
-                raise InputError(f"{key} must be a positive number of Å, got {value!r}")
 
     def _species_list(self, systems) -> list[int]:
         present = np.concatenate([atoms.numbers for atoms in systems])

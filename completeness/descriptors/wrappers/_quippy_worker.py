@@ -4,7 +4,8 @@ quippy, nothing of ``completeness``).
 ``calc`` builds one ``quippy.descriptors.Descriptor`` per centre species (quippy selects centres
 by ``Z``), computes every system and keeps the requested centres, located through quippy's
 ``ci`` (1-based centre indices). Gradients come from ``grad_data`` / ``grad_index_0based``
-(``[descriptor row, atom]``), added up when periodic images repeat an atom.
+(``[centre atom, atom]``, both 0-based atom indices, not descriptor rows), added up when periodic
+images repeat an atom.
 """
 
 import numpy as np
@@ -48,8 +49,8 @@ def calc(descriptor_strings, systems, centres, gradients, n_features_string):
             if gradients:
                 index = np.asarray(result["grad_index_0based"]).reshape(-1, 2)
                 data_grad = np.asarray(result["grad_data"]).reshape(len(index), 3, n_features)
-                for (k, atom), block in zip(index.tolist(), data_grad, strict=True):
-                    for r in rows.get(int(ci[k]), []):
+                for (centre, atom), block in zip(index.tolist(), data_grad, strict=True):
+                    for r in rows.get(int(centre), []):
                         grads[r, atom] += block
     return {"values": values, "gradients": grads}
 

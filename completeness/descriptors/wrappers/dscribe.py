@@ -44,10 +44,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...environments import InputError
+from ..hypers import Boolean, Choice, Rule, declare
+from ..symmetry_functions import SymmetryFunctions
 from ._base import PeerDescriptor
 
 __all__ = ["DscribeACSF", "DscribeLMBTR", "DscribeMBTR", "DscribeSOAP"]
+
+
+_OPTIONAL_DICT = Rule(
+    "None or a dict in dscribe's own form, e.g. {'function': 'exp', 'scale': 0.5}",
+    lambda value: value is None or isinstance(value, dict),
+    ("exp", 0.5),
+)
 
 
 class _Dscribe(PeerDescriptor):
@@ -128,9 +136,14 @@ class DscribeSOAP(_Dscribe):
     peer_name = "SOAP"
     body_order = 3
     parity = "O(3)"
+    hyper_constraints = declare(
+        radial_basis=Choice(("gto", "polynomial")),
+        weighting=_OPTIONAL_DICT,
+    )
 
     def __init__(
         self,
+        *,
         cutoff: float = 5.0,
         n_radial: int = 6,
         max_angular: int = 4,
@@ -174,9 +187,11 @@ class DscribeACSF(_Dscribe):
     peer_name = "ACSF"
     parity = "O(3)"
     derivative_method = "numerical"
+    hyper_constraints = SymmetryFunctions.hyper_constraints  # the same parameter tables
 
     def __init__(
         self,
+        *,
         cutoff: float = 5.0,
         g2_params=None,
         g3_params=None,
@@ -214,9 +229,25 @@ class DscribeACSF(_Dscribe):
 
 class _DscribeMBTRBase(_Dscribe):
     derivative_method = "numerical"
+    hyper_constraints = declare(
+        geometry=Rule(
+            "a dict in dscribe's own form, e.g. {'function': 'distance'}",
+            lambda value: isinstance(value, dict) and "function" in value,
+            (None, "distance"),
+        ),
+        grid=Rule(
+            "a dict in dscribe's own form, e.g. {'min': 0, 'max': 5, 'n': 50, 'sigma': 0.1}",
+            lambda value: isinstance(value, dict) and {"min", "max", "n", "sigma"} <= set(value),
+            (None, (0, 5, 50, 0.1)),
+        ),
+        weighting=_OPTIONAL_DICT,
+        normalize_gaussians=Boolean(),
+        normalization=Choice(("none", "l2", "n_atoms", "valle_oganov")),
+    )
 
     def __init__(
         self,
+        *,
         geometry=None,
         grid=None,
         weighting=None,
@@ -238,15 +269,6 @@ class _DscribeMBTRBase(_Dscribe):
     def body_order(self) -> int:
         function = (self.geometry or {}).get("function", "")
         return 2 if function in ("distance", "inverse_distance", "atomic_number") else 3
-
-    def _check_hypers(self) -> None:
-        for key in ("geometry", "grid"):
-            if not isinstance(getattr(self, key), dict):
-                raise InputError(
-                    f"{self.name} needs {key}= as a dict (dscribe's own form, e.g. "
-                    "geometry={'function': 'distance'}, grid={'min': 0, 'max': 5, 'n': 50, "
-                    "'sigma': 0.1})"
-                )
 
     def _make(self, species, periodic):
         from dscribe import descriptors

@@ -41,7 +41,7 @@ import itertools
 
 import numpy as np
 
-from ...environments import InputError
+from ..hypers import Integer, Real, declare
 from ._base import PeerDescriptor
 
 __all__ = [
@@ -53,6 +53,11 @@ __all__ = [
 
 class _FeatomicSoap(PeerDescriptor):
     library = "featomic"
+    hyper_constraints = declare(
+        center_atom_weight=Real(),
+        spline_accuracy=Real(0, low_open=True, optional=True),
+        correlation_order=Integer(2),
+    )
 
     def _cutoff_hypers(self):
         return {
@@ -82,13 +87,6 @@ class _FeatomicSoap(PeerDescriptor):
             cache.clear()
             cache[key] = getattr(featomic, name)(**self.featomic_hypers())
         return cache[key]
-
-    def _check_hypers(self) -> None:
-        super()._check_hypers()
-        if self.spline_accuracy is not None and not self.spline_accuracy > 0:
-            raise InputError(
-                f"spline_accuracy must be positive or None (exact), got {self.spline_accuracy!r}"
-            )
 
 
 def _labels(names, rows):
@@ -193,6 +191,7 @@ class FeatomicSoapRadialSpectrum(_FeatomicSoap):
 
     def __init__(
         self,
+        *,
         cutoff: float = 5.0,
         n_radial: int = 6,
         density_width: float = 0.5,
@@ -244,6 +243,7 @@ class FeatomicSoapPowerSpectrum(_FeatomicSoap):
 
     def __init__(
         self,
+        *,
         cutoff: float = 5.0,
         n_radial: int = 6,
         max_angular: int = 4,
@@ -308,6 +308,7 @@ class FeatomicDensityCorrelations(_FeatomicSoap):
 
     def __init__(
         self,
+        *,
         cutoff: float = 5.0,
         n_radial: int = 2,
         max_angular: int = 2,
@@ -331,15 +332,6 @@ class FeatomicDensityCorrelations(_FeatomicSoap):
     @property
     def body_order(self) -> int:  # nu-fold correlations are (nu + 1)-body
         return int(self.correlation_order) + 1
-
-    def _check_hypers(self) -> None:
-        super()._check_hypers()
-        order = self.correlation_order
-        if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 2:
-            raise InputError(
-                f"correlation_order must be an integer >= 2 (nu; 3 is the 4-body bispectrum "
-                f"family), got {order!r}"
-            )
 
     def featomic_hypers(self) -> dict:
         """The hyperparameters of the spherical expansion in featomic's own words."""

@@ -45,6 +45,7 @@ import os
 
 import numpy as np
 
+from ..hypers import Boolean, declare
 from ._base import PeerDescriptor
 from ._runner import run_isolated
 
@@ -112,9 +113,11 @@ class QuippySoap(_Quippy):
     peer_name = "soap"
     body_order = 3
     parity = "O(3)"
+    hyper_constraints = declare(normalise=Boolean())
 
     def __init__(
         self,
+        *,
         cutoff: float = 5.0,
         n_radial: int = 6,
         max_angular: int = 4,
@@ -142,7 +145,9 @@ class QuippySoap(_Quippy):
 
 
 class _QuippySO3(_Quippy):
-    def __init__(self, cutoff: float = 5.0, n_radial: int = 6, max_angular: int = 4, species=None):
+    def __init__(
+        self, *, cutoff: float = 5.0, n_radial: int = 6, max_angular: int = 4, species=None
+    ):
         self.cutoff = cutoff
         self.n_radial = n_radial
         self.max_angular = max_angular
@@ -182,7 +187,7 @@ class QuippyBispectrumSO4(_Quippy):
     body_order = 4
     parity = "O(3)"
 
-    def __init__(self, cutoff: float = 5.0, max_angular: int = 4, species=None):
+    def __init__(self, *, cutoff: float = 5.0, max_angular: int = 4, species=None):
         self.cutoff = cutoff
         self.max_angular = max_angular
         self.species = species
