@@ -79,8 +79,8 @@ def _site(atoms: ase.Atoms, centre, cutoff, label: str):
     centre = int(centre) % n
     if cutoff is None and np.any(atoms.pbc):
         raise InputError(
-            f"the {label} structure is periodic: its environments need a cutoff (the "
-            "descriptors' cutoff, or --cutoff)"
+            f"the {label} structure is periodic: its environments need a cutoff; audit it with "
+            "descriptors that have one, or pass cutoff="
         )
     env = environment(atoms, centre=centre, cutoff=cutoff)
     origin = atoms.positions[centre]
