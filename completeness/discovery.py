@@ -92,7 +92,7 @@ import ase
 import numpy as np
 from scipy.optimize import least_squares, minimize
 
-from .environments import Environment, InputError
+from .environments import Environment, InputError, atomic_number
 
 __all__ = [
     "Candidate",
@@ -163,7 +163,7 @@ def _settings(
             f"n_neighbours must be at least 2 (one neighbour has no angle to differ by), got {n}"
         )
     species = _species_list(species, n)
-    centre_species = _atomic_number(centre_species)
+    centre_species = atomic_number(centre_species)
     cutoff = getattr(descriptor, "cutoff", None)
     if cutoff is None and None in (inner_radius, outer_radius):
         raise InputError(
@@ -210,29 +210,13 @@ def _settings(
     )
 
 
-def _atomic_number(value) -> int:
-    from ase.data import atomic_numbers
-
-    if isinstance(value, str):
-        if value not in atomic_numbers:
-            raise InputError(f"unknown chemical symbol {value!r}; use e.g. 'H' or 6")
-        return int(atomic_numbers[value])
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"species must be atomic numbers or symbols, got {value!r}") from None
-    if not 1 <= number <= 118:
-        raise InputError(f"atomic number {number} is out of range 1..118")
-    return number
-
-
 def _species_list(species, n: int) -> tuple[int, ...]:
     """``None`` -> n H atoms; one species -> n of them; else exactly n species."""
     if species is None:
         return (1,) * n
     if isinstance(species, (str, int, np.integer)):
-        return (_atomic_number(species),) * n
-    values = [_atomic_number(s) for s in species]
+        return (atomic_number(species),) * n
+    values = [atomic_number(s) for s in species]
     if len(values) == 1:
         return (values[0],) * n
     if len(values) != n:

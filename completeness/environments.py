@@ -21,28 +21,47 @@ This module imports nothing from the rest of the package (see DESIGN.md, "floors
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ase
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, first_line
 
 __all__ = [
     "COINCIDENT_TOLERANCE",
+    "MAX_NEIGHBOUR_PAIRS",
+    "MIN_CUTOFF",
     "Environment",
     "InputError",
     "Neighbourhoods",
+    "atomic_number",
     "build_neighbourhoods",
+    "check_atomic_numbers",
     "check_cutoff",
     "check_systems",
     "environment",
+    "estimate_pairs",
+    "read_structures",
 ]
 
 #: Two atoms closer than this (in Å) are "coincident": no physical structure has them, and
 #: directions (hence spherical harmonics and gradients) are undefined at zero distance.
 COINCIDENT_TOLERANCE = 1e-6
+
+#: The shortest accepted cutoff (Å): a thousand times shorter than any chemical bond, and well
+#: above the scale at which neighbour-list cell sizes underflow.
+MIN_CUTOFF = 1e-3
+
+#: Default limit on the number of neighbour pairs a periodic system may produce (about 1 GB of
+#: neighbour list alone, before any descriptor work). Raise it with ``max_pairs=``, the
+#: ``COMPLETENESS_MAX_PAIRS`` environment variable, or the command line's ``--max-pairs``.
+MAX_NEIGHBOUR_PAIRS = 20_000_000
+
+#: The largest atomic number of a known element.
+_MAX_ATOMIC_NUMBER = 118
 
 # Finite clusters up to this size get all pairs by numpy broadcasting: for the small molecules and
 # clusters of typical scans this is several times faster than a neighbour-list call.
@@ -64,7 +83,96 @@ def check_cutoff(cutoff, name: str = "cutoff") -> float:
         ) from None
     if not np.isfinite(value) or value <= 0:
         raise InputError(f"{name} must be a positive finite number of Å, got {cutoff!r}")
+    if value < MIN_CUTOFF:
+        raise InputError(
+            f"{name} = {value:g} Å is shorter than {MIN_CUTOFF:g} Å, far below any interatomic "
+            f"distance; give the cutoff in Å (e.g. {name}=5.0)"
+        )
     return value
+
+
+def atomic_number(value) -> int:
+    """One species as an atomic number in 1..118: a chemical symbol ('C') or an integer (6)."""
+    if isinstance(value, str):
+        from ase.data import atomic_numbers
+
+        if value not in atomic_numbers or atomic_numbers[value] == 0:
+            raise InputError(f"unknown chemical symbol {value!r}; use a symbol like 'C' or 6")
+        return int(atomic_numbers[value])
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float)):
+        raise InputError(f"species must be atomic numbers or symbols, got {value!r}")
+    if isinstance(value, float) and not value.is_integer():
+        raise InputError(f"atomic number must be an integer, got {value!r}")
+    number = int(value)
+    if not 1 <= number <= _MAX_ATOMIC_NUMBER:
+        raise InputError(
+            f"atomic number {number} is out of range 1..{_MAX_ATOMIC_NUMBER}; use the element's "
+            "atomic number (H = 1)"
+        )
+    return number
+
+
+def check_atomic_numbers(numbers, where: str = "input") -> np.ndarray:
+    """``numbers`` as an int64 array; :class:`InputError` naming the first one outside 1..118."""
+    array = np.asarray(numbers)
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        return np.asarray([atomic_number(value) for value in array.tolist()], dtype=np.int64)
+    array = array.astype(np.int64)
+    bad = np.flatnonzero((array < 1) | (array > _MAX_ATOMIC_NUMBER))
+    if bad.size:
+        raise InputError(
+            f"{where} has atomic number {int(array[bad[0]])} at atom {int(bad[0])}, outside "
+            f"1..{_MAX_ATOMIC_NUMBER}; use the element's atomic number (H = 1)"
+        )
+    return array
+
+
+def _max_pairs(max_pairs) -> int:
+    if max_pairs is None:
+        text = os.environ.get("COMPLETENESS_MAX_PAIRS")
+        if not text:
+            return MAX_NEIGHBOUR_PAIRS
+        try:
+            max_pairs = int(float(text))
+        except ValueError:
+            raise InputError(
+                f"COMPLETENESS_MAX_PAIRS must be a positive integer, got {text!r}"
+            ) from None
+    if isinstance(max_pairs, bool) or int(max_pairs) < 1:
+        raise InputError(f"max_pairs must be a positive integer, got {max_pairs!r}")
+    return int(max_pairs)
+
+
+def estimate_pairs(atoms: ase.Atoms, cutoff: float, n_centres: int | None = None) -> float:
+    """About how many (centre, neighbour) pairs ``atoms`` has within ``cutoff``.
+
+    For ``d`` periodic directions spanning a lattice of covolume ``v`` (length, area or volume),
+    each centre sees about ``n_atoms * (b_d(cutoff) / v + 1)`` neighbours, with ``b_d`` the
+    volume of the ``d``-ball (``2r``, ``pi r^2``, ``4/3 pi r^3``); a finite system at most
+    ``n_atoms - 1``. Computed from the cell alone, before any neighbour list is allocated.
+    """
+    n_atoms = len(atoms)
+    n_centres = n_atoms if n_centres is None else n_centres
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    if not pbc.any():
+        return float(n_centres) * max(n_atoms - 1, 0)
+    lattice = np.asarray(atoms.cell)[pbc]
+    covolume = np.sqrt(max(np.linalg.det(lattice @ lattice.T), 0.0))
+    ball = {1: 2 * cutoff, 2: np.pi * cutoff**2, 3: 4 / 3 * np.pi * cutoff**3}[len(lattice)]
+    with np.errstate(divide="ignore", over="ignore"):
+        per_centre = n_atoms * (ball / covolume + 1.0)
+    return float(n_centres) * float(per_centre)
+
+
+def _check_size(atoms: ase.Atoms, cutoff: float, n_centres, index: int, max_pairs) -> None:
+    limit = _max_pairs(max_pairs)
+    estimate = estimate_pairs(atoms, cutoff, n_centres)
+    if not estimate <= limit:  # (also catches inf and nan from a collapsed cell)
+        raise InputError(
+            f"system {index} with cutoff {cutoff:g} Å would give about {estimate:.3g} neighbour "
+            f"pairs (limit {limit:.3g}): its periodic cell is tiny for this cutoff; check "
+            "atoms.cell, or raise the limit with max_pairs= / --max-pairs"
+        )
 
 
 def check_systems(systems) -> list[ase.Atoms]:
@@ -88,6 +196,9 @@ def check_systems(systems) -> list[ase.Atoms]:
                 f"system {index} is a {type(atoms).__name__}, not an ase.Atoms; "
                 "convert it with ase.Atoms(numbers=..., positions=...)"
             )
+        numbers = atoms.arrays["numbers"]
+        if numbers.size and (numbers.min() < 1 or numbers.max() > _MAX_ATOMIC_NUMBER):
+            check_atomic_numbers(numbers, f"system {index}")
         positions = atoms.positions
         if positions.ndim != 2 or positions.shape[1] != 3:
             raise InputError(
@@ -114,6 +225,42 @@ def check_systems(systems) -> list[ase.Atoms]:
                     "degenerate; set atoms.cell or use atoms.pbc = False"
                 )
     return systems
+
+
+def read_structures(path, index=":", what: str = "structure file") -> list[ase.Atoms]:
+    """The frames ``index`` of a structure file (ase.io), validated by :func:`check_systems`.
+
+    Every failure is one :class:`InputError` naming the file: missing, a directory, unreadable,
+    an unknown chemical symbol, no frames, no atoms, atomic numbers outside 1..118.
+    """
+    import ase.io
+
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise InputError(f"{what} {name!r} is a directory; give a structure file inside it")
+    if not os.path.isfile(name):
+        raise InputError(f"{what} {name!r} does not exist; check the path")
+    try:
+        frames = ase.io.read(name, index=index)
+    except KeyError as error:  # ase looks chemical symbols up in a dict
+        raise InputError(
+            f"{what} {name!r} holds an unknown chemical symbol {first_line(error)}; use element "
+            "symbols like C, H, O"
+        ) from None
+    except Exception as error:  # ase raises many types for unreadable files: one message
+        raise InputError(
+            f"cannot read {what} {name!r} ({first_line(error)}); give an extxyz/xyz file"
+        ) from None
+    frames = frames if isinstance(frames, list) else [frames]
+    if not frames:
+        raise InputError(f"{what} {name!r} holds no structures")
+    for frame in frames:
+        if len(frame) == 0:
+            raise InputError(f"{what} {name!r} has no atoms; give the centre and neighbours")
+    try:
+        return check_systems(frames)
+    except InputError as error:
+        raise InputError(f"{what} {name!r}: {error}") from None
 
 
 def _check_centres(atoms: ase.Atoms, centres, system_index: int) -> np.ndarray:
@@ -223,6 +370,7 @@ class Environment:
         """Build an environment from neighbour vectors (centre at the origin).
 
         ``species`` defaults to 1 (H) for every neighbour. Vectors are validated like atoms.
+        ``centre_species=0`` marks a dummy centre (a point, not an atom: e.g. a centroid).
         """
         array = np.asarray(vectors, dtype=np.float64)
         if array.size == 0:
@@ -233,17 +381,22 @@ class Environment:
             )
         if species is None:
             species = np.ones(len(array), dtype=np.int64)
-        species = np.asarray(species, dtype=np.int64).reshape(-1)
+        species = check_atomic_numbers(np.asarray(species).reshape(-1), "species")
+        dummy = not isinstance(centre_species, str) and centre_species == 0
+        centre_species = 0 if dummy else atomic_number(centre_species)
         if species.shape != (len(array),):
             raise InputError(
                 f"got {species.size} species for {len(array)} neighbour vectors; give one "
                 "atomic number per neighbour"
             )
         atoms = ase.Atoms(
-            numbers=np.concatenate([[centre_species], species]),
+            numbers=np.concatenate([[centre_species or 1], species]),
             positions=np.vstack([np.zeros((1, 3)), array]),
         )
-        return environment(atoms, centre=0)
+        built = environment(atoms, centre=0)
+        if dummy:
+            object.__setattr__(built, "centre_species", 0)
+        return built
 
     def to_atoms(self) -> ase.Atoms:
         """The environment as a finite cluster: centre at the origin (atom 0), then neighbours."""
@@ -253,7 +406,9 @@ class Environment:
         )
 
 
-def environment(atoms: ase.Atoms, centre: int = 0, cutoff: float | None = None) -> Environment:
+def environment(
+    atoms: ase.Atoms, centre: int = 0, cutoff: float | None = None, *, max_pairs=None
+) -> Environment:
     """The environment of atom ``centre`` of ``atoms``.
 
     With ``cutoff=None`` every other atom of a finite (non-periodic) cluster is a neighbour;
@@ -268,7 +423,10 @@ def environment(atoms: ase.Atoms, centre: int = 0, cutoff: float | None = None) 
             )
         i, j, vectors, distances = _all_pairs(atoms, 0)
     else:
-        i, j, vectors, distances = _cutoff_pairs(atoms, check_cutoff(cutoff))
+        cutoff = check_cutoff(cutoff)
+        if np.any(atoms.pbc):
+            _check_size(atoms, cutoff, len(atoms), 0, max_pairs)
+        i, j, vectors, distances = _cutoff_pairs(atoms, cutoff)
     close = distances < COINCIDENT_TOLERANCE
     if close.any():
         k = int(np.flatnonzero(close)[0])
@@ -351,7 +509,7 @@ class Neighbourhoods:
         )
 
 
-def build_neighbourhoods(systems, cutoff: float, centers=None) -> Neighbourhoods:
+def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None) -> Neighbourhoods:
     """Validate ``systems`` and build the neighbourhoods of the requested centres.
 
     Parameters
@@ -362,6 +520,10 @@ def build_neighbourhoods(systems, cutoff: float, centers=None) -> Neighbourhoods
     centers : None, sequence of int, or sequence of sequences of int
         ``None``: every atom of every system. A flat sequence of ints: the same centres in every
         system. A sequence with one entry per system (each None or a sequence of ints): per system.
+    max_pairs : int, optional
+        Refuse (:class:`InputError`) a periodic system whose cell and cutoff imply more neighbour
+        pairs than this (:func:`estimate_pairs`, checked before allocating); default
+        ``COMPLETENESS_MAX_PAIRS`` or :data:`MAX_NEIGHBOUR_PAIRS`.
 
     Notes
     -----
@@ -439,6 +601,8 @@ def build_neighbourhoods(systems, cutoff: float, centers=None) -> Neighbourhoods
             inside = distances < cutoff
             i, j, vectors, distances = i[inside], j[inside], vectors[inside], distances[inside]
         else:
+            if np.any(atoms.pbc):
+                _check_size(atoms, cutoff, len(atoms), index, max_pairs)
             i, j, vectors, distances = _cutoff_pairs(atoms, cutoff)
         close = distances < COINCIDENT_TOLERANCE
         if close.any():

@@ -18,6 +18,8 @@ import numpy as np
 from .errors import InputError, first_line
 
 __all__ = [
+    "check_output",
+    "check_outputs",
     "json_safe",
     "json_text",
     "read_config",
@@ -25,6 +27,7 @@ __all__ = [
     "write_bytes",
     "write_json",
     "write_text",
+    "write_together",
 ]
 
 
@@ -115,6 +118,91 @@ def write_bytes(path, data: bytes, *, sync: bool = False) -> None:
 def write_json(path, data, indent: int = 1, **options) -> None:
     """``data`` as JSON at ``path``, written atomically."""
     write_text(path, json_text(data, indent=indent, **options))
+
+
+# --------------------------------------------------------------------------------------------
+# the outputs of one command: checked before any work, written together at the end
+# --------------------------------------------------------------------------------------------
+
+
+def check_output(path, flag: str = "output", *, directory: bool = False) -> str:
+    """``path`` as a string once it is known to be writable; :class:`InputError` otherwise.
+
+    Checked before any work starts: the path is not an existing directory (or, with
+    ``directory=True``, not an existing file), its parent directory exists, and a file can be
+    created there (a probe file is created and removed: this catches read-only and virtual file
+    systems such as ``/proc`` that permission bits do not).
+    """
+    path = os.fspath(path)
+    absolute = os.path.abspath(path)
+    if directory and os.path.exists(absolute) and not os.path.isdir(absolute):
+        raise InputError(f"{flag} {path}: is a file, not a directory; give a directory")
+    if not directory and os.path.isdir(absolute):
+        raise InputError(f"{flag} {path}: is a directory; give a file name inside it")
+    parent = os.path.dirname(absolute)
+    if not os.path.isdir(parent):
+        raise InputError(f"{flag} {path}: directory {parent!r} does not exist; create it first")
+    try:
+        os.remove(_temporary_beside(absolute))
+    except OSError as error:
+        raise InputError(
+            f"{flag} {path}: cannot create files in {parent!r} ({error.strerror or error}); "
+            "choose a writable directory"
+        ) from None
+    return path
+
+
+def check_outputs(outputs: dict, *, stdout: str | None = "-") -> dict:
+    """Check every ``{flag: path}`` (``None`` and ``stdout`` are skipped) and that no two flags
+    name the same file; return the checked ``{flag: path}``."""
+    checked = {}
+    seen = {}
+    for flag, path in outputs.items():
+        if path is None or (stdout is not None and path == stdout):
+            continue
+        checked[flag] = check_output(path, flag)
+        key = os.path.realpath(path)
+        if key in seen:
+            raise InputError(f"{seen[key]} and {flag} both name {path}; give different files")
+        seen[key] = flag
+    return checked
+
+
+def write_together(outputs: dict) -> list[str]:
+    """Write ``{path: content}`` all or nothing; return the paths.
+
+    ``content`` is text, bytes, or a callable ``write(temporary_path)``. Every file is first
+    written to a temporary file beside its target; only when all of them succeeded are they
+    renamed into place. A failing write removes every temporary file, leaves every target as it
+    was, and raises a one-line :class:`InputError` naming the file.
+    """
+    temporaries = {}
+    try:
+        for path, content in outputs.items():
+            try:
+                temporary = temporaries[path] = _temporary_beside(os.fspath(path))
+                _write_content(temporary, content)
+            except OSError as error:
+                raise InputError(
+                    f"cannot write {os.fspath(path)}: {error.strerror or error}; nothing was "
+                    "written"
+                ) from None
+        for path, temporary in temporaries.items():
+            os.replace(temporary, path)
+    finally:
+        for temporary in temporaries.values():
+            if os.path.exists(temporary):
+                os.remove(temporary)
+    return [os.fspath(path) for path in outputs]
+
+
+def _write_content(temporary: str, content) -> None:
+    if callable(content):
+        content(temporary)
+        return
+    mode, options = ("wb", {}) if isinstance(content, bytes) else ("w", {"encoding": "utf-8"})
+    with open(temporary, mode, **options) as stream:
+        stream.write(content)
 
 
 def read_config(path, what: str = "config") -> dict:

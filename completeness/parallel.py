@@ -25,7 +25,18 @@ temporary file renamed into place), as ``task-000123.pkl``, next to a ``manifest
 a SHA-256 hash of the pickled ``(tasks, seed)`` and the function's name. Calling again with the
 same tasks, seed, function and directory loads the finished results and computes only the others:
 an interrupted scan resumes where it stopped. A directory holding results of other tasks is
-refused (never silently mixed or overwritten).
+refused (never silently mixed or overwritten). One map at a time owns a checkpoint directory: it
+holds an exclusive lock on ``DIRECTORY/.lock`` (``flock``, released by the kernel when the
+process ends, however it ends) from before the manifest is checked until the map returns, and
+the manifest is created exclusively (never overwritten); a second map on the same directory is
+refused while the first runs.
+
+Stopping
+--------
+While a map runs on the ``"processes"`` or ``"dask"`` backend, SIGTERM is turned into
+:class:`Interrupted` (a ``KeyboardInterrupt``, as SIGINT already is) in the main thread, so the
+map unwinds: loky workers are killed, a LocalCluster is closed, finished results stay in the
+checkpoint, and the previous signal handlers are restored afterwards.
 
 Errors
 ------
@@ -42,11 +53,15 @@ completeness[parallel]``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import pickle
+import signal
+import threading
 import traceback
+import warnings
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -55,12 +70,13 @@ from .errors import CompletenessError, InputError, first_line
 from .io import write_bytes
 from .threads import apply_thread_policy, worker_setting
 
-__all__ = ["BACKENDS", "ParallelInputError", "TaskFailed", "parallel_map"]
+__all__ = ["BACKENDS", "Interrupted", "ParallelInputError", "TaskFailed", "parallel_map"]
 
 #: Accepted values of ``backend``.
 BACKENDS = ("serial", "processes", "dask")
 
 _MANIFEST = "manifest.json"
+_LOCK = ".lock"
 
 
 class ParallelInputError(InputError):
@@ -78,6 +94,16 @@ class TaskFailed(CompletenessError, RuntimeError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class Interrupted(KeyboardInterrupt):
+    """The map was stopped by a signal (SIGINT or SIGTERM); ``signal`` is its number."""
+
+    def __init__(self, signal_number: int):
+        import signal
+
+        super().__init__(f"stopped by {signal.Signals(signal_number).name}")
+        self.signal = signal_number
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,8 +156,40 @@ def _tasks_hash(tasks: list, seed) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
+def _lock_directory(directory: str) -> int:
+    """An exclusive, non-blocking ``flock`` on ``directory/.lock``; refuse if another map has it."""
+    import fcntl
+
+    descriptor = os.open(os.path.join(directory, _LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise ParallelInputError(
+            f"checkpoint directory {directory!r} is in use by another running map; wait for it "
+            "to finish or use another directory"
+        ) from None
+    return descriptor
+
+
+def _create_exclusively(path: str, data: bytes) -> bool:
+    """Write ``path`` completely, unless it exists: False then (a hard link never replaces)."""
+    temporary = f"{path}.{os.getpid()}.new"
+    write_bytes(temporary, data, sync=True)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.remove(temporary)
+    return True
+
+
 class _Checkpoint:
-    """Results of one map on disk: ``manifest.json`` + ``task-%06d.pkl`` per finished task."""
+    """Results of one map on disk: ``manifest.json`` + ``task-%06d.pkl`` per finished task.
+
+    Holds the directory's lock from construction until :meth:`close`.
+    """
 
     def __init__(self, directory: str, tasks: list, seed, function):
         self.directory = os.fspath(directory)
@@ -140,13 +198,22 @@ class _Checkpoint:
                 f"checkpoint {self.directory!r} exists and is not a directory; give a directory"
             )
         os.makedirs(self.directory, exist_ok=True)
+        self._lock = _lock_directory(self.directory)
+        try:
+            self._check_manifest(tasks, seed, function)
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_manifest(self, tasks, seed, function) -> None:
         manifest = {
             "tasks_sha256": _tasks_hash(tasks, seed),
             "n_tasks": len(tasks),
             "function": _function_name(function),
         }
         path = os.path.join(self.directory, _MANIFEST)
-        if os.path.exists(path):
+        text = (json.dumps(manifest, indent=1) + "\n").encode()
+        if not _create_exclusively(path, text):
             with open(path) as stream:
                 existing = json.load(stream)
             if existing != manifest:
@@ -155,8 +222,11 @@ class _Checkpoint:
                     f"({existing.get('n_tasks')} tasks of {existing.get('function')}); use a new "
                     "directory or delete this one"
                 )
-        else:
-            write_bytes(path, (json.dumps(manifest, indent=1) + "\n").encode(), sync=True)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock = None
 
     def path(self, index: int) -> str:
         return os.path.join(self.directory, f"task-{index:06d}.pkl")
@@ -200,10 +270,16 @@ def _processes(function, items, n_workers: int):
         n_jobs=min(n_workers, len(chunks)), backend="loky", return_as="generator_unordered"
     )
     threads = worker_setting()
-    for results in parallel(
-        joblib.delayed(_run_chunk)(function, chunk, threads) for chunk in chunks
-    ):
-        yield from results
+    outputs = parallel(joblib.delayed(_run_chunk)(function, chunk, threads) for chunk in chunks)
+    try:
+        for results in outputs:
+            yield from results
+    finally:
+        # closing joblib's generator early makes it kill the loky workers (no orphan survives an
+        # error, a signal or an abandoned map); its "tasks cancelled" warning says nothing new
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outputs.close()
 
 
 def _dask(function, items, n_workers: int, scheduler):
@@ -243,6 +319,27 @@ def _dask(function, items, n_workers: int, scheduler):
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """In the main thread, SIGTERM (and SIGINT) raise :class:`Interrupted` while the block runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signal_number, _frame):
+        raise Interrupted(signal_number)
+
+    previous = {number: signal.signal(number, interrupt) for number in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,8 +425,16 @@ def parallel_map(
     """
     n_workers = _check_arguments(function, backend, n_workers, scheduler)
     tasks = list(tasks)
-    n_tasks = len(tasks)
     store = _Checkpoint(checkpoint, tasks, seed, function) if checkpoint is not None else None
+    try:
+        return _map(function, tasks, seed, backend, n_workers, scheduler, store, progress)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _map(function, tasks, seed, backend, n_workers, scheduler, store, progress) -> list:
+    n_tasks = len(tasks)
     results = store.load(n_tasks) if store is not None else {}
     seeds = np.random.SeedSequence(seed).spawn(n_tasks)
     pending = [(tasks[i], seeds[i], i, n_tasks) for i in range(n_tasks) if i not in results]
@@ -343,26 +448,36 @@ def parallel_map(
         unit="task",
         enabled=progress is not False,
     )
+    kept = f" in {store.directory!r}: rerun to resume" if store is not None else ""
     try:
         if pending:
-            if backend == "serial" or (backend == "processes" and n_workers == 1):
-                stream = _serial(function, pending)
-            elif backend == "processes":
-                stream = _processes(function, pending, n_workers)
-            else:
-                stream = _dask(function, pending, n_workers, scheduler)
-            for index, result in stream:
-                if store is not None:
-                    store.save(index, result)
-                results[index] = result
-                bar.update(1)
+            serial = backend == "serial" or (backend == "processes" and n_workers == 1)
+            with contextlib.nullcontext() if serial else _signals_interrupt():
+                if serial:
+                    stream = _serial(function, pending)
+                elif backend == "processes":
+                    stream = _processes(function, pending, n_workers)
+                else:
+                    stream = _dask(function, pending, n_workers, scheduler)
+                try:
+                    for index, result in stream:
+                        if store is not None:
+                            store.save(index, result)
+                        results[index] = result
+                        bar.update(1)
+                finally:
+                    stream.close()  # stops the workers now, not when the generator is collected
     except TaskFailed as failure:
         if store is not None:
-            failure.message += (
-                f" ({len(results)} finished results are kept in {store.directory!r}: rerun to "
-                "resume)"
-            )
+            failure.message += f" ({len(results)} finished results are kept{kept})"
         raise failure from failure.__cause__
+    except KeyboardInterrupt as stop:
+        if store is not None:
+            stop.args = (
+                f"{stop.args[0] if stop.args else 'interrupted'}; {len(results)} "
+                f"finished results are kept{kept}",
+            )
+        raise
     finally:
         bar.close()
     return [results[i] for i in range(n_tasks)]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import ase.io
@@ -130,3 +134,105 @@ def test_refuses_to_replace_a_directory_with_other_files(tmp_path, capsys):
     assert main(["catalog", "--out", str(out)]) == 2
     assert "not part of a catalog" in capsys.readouterr().err
     assert (out / "notes.txt").read_text() == "keep me"
+
+
+SMALL = ["joshi2023-two-body"]
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_out_dot_writes_into_the_working_directory(tmp_path, monkeypatch):
+    here = tmp_path / "catalog"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["catalog", "--out", "."]) == 0
+    first = _tree(here)
+    assert "index.json" in first and len(first) == len(structures.names()) + 2
+    catalog.write_catalog(".", pair_names=SMALL)  # a smaller catalog replaces it in place
+    assert sorted(_tree(here)) == sorted(["index.json", "README.md", f"{SMALL[0]}.extxyz"])
+    assert [p.name for p in tmp_path.iterdir()] == ["catalog"]  # no staging left beside it
+
+
+def test_stale_staging_of_killed_runs_is_removed_and_a_stranded_catalog_restored(tmp_path):
+    out = tmp_path / "structures"
+    catalog.write_catalog(out, pair_names=SMALL)
+    before = _tree(out)
+    dead = _dead_pid()
+    staging = tmp_path / f".structures-staging-{dead}-abc"
+    staging.mkdir()
+    (staging / "index.json").write_text("{}")
+    # killed between the two renames of the fallback: the catalog sits in the retired directory
+    retired = tmp_path / f".structures-old-{dead}-def"
+    retired.mkdir()
+    os.rename(out, retired / "structures")
+    mine = tmp_path / f".structures-staging-{os.getpid()}-ghi"  # a live writer's: kept
+    mine.mkdir()
+    catalog._clean_stale(out)
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name, "structures"]
+    catalog.write_catalog(out, pair_names=SMALL)
+    assert _tree(out) == before
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_replacing_a_catalog_never_leaves_the_target_missing(tmp_path, monkeypatch, exchange):
+    out = tmp_path / "structures"
+    catalog.write_catalog(out, pair_names=SMALL)
+    seen = []
+    real_rename = os.rename
+
+    def watching(source, destination):
+        real_rename(source, destination)
+        seen.append(out.is_dir())
+
+    if not exchange:
+        monkeypatch.setattr(catalog, "_exchange", lambda a, b: False)
+    else:
+        real_exchange = catalog._exchange
+
+        def watched(a, b):
+            done = real_exchange(a, b)
+            seen.append(out.is_dir())
+            return done
+
+        monkeypatch.setattr(catalog, "_exchange", watched)
+    monkeypatch.setattr(catalog.os, "rename", watching)
+    catalog.write_catalog(out, pair_names=[*SMALL, "bloom-1d"])
+    assert "bloom-1d.extxyz" in _tree(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["structures"]
+    if exchange:
+        assert seen == [True]  # one atomic exchange, the target present before and after
+    else:
+        assert seen == [False, True]  # the documented window, repaired by the next run
+
+
+def test_two_concurrent_writers_leave_one_complete_catalog(tmp_path):
+    out = tmp_path / "structures"
+    errors = []
+
+    def write(names):
+        try:
+            catalog.write_catalog(out, pair_names=names)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=write, args=(names,))
+        for names in (SMALL, [*SMALL, "bloom-1d"], SMALL, [*SMALL, "bloom-1d"])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    files = _tree(out)
+    index = json.loads(files["index.json"])
+    assert sorted(files) == sorted(
+        ["index.json", "README.md", *(e["file"] for e in index["pairs"])]
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["structures"]

@@ -252,7 +252,7 @@ def _non_congruent_pairs(n_pairs, seed):
 
 
 def _assert_never_degenerate(pairs, descriptor):
-    for pair in pairs[:50]:  # the oracle (exact) on a subset: members differ at 2-body
+    for pair in pairs:  # the oracle (exact) on every pair: members differ at 2-body
         assert not oracle.signatures_equal(pair.plus, pair.minus, 2)
     results = verdicts(descriptor, pairs, n_transforms=2)
     bad = [r for r in results if r.verdict == "degenerate"]
@@ -263,9 +263,7 @@ def test_no_degenerate_verdict_on_random_non_congruent_pairs():
     _assert_never_degenerate(_non_congruent_pairs(300, seed=1), DistanceHistogram())
 
 
-@pytest.mark.slow
-def test_no_degenerate_verdict_on_10000_random_non_congruent_pairs():
-    _assert_never_degenerate(_non_congruent_pairs(10_000, seed=2), DistanceHistogram())
+# (the shipped descriptors on 10,000 pairs of several families: tests/test_honest_verdicts.py)
 
 
 def test_no_resolved_verdict_when_the_oracle_says_the_members_coincide():

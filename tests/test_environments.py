@@ -6,8 +6,10 @@ from ase.build import bulk
 from completeness.environments import (
     Environment,
     InputError,
+    atomic_number,
     build_neighbourhoods,
     environment,
+    estimate_pairs,
 )
 
 
@@ -97,3 +99,63 @@ def test_from_vectors_round_trip():
     back = environment(env.to_atoms(), 0)
     np.testing.assert_allclose(back.vectors, vectors)
     assert back.species.tolist() == [1, 8] and back.centre_species == 6
+
+
+@pytest.mark.parametrize("number", [0, 200, -1])
+def test_atomic_numbers_outside_the_periodic_table_are_refused(number):
+    atoms = ase.Atoms(numbers=[6, number], positions=[[0, 0, 0], [1, 0, 0]])
+    with pytest.raises(InputError, match=rf"atomic number {number} .*outside 1\.\.118"):
+        build_neighbourhoods(atoms, cutoff=3.0)
+    with pytest.raises(InputError, match=r"out of range 1\.\.118"):
+        atomic_number(number)
+
+
+def test_atomic_number_helper_reads_symbols_and_names_unknown_ones():
+    assert atomic_number("C") == 6 and atomic_number(np.int64(8)) == 8
+    with pytest.raises(InputError, match="unknown chemical symbol 'Xx'"):
+        atomic_number("Xx")
+    with pytest.raises(InputError, match="unknown chemical symbol 'X'"):
+        atomic_number("X")  # ase's placeholder for atomic number 0
+    with pytest.raises(InputError, match="unknown chemical symbol"):
+        Environment.from_vectors([[1.0, 0, 0]], species=["Xx"])
+    assert Environment.from_vectors([[1.0, 0, 0]], species=["O"]).species.tolist() == [8]
+
+
+@pytest.mark.parametrize(
+    "cell, pbc",
+    [
+        (np.eye(3) * 0.01, True),  # a 0.01 Å cubic cell
+        (np.diag([10.0, 10.0, 1e-5]), True),  # one 1e-5 Å lattice vector
+        (np.diag([1e-5, 0.0, 0.0]), [True, False, False]),  # a 1-d chain with a 1e-5 Å period
+    ],
+)
+def test_tiny_periodic_cells_are_refused_before_allocating(cell, pbc):
+    rng = np.random.default_rng(0)
+    atoms = ase.Atoms("H20", positions=rng.uniform(0, 1e-6, (20, 3)), cell=cell, pbc=pbc)
+    with pytest.raises(InputError, match=r"neighbour pairs .*limit .*--max-pairs") as info:
+        build_neighbourhoods(atoms, cutoff=5.0)
+    assert "\n" not in str(info.value)
+    with pytest.raises(InputError, match="neighbour pairs"):
+        environment(atoms, 0, cutoff=5.0)
+
+
+def test_pair_limit_can_be_raised_and_ordinary_crystals_pass(monkeypatch):
+    si = bulk("Si", "diamond", a=5.43)  # 2 atoms, 16 neighbours within 4 Å
+    assert 16 <= estimate_pairs(si, 4.0) <= 64  # within a factor two of the 32 pairs
+    with pytest.raises(InputError, match="neighbour pairs"):
+        build_neighbourhoods(si, cutoff=4.0, max_pairs=10)
+    assert build_neighbourhoods(si, cutoff=4.0, max_pairs=100).n_pairs == 32
+    monkeypatch.setenv("COMPLETENESS_MAX_PAIRS", "10")
+    with pytest.raises(InputError, match="limit 10"):
+        build_neighbourhoods(si, cutoff=4.0)
+    monkeypatch.setenv("COMPLETENESS_MAX_PAIRS", "lots")
+    with pytest.raises(InputError, match="COMPLETENESS_MAX_PAIRS must be a positive integer"):
+        build_neighbourhoods(si, cutoff=4.0)
+
+
+@pytest.mark.parametrize("cutoff", [1e-9, 1e-6, 1e-4])
+def test_tiny_cutoffs_are_refused_before_the_neighbour_list(cutoff):
+    with pytest.raises(InputError, match=r"shorter than 0\.001 Å"):
+        environment(bulk("Si"), 0, cutoff=cutoff)
+    with pytest.raises(InputError, match=r"shorter than 0\.001 Å"):
+        build_neighbourhoods(cluster(80), cutoff=cutoff)

@@ -77,4 +77,4 @@ def test_the_command_line_ends_a_parallel_input_error_with_one_line(capsys):
     argv = ["discover", "--descriptor", "radial-spectrum", "--neighbours", "3"]
     assert main([*argv, "--restarts", "1", "--backend", "processes", "--n-workers", "0"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("completeness discover: error: ") and "n_workers" in line
+    assert line.startswith("completeness discover: error: ") and "workers" in line

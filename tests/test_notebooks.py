@@ -29,12 +29,31 @@ def test_every_notebook_has_a_source_and_a_paired_ipynb():
         assert source.with_suffix(".ipynb").is_file(), f"{source.name} has no paired .ipynb"
 
 
+# Runs a notebook's source and records, for every plt.show(), how many new figures with data it
+# shows (the figures a reader sees), then prints them as the last line of stdout.
+_COUNT_OUTPUTS = """
+import json, runpy, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+shown, counted = [], set()
+def show(*args, **kwargs):
+    new = [plt.figure(n) for n in plt.get_fignums() if n not in counted]
+    counted.update(plt.get_fignums())
+    shown.append(sum(any(axis.has_data() for axis in figure.axes) for figure in new))
+plt.show = show
+source = sys.argv.pop(1)
+runpy.run_path(source, run_name="__main__")
+print("figures shown: " + json.dumps(shown))
+"""
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
 def test_notebook_runs_in_quick_mode(source):
     # a fresh interpreter per notebook: no matplotlib or module state leaks between them
     env = {**os.environ, "MPLBACKEND": "Agg", "COMPLETENESS_QUICK": "1"}
     result = subprocess.run(
-        [sys.executable, source.name],
+        [sys.executable, "-c", _COUNT_OUTPUTS, source.name],
         cwd=NOTEBOOKS,
         env=env,
         capture_output=True,
@@ -44,6 +63,13 @@ def test_notebook_runs_in_quick_mode(source):
     )
     assert result.returncode == 0, f"{source.name} failed:\n{result.stderr[-3000:]}"
     assert "Traceback" not in result.stderr
+    # the outputs a reader sees: a figure with data at every unconditional plt.show(), and text
+    *printed, last = result.stdout.strip().splitlines()
+    shown = json.loads(last.removeprefix("figures shown: "))
+    unconditional = sum(line == "plt.show()" for line in source.read_text().splitlines())
+    assert len(shown) >= unconditional >= 1, (source.name, shown)
+    assert all(count >= 1 for count in shown), f"{source.name}: a plt.show() without a figure"
+    assert printed, f"{source.name} printed nothing"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -161,3 +162,48 @@ def test_bad_arguments(kwargs, message):
 def test_not_callable():
     with pytest.raises(ParallelInputError, match="function must be callable"):
         parallel_map("noisy_square", TASKS)
+
+
+def test_a_running_map_owns_its_checkpoint_directory(tmp_path):
+    """A second map on a directory in use is refused before it reads or writes anything."""
+    store = tmp_path / "checkpoint"
+    started, release = threading.Event(), threading.Event()
+
+    def held(task, rng):
+        started.set()
+        assert release.wait(timeout=60)
+        return noisy_square(task, rng)
+
+    outcome = {}
+    first = threading.Thread(
+        target=lambda: outcome.update(results=parallel_map(held, TASKS, seed=3, checkpoint=store))
+    )
+    first.start()
+    try:
+        assert started.wait(timeout=60)
+        for tasks, seed in ((TASKS, 3), (TASKS[:4], 9)):  # the same map too: one owner at a time
+            with pytest.raises(ParallelInputError, match="in use by another running map"):
+                parallel_map(noisy_square, tasks, seed=seed, checkpoint=store)
+    finally:
+        release.set()
+        first.join()
+    assert_same(outcome["results"], expected_results(TASKS, 3))
+    # once the first map returned, the lock is free: the other tasks are refused by the manifest
+    with pytest.raises(ParallelInputError, match="holds results of other tasks"):
+        parallel_map(noisy_square, TASKS[:4], seed=9, checkpoint=store)
+    assert_same(parallel_map(held, TASKS, seed=3, checkpoint=store), expected_results(TASKS, 3))
+
+
+def test_the_manifest_is_never_overwritten(tmp_path):
+    """Created exclusively: a manifest appearing between check and write is kept, not replaced."""
+    from completeness import parallel
+
+    store = tmp_path / "checkpoint"
+    store.mkdir()
+    theirs = b'{"n_tasks": 2, "function": "theirs", "tasks_sha256": "0"}\n'
+    assert parallel._create_exclusively(str(store / "manifest.json"), theirs)
+    assert not parallel._create_exclusively(str(store / "manifest.json"), b"{}")
+    assert (store / "manifest.json").read_bytes() == theirs
+    assert sorted(p.name for p in store.iterdir()) == ["manifest.json"]  # no temporary left
+    with pytest.raises(ParallelInputError, match="2 tasks of theirs"):
+        parallel_map(noisy_square, TASKS, checkpoint=store)

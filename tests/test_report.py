@@ -119,6 +119,47 @@ def test_hard_cutoff_is_discontinuous(small_catalog):
     assert any("crosses the cutoff" in m for m in findings(card, "continuity"))
 
 
+def _angle_at_the_nearest_pair(positions, numbers):
+    """cos of the angle at neighbour j between the centre and j's nearest neighbour k, for
+    the closest (j, k): undefined where j and k meet, its limit set by the direction."""
+    neighbours = positions[1:]
+    gaps = np.linalg.norm(neighbours[:, None] - neighbours[None], axis=-1)
+    gaps[np.diag_indices(len(neighbours))] = np.inf
+    j, k = np.unravel_index(np.argmin(gaps), gaps.shape)
+    to_centre, to_other = positions[0] - neighbours[j], neighbours[k] - neighbours[j]
+    cosine = to_centre @ to_other / np.linalg.norm(to_centre) / np.linalg.norm(to_other)
+    return np.array([cosine, np.linalg.norm(neighbours, axis=1).sum()])
+
+
+def test_a_direction_dependent_meeting_of_two_neighbours_is_a_finding(small_catalog):
+    card = report_card(_angle_at_the_nearest_pair, pairs=small_catalog, timings=False)
+    section = card.sections["continuity"]
+    assert section["coincidence_reading"] == "DISCONTINUOUS"
+    assert section["coincidence_jump"] > 1e-2  # cosines of different directions: O(1) apart
+    assert any(
+        "direction from which two neighbours meet" in m for m in findings(card, "continuity")
+    )
+    assert "two neighbours meeting" in "\n".join(card.summary_lines(timings=False))
+
+
+@pytest.mark.parametrize(
+    "key, reading",
+    [
+        ("power-spectrum", "continuous"),
+        ("lmbtr-k3", "DISCONTINUOUS"),
+        ("tensor-product-net", "DISCONTINUOUS"),
+    ],
+)
+def test_meeting_neighbours_on_the_built_in_descriptors(small_catalog, key, reading):
+    """LMBTR k=3 and the tensor-product network inherit the jump from their published
+    definitions (documented in their docstrings); the spectra are continuous there."""
+    card = report_card(builtin_descriptors()[key], pairs=small_catalog, timings=False)
+    section = card.sections["continuity"]
+    assert section["coincidence_reading"] == reading
+    if reading == "continuous":  # the spread shrinks with the distance: O(eps)
+        assert section["coincidence_jump"] <= section["coincidence_jump_1e-3"] / 10
+
+
 def test_callable_card_reports_missing_gradients_and_periodic_cells(small_catalog):
     def sorted_distances(positions, numbers):
         d = np.sort(np.linalg.norm(positions[1:] - positions[0], axis=1))

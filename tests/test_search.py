@@ -227,7 +227,7 @@ def test_cli_search_end_to_end(tmp_path, capsys):
     top = record["false_negatives"][0]
     assert {top["first_structure"], top["second_structure"]} == {20, 21}
     assert main(["search", str(path), "--k", "0"]) == 2
-    assert "k must be a positive integer" in capsys.readouterr().err
+    assert "--k: must be an integer >= 1" in capsys.readouterr().err
     assert main(["search", str(path), "--descriptor", "SymmetryFunctions"]) == 2
     assert "cannot be built from its defaults" in capsys.readouterr().err
 

@@ -16,6 +16,7 @@ from ase.build import bulk
 from scipy.special import eval_legendre
 
 from completeness.analysis import sensitivity as S
+from completeness.descriptors import correlations, defaults, spectra
 from completeness.descriptors.base import Descriptor
 from completeness.environments import InputError
 
@@ -125,7 +126,6 @@ def silicon() -> ase.Atoms:
 
 
 def power_spectrum(**hypers):
-    spectra = pytest.importorskip("completeness.descriptors.spectra")
     return spectra.PowerSpectrum(**hypers)
 
 
@@ -207,7 +207,6 @@ def test_object_with_compute_uses_its_gradients():
 
 
 def _builtin():
-    defaults = pytest.importorskip("completeness.descriptors.defaults")
     return defaults.builtin_descriptors()
 
 
@@ -412,7 +411,6 @@ def test_power_spectrum_manifold_of_ch4_published_protocol():
     low, high = path.target_range
     assert high - low > 0.1
     assert path.change.ratio < 0.05
-    correlations = pytest.importorskip("completeness.descriptors.correlations")
     bispectrum = correlations.Bispectrum(cutoff=2.5, n_radial=4, max_angular=4, density_width=0.3)
     other = S.path_feature_change(bispectrum, path)
     assert other.ratio > 5 * path.change.ratio

@@ -25,7 +25,12 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    a quarter of the smallest gap to the cutoff, :func:`completeness.testing.finite_difference_step`,
    all displaced structures in one ``compute`` call, the same formula as
    :func:`completeness.testing.finite_difference_gradients`); above ``GRADIENT_TOLERANCE`` =
-   1e-5 relative is a finding. Also the sensitivity at the fold point of the PRL family
+   1e-5 relative is a finding. Two neighbours meeting: one neighbour placed at distance eps from
+   another, from six random directions, for eps = 1e-3 and 1e-5 Å; a continuous descriptor's
+   features then differ by O(eps) across the directions, so the spread shrinks with eps. When
+   it does not shrink at least 10x, the features depend on the direction from which the two
+   approach each other (a discontinuity where neighbours coincide, with gradients growing as
+   1/distance): a finding. Also the sensitivity at the fold point of the PRL family
    (:func:`completeness.analysis.scan.fold_scan`, delta = 1e-4..1e-1 Å): the exponent ``k`` of
    ``d(X(0), X(delta)) ~ delta**k`` (2 = quadratic, insensitive; 1 = linear).
 4. **efficiency** -- environments per second for values and for values + gradients on a seeded
@@ -136,6 +141,13 @@ class ReportCard:
         s = self.sections
         body = "body order not declared" if self.body_order is None else f"{self.body_order}-body"
         flavour = f"{self.parity or 'parity not declared'} {body}"
+        inferred = s.get("uniqueness", {}).get("inferred")
+        if inferred:
+            flavour += (
+                f"; inferred from the verdicts: {inferred['parity']} "
+                f"{inferred['body_order']}-body ({inferred['contradictions']} contradicting, "
+                f"{inferred['basis_limited']} basis-limited of {inferred['n_verdicts']})"
+            )
         lines = [f"{self.descriptor} ({flavour})"]
         inv = s.get("invariance", {})
         if "rotation" in inv:
@@ -167,7 +179,14 @@ class ReportCard:
             fold_text = (
                 "" if fold is None else f"; at the PRL fold point features move as delta^{fold:.2f}"
             )
-            lines.append(f"  continuity: {jump_text}; {grad_text}{fold_text}")
+            meeting = con.get("coincidence_jump")
+            meeting_text = (
+                ""
+                if meeting is None
+                else f"; two neighbours meeting: spread {meeting:.1e} at 1e-5 Å "
+                f"({con['coincidence_reading']})"
+            )
+            lines.append(f"  continuity: {jump_text}; {grad_text}{fold_text}{meeting_text}")
         if timings and self.timings:
             t = self.timings
             lines.append(
@@ -377,6 +396,10 @@ def _uniqueness(user, card: ReportCard, pairs, seed, results=None) -> None:
         "first_missed_so3": min(missed_so3) if missed_so3 else None,
         "statuses": {r.pair: r.status for r in results},
     }
+    if user.body_order is None or user.parity is None:
+        from .inference import infer_body_order_and_parity
+
+        card.sections["uniqueness"]["inferred"] = infer_body_order_and_parity(results, pairs)
     for result in results:
         if result.status == "contradiction":
             card.finding(
@@ -437,7 +460,8 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
     except Exception as error:  # a failure is a finding, not a crash
         card.finding("continuity", f"fold scan: {_one_line(error)}")
     if not user.has_gradients:
-        card.finding("continuity", "no analytic gradients (a plain callable returns values only)")
+        card.finding("continuity", "no analytic gradients (the descriptor returns values only)")
+        _coincidence(user, card, rng)
         return
     try:
         atoms = _ball_environment(rng, 4, radius=3.0, species=(1, 8), min_gap=1.0)
@@ -456,6 +480,41 @@ def _continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
             )
     except Exception as error:  # a failure is a finding, not a crash
         card.finding("continuity", f"gradients: {_one_line(error)}")
+    _coincidence(user, card, rng)
+
+
+def _coincidence(user: UserDescriptor, card: ReportCard, rng) -> None:
+    """Two neighbours meeting from six directions: does the spread vanish with the distance?"""
+    section = card.sections["continuity"]
+    try:
+        radius = 3.0 if user.cutoff is None else min(3.0, 0.6 * user.cutoff)
+        base = _ball_environment(rng, 5, radius=radius, species=(1,), min_gap=0.3 * radius)
+        directions = rng.normal(size=(6, 3))
+        directions /= np.linalg.norm(directions, axis=1)[:, None]
+        meeting = base.positions[1]
+        systems = [
+            base + ase.Atom(1, meeting + eps * direction)
+            for eps in (1e-3, 1e-5)
+            for direction in directions
+        ]
+        values = user.compute(systems, centers=[0]).values
+        coarse, fine = (
+            max(feature_distance(rows[0], row) for row in rows[1:])
+            for rows in (values[:6], values[6:])
+        )
+        continuous = fine == 0.0 or coarse >= 10.0 * fine
+        section["coincidence_jump"] = fine
+        section["coincidence_jump_1e-3"] = coarse
+        section["coincidence_reading"] = "continuous" if continuous else "DISCONTINUOUS"
+        if not continuous:
+            card.finding(
+                "continuity",
+                f"features depend on the direction from which two neighbours meet: they differ "
+                f"by {fine:.1e} (relative) across directions at 1e-5 Å apart, {coarse:.1e} at "
+                "1e-3 Å (a discontinuity where neighbours coincide)",
+            )
+    except Exception as error:  # a failure is a finding, not a crash
+        card.finding("continuity", f"neighbours meeting: {_one_line(error)}")
 
 
 def _finite_differences(user: UserDescriptor, atoms: ase.Atoms, step: float) -> np.ndarray:
@@ -870,8 +929,19 @@ def _descriptor_record(name: str, user: UserDescriptor) -> dict:
     }
     if user.kind == "descriptor":
         record["class"] = type(user.wrapped).__name__
-        record["hypers"] = _clean(user.wrapped.get_params())
+        record["hypers"] = _clean(
+            {key: _plain(value) for key, value in user.wrapped.get_params().items()}
+        )
     return record
+
+
+def _plain(value):
+    """``value`` when JSON can hold it, else the name of its type (an adapted peer object)."""
+    if value is None or isinstance(value, (str, int, float, bool, list, tuple, dict, np.ndarray)):
+        return value
+    if isinstance(value, np.generic):
+        return value
+    return f"{type(value).__module__}.{type(value).__name__} object"
 
 
 def run_audit(
@@ -883,17 +953,20 @@ def run_audit(
     seed: int = 0,
     progress: bool = True,
     pair_statement: str | None = None,
+    timeout: float | None = None,
 ) -> Audit:
     """Verdicts of every descriptor on every pair (one batch per descriptor) and their cards.
 
     ``descriptors``: ``{name: descriptor}`` (any shape :func:`as_descriptor` accepts).
     ``progress``: a progress bar per descriptor (:func:`completeness.progress.progress_bar`).
+    ``timeout``: seconds one call of a user's descriptor may take
+    (:class:`~completeness.descriptors.user.UserDescriptor`).
     """
     from ..progress import progress_bar
 
     if pairs is None:
         pairs = catalog_pairs()
-    users = {name: as_descriptor(d, name=name) for name, d in descriptors.items()}
+    users = {name: as_descriptor(d, name=name, timeout=timeout) for name, d in descriptors.items()}
     results, report = {}, {}
     for name in progress_bar(users, enabled=progress, desc="audit", unit="descriptor"):
         user = users[name]

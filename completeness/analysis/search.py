@@ -77,7 +77,6 @@ from scipy.optimize import linear_sum_assignment
 
 from .. import parallel
 from ..environments import InputError, build_neighbourhoods, check_cutoff, check_systems
-from ..errors import first_line
 
 __all__ = [
     "EnvironmentSet",
@@ -796,16 +795,6 @@ def _choose(feature_distance, bound, max_alignments) -> np.ndarray:
 
 def read_systems(path) -> list[ase.Atoms]:
     """Every frame of a structure file (ase.io), or InputError naming the file."""
-    import ase.io
+    from ..environments import read_structures
 
-    if not os.path.isfile(path):
-        raise InputError(f"data file {path!r} does not exist; check the path")
-    try:
-        frames = ase.io.read(path, index=":")
-    except Exception as error:  # ase raises many types for unreadable files: one message
-        raise InputError(
-            f"cannot read {path!r} ({first_line(error)}); give an extxyz/xyz file"
-        ) from None
-    if not frames:
-        raise InputError(f"{path!r} holds no structures")
-    return frames
+    return read_structures(path, what="data file")

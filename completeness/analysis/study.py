@@ -45,7 +45,7 @@ import numpy as np
 
 from .. import parallel
 from ..environments import InputError
-from ..io import write_atomically
+from ..io import check_outputs, write_atomically, write_together
 from .distance import N_TRANSFORMS, verdicts
 
 __all__ = [
@@ -353,6 +353,11 @@ def write_table(rows: list[dict], path, columns=None) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} is missing")
+    write_atomically(path, _csv_writer(rows, columns))
+
+
+def _csv_writer(rows: list[dict], columns=None):
+    """``write(path)`` of the CSV of ``rows`` (for the atomic writers of :mod:`completeness.io`)."""
     columns = list(columns or (rows[0].keys() if rows else []))
 
     def write(temporary):
@@ -362,7 +367,7 @@ def write_table(rows: list[dict], path, columns=None) -> None:
             for row in rows:
                 writer.writerow([_cell(row.get(name, "")) for name in columns])
 
-    write_atomically(path, write)
+    return write
 
 
 _MARGIN_FLOOR = -3.0  # a distance of exactly 0 (margin -inf) is drawn at this many decades
@@ -450,19 +455,23 @@ def _label(name: str) -> str:
     return name.replace("_", " ") + units.get(name, "")
 
 
-def write_outputs(study: Study, table=None, figure=None) -> list[str]:
-    """Write the tidy table and the figure (paths default to the config's ``output``)."""
-    written = []
-    table = table or study.config.table
-    figure_path = figure or study.config.figure
-    if table:
-        write_table(study.rows, table, columns=[*study.hyper_columns, *COLUMNS])
-        written.append(str(table))
-    if figure_path:
-        figure_path = Path(figure_path)
-        if not figure_path.parent.is_dir():
-            raise InputError(f"cannot write {str(figure_path)!r}: its directory is missing")
+def output_paths(config: StudyConfig, table=None, figure=None) -> dict:
+    """``{"table": path, "figure": path}`` of a study (arguments override the config), each
+    checked before any work (:func:`completeness.io.check_outputs`); unset outputs left out."""
+    chosen = {"table": table or config.table, "figure": figure or config.figure}
+    return check_outputs({name: path for name, path in chosen.items()}, stdout=None)
+
+
+def write_outputs(study: Study, table=None, figure=None, also: dict | None = None) -> list[str]:
+    """Write the tidy table and the figure (paths default to the config's ``output``), and the
+    files of ``also`` (``{path: text}``), together: all of them or none
+    (:func:`completeness.io.write_together`)."""
+    paths = output_paths(study.config, table, figure)
+    contents = {}
+    if "table" in paths:
+        columns = [*study.hyper_columns, *COLUMNS]
+        contents[paths["table"]] = _csv_writer(study.rows, columns)
+    if "figure" in paths:
         drawing = study_figure(study)
-        write_atomically(figure_path, lambda tmp: drawing.savefig(tmp, format="png", dpi=130))
-        written.append(str(figure_path))
-    return written
+        contents[paths["figure"]] = lambda tmp: drawing.savefig(tmp, format="png", dpi=130)
+    return write_together({**contents, **(also or {})})

@@ -12,10 +12,10 @@ descriptor), ``--backend`` / ``--n-workers`` / ``--scheduler`` (parallelism), ``
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from ..errors import InputError, first_line
-from ..io import json_text, write_text
+from ..io import check_outputs, json_text, write_together
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -41,7 +41,8 @@ def _shown(default) -> bool:
 DESCRIPTOR_HELP = (
     "a built-in key (e.g. power-spectrum: the audit's settings), a class name (e.g. "
     "PowerSpectrum: its own defaults), library:Name (e.g. featomic:SoapPowerSpectrum) or "
-    "module:attr for your own (object with compute() or callable (positions, numbers) -> vector)"
+    "module:attr for your own (object with compute(), callable (positions, numbers) -> vector, "
+    "configured dscribe descriptor, featomic calculator or ASE calculator)"
 )
 
 #: The hyperparameter flags and the keyword each sets on the descriptor.
@@ -118,28 +119,128 @@ def printer(args):
     return print
 
 
-def write_json_output(args, data) -> None:
-    """``data`` to ``--json``'s target (stdout for ``-``), written atomically."""
-    if args.json == "-":
+def check_files(args, **flags) -> dict:
+    """Check ``--json``'s target and the other output ``flags`` (``{"--modes": path}``) before
+    any work (:func:`completeness.io.check_outputs`); return ``{flag: path}`` of the files."""
+    return check_outputs({"--json": getattr(args, "json", None), **flags})
+
+
+def write_json_output(args, data, files: dict | None = None, contents: dict | None = None):
+    """``data`` to ``--json``'s target (stdout for ``-``) and the other ``contents`` (by flag) to
+    ``files`` (:func:`check_files`), all files together: all or nothing."""
+    files = check_files(args) if files is None else files
+    contents = dict(contents or {})
+    if "--json" in files:
+        contents["--json"] = json_text(data)
+    write_together({path: contents[flag] for flag, path in files.items()})
+    if getattr(args, "json", None) == "-":
         sys.stdout.write(json_text(data))
-    elif args.json:
-        write_text(args.json, json_text(data))
 
 
 def read_structure(path: str):
     """One structure from a file (first frame), or InputError naming the file."""
-    import os
+    from ..environments import read_structures
 
-    import ase.io
+    return read_structures(path, index=0)[0]
 
-    if not os.path.isfile(path):
-        raise InputError(f"structure file {path!r} does not exist; check the path")
-    try:
-        atoms = ase.io.read(path, index=0)
-    except Exception as error:  # ase raises many types for unreadable files: one message
-        raise InputError(
-            f"cannot read structure file {path!r} ({first_line(error)}); give an extxyz/xyz file"
-        ) from None
-    if len(atoms) == 0:
-        raise InputError(f"structure file {path!r} has no atoms; give the centre and neighbours")
-    return atoms
+
+# --------------------------------------------------------------------------------------------
+# numbers on the command line: one checker for every flag (argparse ``type=``)
+# --------------------------------------------------------------------------------------------
+
+
+def integer(minimum: int):
+    """``type=`` for an integer flag of at least ``minimum`` (a one-line error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def number(*, above=None, minimum=None, below=None):
+    """``type=`` for a finite real flag, ``> above`` or ``>= minimum``, and ``< below``."""
+    bounds = [f"> {above:g}"] if above is not None else []
+    bounds += [f">= {minimum:g}"] if minimum is not None else []
+    bounds += [f"< {below:g}"] if below is not None else []
+    wanted = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if (
+            not math.isfinite(value)
+            or (above is not None and value <= above)
+            or (minimum is not None and value < minimum)
+            or (below is not None and value >= below)
+        ):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+
+    parse.__name__ = wanted
+    return parse
+
+
+#: The rule of every numeric flag, by name: the same flag means the same thing in every
+#: sub-command. :func:`check_numbers` installs them; a numeric flag without a rule is a bug
+#: (``tests/test_cli_reliability.py`` checks every sub-command).
+NUMBER_FLAGS = {
+    # sizes of a descriptor
+    "cutoff": number(above=0.0),
+    "n_radial": integer(1),
+    "max_angular": integer(0),
+    "density_width": number(above=0.0),
+    "correlation_order": integer(1),
+    # counts
+    "k": integer(1),
+    "top": integer(1),
+    "components": integer(0),
+    "max_alignments": integer(1),
+    "n_workers": integer(1),
+    "neighbours": integer(1),
+    "restarts": integer(1),
+    "max_iterations": integer(1),
+    "n_pairs": integer(1),
+    "n_modes": integer(1),
+    "n_t": integer(2),
+    "follow": integer(1),
+    "max_pairs": integer(1),
+    "model_layer": integer(1),  # 1-based
+    # indices and seeds
+    "seed": integer(0),
+    "seeds": integer(0),
+    "centre": integer(0),
+    "neighbour": integer(0),
+    # lengths (Å), tolerances, fractions, seconds
+    "min_structural": number(minimum=0.0),
+    "min_separation": number(minimum=0.0),
+    "min_radial_spread": number(minimum=0.0),
+    "t_min": number(above=0.0),
+    "t_max": number(above=0.0),
+    "step": number(above=0.0),
+    "rtol": number(above=0.0, below=1.0),
+    "test_fraction": number(above=0.0, below=1.0),
+    "timeout": number(above=0.0),
+    "resolution": number(above=0.0),
+}
+
+
+def check_numbers(parser: argparse.ArgumentParser) -> None:
+    """Give every numeric flag of ``parser`` (and of its sub-commands) its rule."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                check_numbers(sub)
+        elif action.type in (int, float):
+            if action.dest not in NUMBER_FLAGS:
+                raise KeyError(f"numeric flag --{action.dest} has no rule in NUMBER_FLAGS")
+            action.type = NUMBER_FLAGS[action.dest]

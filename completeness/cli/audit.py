@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import InputError, first_line
-from ..io import write_atomically, write_text
+from ..io import check_outputs, write_together
 from . import _common
 
 
@@ -15,7 +15,20 @@ def run(args) -> int:
     from ..analysis.report import catalog_pairs, run_audit
     from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
 
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
     # everything that can fail on bad input happens before any computation or output
+    files = check_outputs(
+        {
+            "--json": args.json,
+            "--markdown": args.markdown,
+            "--figure": args.figure,
+            "--html": args.html,
+            "--chemiscope": args.chemiscope,
+        }
+    )
     descriptors = resolve_descriptors(args.descriptor) if args.descriptor else builtin_descriptors()
     if args.model_type and not args.model:
         raise InputError("--model-type needs --model PATH (the model file to audit)")
@@ -35,7 +48,7 @@ def run(args) -> int:
     else:
         _refuse_pair_options(args)
         pairs = catalog_pairs()
-    _probe(descriptors, pairs[0].plus)
+    _probe(descriptors, pairs[0].plus, args.timeout)
     audit = run_audit(
         descriptors,
         pairs,
@@ -44,6 +57,7 @@ def run(args) -> int:
         seed=args.seed,
         progress=not args.quiet,
         pair_statement=statement,
+        timeout=args.timeout,
     )
     outputs = {}
     probes = None
@@ -63,14 +77,14 @@ def run(args) -> int:
 
             outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
     figure = audit.figure() if args.figure else None
-    page = audit.html() if args.html else None
-    for kind, target in (("json", args.json), ("markdown", args.markdown)):
-        if kind in outputs and target != "-":
-            write_text(target, outputs[kind])
-    if figure is not None:
-        write_atomically(args.figure, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
-    if page is not None:
-        write_text(args.html, page)
+    contents = {
+        "--json": outputs.get("json"),
+        "--markdown": outputs.get("markdown"),
+        "--figure": lambda tmp: figure.savefig(tmp, format="png", dpi=120),
+        "--html": audit.html() if args.html else None,
+        "--chemiscope": _chemiscope_bytes(args.chemiscope, audit),
+    }
+    write_together({path: contents[flag] for flag, path in files.items()})  # all or nothing
     stdout_outputs = [
         outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
     ]
@@ -163,7 +177,15 @@ def _model(args) -> dict:
     return out
 
 
-def _probe(descriptors: dict, atoms) -> None:
+def _chemiscope_bytes(path, audit):
+    if not path:
+        return None
+    from ..chemiscope_export import audit_dataset, dataset_bytes
+
+    return dataset_bytes(path, audit_dataset(audit))
+
+
+def _probe(descriptors: dict, atoms, timeout=None) -> None:
     """Compute every descriptor once on one structure: a wrong output shape (or any other
     InputError) stops the audit before anything is computed at length or written."""
     from ..descriptors.user import as_descriptor
@@ -172,7 +194,7 @@ def _probe(descriptors: dict, atoms) -> None:
         if _is_peer(descriptor):
             continue  # a wrapped library's failure is a finding of its card, not a usage error
         try:
-            as_descriptor(descriptor, name=name).compute(atoms, centers=[0])
+            as_descriptor(descriptor, name=name, timeout=timeout).compute(atoms, centers=[0])
         except InputError:
             raise
         except Exception as error:  # the user's code failed: say so in one line
@@ -283,10 +305,23 @@ def register(commands) -> None:
         help="write one self-contained HTML page (heat map, claims, 3D views, report cards)",
     )
     parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write both members of every pair as a chemiscope dataset, verdicts and features "
+        "as properties (.json or .json.gz; needs the chemiscope extra)",
+    )
+    parser.add_argument(
         "--no-timings",
         action="store_true",
         help="skip the efficiency timings (the only machine-dependent numbers)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up on a call of your own descriptor (module:attr) after this long: the "
+        "audit records it as an error instead of hanging (default: no limit)",
+    )
     _common.add_quiet(parser)
     parser.set_defaults(run=run)

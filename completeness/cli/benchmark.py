@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
+from ..io import check_output
 from . import _common
 
 
@@ -11,6 +10,8 @@ def run(args) -> int:
     from ..analysis import benchmark
     from ..analysis.plotting import quick_mode
 
+    if args.out:
+        check_output(args.out, "--out", directory=True)
     config = benchmark.load_config(args.config, quick=args.quick or quick_mode())
     overrides = {
         key: value
@@ -25,7 +26,7 @@ def run(args) -> int:
         from dataclasses import replace
 
         config = replace(config, **overrides)
-    result = benchmark.run_benchmark(config, progress=sys.stderr.isatty() and not args.quiet)
+    result = benchmark.run_benchmark(config, progress=not args.quiet)
     paths = benchmark.write_results(result, args.out)
     if not args.quiet:
         print(benchmark.markdown(result), end="")

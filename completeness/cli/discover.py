@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..io import check_output
 from . import _common
 
 
@@ -9,6 +10,13 @@ def run(args) -> int:
     from ..discovery import discover
 
     say = _common.printer(args)
+    if args.out:
+        check_output(args.out, "--out", directory=True)
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
+    files = _common.check_files(args, **{"--chemiscope": args.chemiscope})
     descriptor = _common.one_descriptor(args)
     result = discover(
         descriptor,
@@ -50,7 +58,12 @@ def run(args) -> int:
     if args.out:
         result.write(args.out)
         say(f"wrote {len(result.pairs)} pairs (catalog format) and discovery.json to {args.out}")
-    _common.write_json_output(args, result.summary())
+    contents = {}
+    if args.chemiscope:
+        from ..chemiscope_export import dataset_bytes, discovery_dataset
+
+        contents["--chemiscope"] = dataset_bytes(args.chemiscope, discovery_dataset(result))
+    _common.write_json_output(args, result.summary(), files, contents)
     return 0
 
 
@@ -83,5 +96,11 @@ def register(commands) -> None:
     _common.add_hypers(parser)
     parser.add_argument("--out", metavar="DIR", help="write the pairs in the catalog's format")
     _common.add_json(parser, "the summary")
+    parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write the discovered pairs as a chemiscope dataset (.json or .json.gz; needs the "
+        "chemiscope extra)",
+    )
     _common.add_quiet(parser)
     parser.set_defaults(run=run)

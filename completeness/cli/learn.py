@@ -16,6 +16,7 @@ def run(args) -> int:
     from ..descriptors.defaults import resolve_descriptors
 
     quiet = args.quiet or args.json == "-"
+    files = _common.check_files(args)
     pairs = learning.family_pairs(args.family, args.n_pairs, seed=args.seed)
     results, features = [], {}
     hypers = _common.hypers(args)
@@ -63,7 +64,7 @@ def run(args) -> int:
             print("GFRE (source -> target) on both members of every pair:")
             for key, value in output["gfre"].items():
                 print(f"  {key}: {value:.4f}")
-    _common.write_json_output(args, output)
+    _common.write_json_output(args, output, files)
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InputError
-from ..io import write_text
+from ..io import check_output, write_text
 
 
 def read_audit(path: str) -> dict:
@@ -33,6 +33,7 @@ def read_audit(path: str) -> dict:
 def run(args) -> int:
     from ..report_html import audit_html
 
+    check_output(args.html, "--html")
     data = read_audit(args.results)
     write_text(args.html, audit_html(data, title=args.title))
     if not args.quiet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+from ..io import json_text
 from . import _common
 
 
@@ -14,17 +15,21 @@ def run(args) -> int:
     config = study.load_config(args.config)
     if args.descriptor:
         config = dataclasses.replace(config, descriptor=args.descriptor)
+    files = _common.check_files(args)  # (the table and figure: study.output_paths, below)
+    study.output_paths(config, table=args.table, figure=args.figure)
     result = study.run_study(
         config,
         backend=args.backend,
         n_workers=args.n_workers,
         scheduler=args.scheduler,
         checkpoint=args.checkpoint,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
     )
-    written = study.write_outputs(result, table=args.table, figure=args.figure)
     summary = result.summary()
-    _common.write_json_output(args, summary)
+    also = {path: json_text(summary) for path in files.values()}  # --json, with the others
+    written = study.write_outputs(result, table=args.table, figure=args.figure, also=also)
+    if args.json == "-":
+        sys.stdout.write(json_text(summary))
     if not args.quiet and args.json != "-":
         resolved = sum(r["n_resolvable_resolved"] for r in summary)
         resolvable = sum(r["n_resolvable"] for r in summary)

@@ -8,8 +8,14 @@ from . import _common
 
 
 def run(args) -> int:
+    from ..analysis import search_report
     from ..analysis.search import read_systems, search
 
+    if args.chemiscope:  # fail before computing when the package is missing
+        from ..chemiscope_export import require_chemiscope
+
+        require_chemiscope()
+    files = _common.check_files(args, **{"--hits": args.hits, "--chemiscope": args.chemiscope})
     descriptor = _common.one_descriptor(args)
     systems = read_systems(args.data)
     result = search(
@@ -23,11 +29,25 @@ def run(args) -> int:
         backend=args.backend,
         n_workers=args.n_workers,
         scheduler=args.scheduler,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=not args.quiet,
     )
-    _common.write_json_output(args, result.to_dict(args.top))
+    records = search_report.hits(result, systems, args.data, args.top)
+    data = result.to_dict(args.top)
+    data["false_negatives"] = records  # the same rows, with names, elements and the outlier flag
+    data["stands_out"] = search_report.stands_out(records)
+    contents = {}
+    if args.hits:
+        contents["--hits"] = search_report.hits_writer(result, systems, records)
+    if args.chemiscope:
+        from ..chemiscope_export import dataset_bytes, search_dataset
+
+        dataset = search_dataset(result, systems, records)
+        contents["--chemiscope"] = dataset_bytes(args.chemiscope, dataset)
+    _common.write_json_output(args, data, files, contents)
     if not args.quiet and args.json != "-":
-        sys.stdout.write(result.text(args.top))
+        sys.stdout.write(search_report.hits_text(result, systems, args.data, args.top))
+        timings = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+        sys.stdout.write(f"timings [s]: {timings}\n")
     return 0
 
 
@@ -62,6 +82,15 @@ def register(commands) -> None:
     )
     parser.add_argument("--top", type=int, default=10, help="pairs to report")
     _common.add_json(parser)
+    parser.add_argument(
+        "--hits", metavar="PATH", help="write both environments of every reported pair (extxyz)"
+    )
+    parser.add_argument(
+        "--chemiscope",
+        metavar="PATH",
+        help="write the reported pairs as a chemiscope dataset (.json or .json.gz; needs the "
+        "chemiscope extra)",
+    )
     _common.add_parallel(parser, backend="serial")
     _common.add_quiet(parser)
     parser.set_defaults(run=run)

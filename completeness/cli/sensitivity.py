@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
-from ..io import write_atomically
 from . import _common
 from ._common import read_structure
 
@@ -15,6 +12,7 @@ def run(args) -> int:
     from ..analysis import sensitivity
 
     say = _common.printer(args)
+    files = _common.check_files(args, **{"--modes": args.modes})
     descriptor = _common.one_descriptor(args)
     atoms = read_structure(args.structure)
     if args.path == "none" and args.follow is None and not args.modes:
@@ -50,19 +48,15 @@ def run(args) -> int:
         f"condition number {jac.condition_number:.4g}; {out['n_insensitive']} insensitive "
         f"mode(s) below {args.rtol:g} s_max; rotation leak {jac.rotation_leak:.1e}"
     )
-    if args.modes:
-        written = []
-
-        def write(path):
-            written.extend(jac.write_modes(path, count=args.n_modes))
-
-        write_atomically(args.modes, write)
-        say(f"wrote modes {written} (least sensitive first) to {args.modes} (array 'mode')")
+    modes = []  # indices of the modes written (every file is written together at the end)
+    contents = {"--modes": lambda path: modes.extend(jac.write_modes(path, count=args.n_modes))}
     if args.path != "none":
         out["exponents"] = _exponents(args, descriptor, atoms, env, say)
     if args.follow is not None:
         out["follow"] = _follow(args, descriptor, atoms, env, say)
-    _common.write_json_output(args, out)
+    _common.write_json_output(args, out, files, contents)
+    if args.modes:
+        say(f"wrote modes {modes} (least sensitive first) to {args.modes} (array 'mode')")
     return 0
 
 
@@ -118,7 +112,7 @@ def _follow(args, descriptor, atoms, env, say) -> dict:
         target=target,
         method=args.method,
         seed=args.seed,
-        progress=sys.stderr.isatty(),
+        progress=not args.quiet,
     )
     summary = path.summary()
     low, high = summary["distance_range"]

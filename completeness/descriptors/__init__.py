@@ -6,9 +6,12 @@ Every descriptor follows the API of :class:`completeness.descriptors.Descriptor`
     features = ps.compute(atoms, centers=[0], gradients=True)
 
 Wrappers of featomic, dscribe and quippy live in ``completeness.descriptors.wrappers`` and import
-their library lazily.
+their library lazily. :func:`adapt` turns an object already in hand (a configured dscribe
+descriptor, a featomic calculator, an ASE calculator, a callable) into a descriptor the audit
+accepts (:mod:`completeness.descriptors.adapters`).
 """
 
+from .adapters import adapt
 from .base import Descriptor, Features, from_json, registered_descriptors
 from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
@@ -31,6 +34,7 @@ __all__ = [
     "RadialSpectrum",
     "SymmetryFunctions",
     "ZernikeDescriptor",
+    "adapt",
     "from_json",
     "registered_descriptors",
 ]

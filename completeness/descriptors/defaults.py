@@ -94,8 +94,9 @@ def resolve_descriptor(spec: str, hypers: dict | None = None):
       :mod:`completeness.descriptors.wrappers`;
     - ``TYPE:PATH`` (``mace:my.model``, ``schnetpack:best_model``): a trained model file read
       by its own library, every layer's features, see :mod:`completeness.descriptors.models`;
-    - ``module:attr``: your own object or callable, see
-      :func:`completeness.descriptors.user.load_descriptor`.
+    - ``module:attr``: your own object or callable (:func:`completeness.descriptors.user.
+      load_descriptor`), passed through :func:`completeness.descriptors.adapt` (a
+      configured dscribe descriptor, a featomic calculator or an ASE calculator is accepted).
 
     ``hypers`` (e.g. ``{"cutoff": 6.0}``) are set with ``set_params`` on a copy; a name the
     descriptor does not take is an :class:`InputError`, never silently dropped.
@@ -117,8 +118,10 @@ def resolve_descriptor(spec: str, hypers: dict | None = None):
 
         model_type, _, path = spec.partition(":")
         descriptor = load_model(path, model_type)
-    elif ":" in spec:
-        descriptor = load_descriptor(spec)
+    elif ":" in spec:  # your own object: adapted (dscribe/featomic objects, ASE calculators)
+        from .adapters import adapt
+
+        descriptor = adapt(load_descriptor(spec))
     elif spec in classes:
         _check_accepted(spec, classes[spec], hypers)
         try:

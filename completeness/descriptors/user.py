@@ -1,6 +1,8 @@
 """Adapting a user's own descriptor so that the audit can run on it without subclassing.
 
-Three shapes are accepted by :func:`as_descriptor`:
+:func:`as_descriptor` first passes the object through
+:func:`completeness.descriptors.adapt` (configured dscribe descriptors, featomic
+calculators and ASE calculators become descriptors there); then three shapes are accepted:
 
 1. a :class:`~completeness.descriptors.base.Descriptor` (used through the same adapter, so its
    output is validated like any other);
@@ -21,18 +23,52 @@ shape it returned and the shape expected.
 Optional attributes read from the user's object (or function): ``body_order`` (int), ``parity``
 (``"O(3)"`` or ``"SO(3)"``), ``cutoff`` (Å) and ``name``. Without ``body_order``/``parity`` the
 audit still measures every distance and verdict, it only cannot say which verdict to expect.
+
+The user's code runs fenced in (objects with ``compute`` and callables; the package's own
+descriptors are trusted):
+
+* whatever it prints goes to stderr (Python's ``sys.stdout`` and file descriptor 1 alike), so
+  machine-readable output on stdout (``completeness audit --json -``) stays valid;
+* ``sys.exit()`` inside it becomes a :class:`DescriptorError` (the audit records it as a
+  finding instead of ending); ``KeyboardInterrupt`` propagates (a clean stop);
+* with ``timeout=`` seconds, a call that does not return in time raises
+  :class:`DescriptorTimeout`, and every later call of that descriptor fails at once with the
+  same message (one hung descriptor costs one timeout, not one per measurement). In the main
+  thread the call is interrupted by ``SIGALRM`` (Python code and sleeps return at once; a long
+  C call is interrupted when it returns to Python); in other threads the call is left running
+  in a daemon thread and abandoned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
+import signal
+import sys
+import threading
 
 import numpy as np
 
 from ..environments import InputError, check_systems
+from .adapters import adapt
 from .base import Descriptor
 
-__all__ = ["UserDescriptor", "as_descriptor", "load_descriptor"]
+__all__ = [
+    "DescriptorError",
+    "DescriptorTimeout",
+    "UserDescriptor",
+    "as_descriptor",
+    "load_descriptor",
+]
+
+
+class DescriptorError(InputError):
+    """The user's descriptor misbehaved (exited, timed out): a one-line message naming it."""
+
+
+class DescriptorTimeout(DescriptorError):
+    """A call of the user's descriptor did not return within its ``timeout``."""
 
 
 class UserDescriptor:
@@ -50,26 +86,28 @@ class UserDescriptor:
         ``"descriptor"`` (a completeness Descriptor), ``"object"`` or ``"callable"``.
     wrapped : object
         The user's object itself.
+    timeout : float or None
+        Seconds one call may take (module docstring); None: no limit.
     """
 
-    def __init__(self, wrapped, *, name: str | None = None):
+    def __init__(self, wrapped, *, name: str | None = None, timeout: float | None = None):
+        # the message of a timeout, repeated by every later call (shared by re-wrappings)
+        self._expired: dict = {}
         if isinstance(wrapped, UserDescriptor):
             name = name or wrapped.name
+            timeout = wrapped.timeout if timeout is None else timeout
+            self._expired = wrapped._expired
             wrapped = wrapped.wrapped
+        wrapped = adapt(wrapped)  # peer objects, ASE calculators; refuses what cannot be
         self.wrapped = wrapped
+        self.timeout = _check_timeout(timeout)
         if isinstance(wrapped, Descriptor):
             self.kind = "descriptor"
         elif callable(getattr(wrapped, "compute", None)):
             self.kind = "object"
             self._check_compute_signature()
-        elif callable(wrapped):
-            self.kind = "callable"
         else:
-            raise InputError(
-                f"{type(wrapped).__name__!r} is not a descriptor: give an object with "
-                "compute(systems, centers=..., gradients=...) or a callable "
-                "(positions, numbers) -> vector"
-            )
+            self.kind = "callable"
         self.name = name or _name_of(wrapped)
         self.body_order = _optional_int(getattr(wrapped, "body_order", None), self.name)
         parity = getattr(wrapped, "parity", None)
@@ -89,8 +127,9 @@ class UserDescriptor:
 
     @property
     def has_gradients(self) -> bool:
-        """False for plain callables (they only return values)."""
-        return self.kind != "callable"
+        """False for plain callables (they only return values) and for objects that say so
+        (``has_gradients = False``)."""
+        return self.kind != "callable" and bool(getattr(self.wrapped, "has_gradients", True))
 
     def compute(self, systems, *, centers=None, gradients: bool = False):
         """Feature values (and gradients) of ``systems``, validated.
@@ -107,12 +146,12 @@ class UserDescriptor:
                     f"descriptor {self.name!r} is a plain callable and has no analytic gradients; "
                     "give an object whose compute(..., gradients=True) returns them"
                 )
-            values = self._call_per_centre(systems, centers)
+            values = self._run(self._call_per_centre, systems, centers)
             return _Result(values=values, gradients=None)
         if gradients:
-            result = self.wrapped.compute(systems, centers=centers, gradients=True)
+            result = self._run(self.wrapped.compute, systems, centers=centers, gradients=True)
         else:
-            result = self.wrapped.compute(systems, centers=centers)
+            result = self._run(self.wrapped.compute, systems, centers=centers)
         values = _as_matrix(getattr(result, "values", result), self.name, expected_samples)
         grads = None
         if gradients:
@@ -138,6 +177,27 @@ class UserDescriptor:
         return _Result(values=values, gradients=grads)
 
     # ---- helpers -------------------------------------------------------------------------------
+
+    def _run(self, function, *args, **kwargs):
+        """Call the user's code: stdout to stderr, the timeout, ``sys.exit`` as an error."""
+        if self.kind == "descriptor":
+            return function(*args, **kwargs)
+        if self._expired:
+            raise DescriptorTimeout(self._expired["message"])
+        try:
+            with _stdout_to_stderr():
+                return _within(self.timeout, function, *args, **kwargs)
+        except _Expired:
+            self._expired["message"] = (
+                f"descriptor {self.name!r} did not return within {self.timeout:g} s (timeout); "
+                "make it faster or raise --timeout"
+            )
+            raise DescriptorTimeout(self._expired["message"]) from None
+        except SystemExit as stop:
+            raise DescriptorError(
+                f"descriptor {self.name!r} called sys.exit({stop.code!r}); a descriptor must "
+                "return features or raise an exception"
+            ) from None
 
     def _check_compute_signature(self):
         try:
@@ -187,6 +247,77 @@ class UserDescriptor:
         return _as_matrix(values, self.name, len(rows))
 
 
+def _check_timeout(timeout):
+    if timeout is None:
+        return None
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(timeout, bool) or not np.isfinite(value) or value <= 0:
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return value
+
+
+class _Expired(BaseException):
+    """Raised by the alarm inside the user's code (a BaseException: user code that catches
+    ``Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send what the block prints (``sys.stdout`` and file descriptor 1) to stderr."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (a closed stdout): nothing printed can corrupt it
+        saved = None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _within(seconds, function, *args, **kwargs):
+    """``function(...)``, or :class:`_Expired` after ``seconds`` (module docstring)."""
+    if seconds is None:
+        return function(*args, **kwargs)
+    if threading.current_thread() is threading.main_thread():
+
+        def expire(_signal, _frame):
+            raise _Expired
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as error:  # handed to the caller's thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True, name="completeness-user-descriptor")
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _Expired
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 class _Result:
     """Validated output of :meth:`UserDescriptor.compute` (values, gradients)."""
 
@@ -197,9 +328,9 @@ class _Result:
         self.gradients = gradients
 
 
-def as_descriptor(obj, *, name: str | None = None) -> UserDescriptor:
+def as_descriptor(obj, *, name: str | None = None, timeout: float | None = None) -> UserDescriptor:
     """Wrap ``obj`` (Descriptor, object with ``compute``, or callable) for the audit."""
-    return UserDescriptor(obj, name=name)
+    return UserDescriptor(obj, name=name, timeout=timeout)
 
 
 def _name_of(obj) -> str:

@@ -13,12 +13,24 @@ The output is byte-for-byte reproducible: positions are written by ase's extxyz 
 fixed format (8 decimals; negative zeros removed), JSON with sorted keys and a fixed indent,
 and nothing depends on time or the machine. Every pair is checked with
 :func:`completeness.structures.verify` before anything is written, the files are written to a
-temporary directory next to the destination, and the destination is replaced only once
-everything succeeded (no half-written catalog).
+staging directory next to the destination, and the destination is replaced only once everything
+succeeded (no half-written catalog).
+
+Replacing a directory: the staging directory and the destination are exchanged in one atomic
+``renameat2(RENAME_EXCHANGE)`` (Linux), so the destination is never missing, not even for an
+instant; where the kernel or file system cannot exchange, two renames are used and a run killed
+between them is repaired by the next run (the previous catalog is moved back). Staging and
+retired directories carry the writer's process id and are removed by the next run once that
+process is gone. Concurrent writers into one parent directory take turns (an ``flock`` on the
+parent directory). A destination that is the working directory (``--out .``) or contains it is
+updated file by file instead (renaming it would strand the shell in a deleted directory).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import json
 import os
 import re
@@ -153,45 +165,122 @@ def _check_destination(out: Path) -> None:
 def write_catalog(out="structures", pair_names=None) -> list[Path]:
     """Verify every pair and write the catalog to ``out``; return the written paths.
 
-    The files are first written to a temporary directory next to ``out``, which then replaces
-    ``out`` (an existing catalog directory is swapped out, never edited in place).
+    The files are first written to a staging directory next to ``out``, which then replaces
+    ``out`` (module docstring: never edited in place, never missing).
     """
-    out = Path(out)
+    out = Path(os.path.abspath(out))
     _check_destination(out)
     entries = catalog_entries(pair_names)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        for entry, pair in entries:
-            ase.io.write(
-                staging / entry["file"], [_clean(pair.plus), _clean(pair.minus)], format="extxyz"
-            )
-        index = {
-            "format": CATALOG_FORMAT,
-            "pairs": [entry for entry, _pair in entries],
-        }
-        (staging / "index.json").write_text(
-            json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
-        (staging / "README.md").write_text(_readme(entries), encoding="utf-8")
-        os.chmod(staging, 0o755)
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-            os.replace(out, retired / out.name)
-            try:
-                os.replace(staging, out)
-            except BaseException:
-                os.replace(retired / out.name, out)  # put the previous catalog back
-                shutil.rmtree(retired, ignore_errors=True)
-                raise
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with _parent_locked(out.parent):
+        _clean_stale(out)
+        _check_destination(out)  # (again: another writer may have run meanwhile)
+        staging = Path(tempfile.mkdtemp(prefix=_prefix(out, "staging"), dir=out.parent))
+        try:
+            _write_files(staging, entries)
+            _install(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return [out / entry["file"] for entry, _pair in entries] + [
         out / "index.json",
         out / "README.md",
     ]
+
+
+def _write_files(staging: Path, entries) -> None:
+    for entry, pair in entries:
+        ase.io.write(
+            staging / entry["file"], [_clean(pair.plus), _clean(pair.minus)], format="extxyz"
+        )
+    index = {"format": CATALOG_FORMAT, "pairs": [entry for entry, _pair in entries]}
+    (staging / "index.json").write_text(
+        json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (staging / "README.md").write_text(_readme(entries), encoding="utf-8")
+    os.chmod(staging, 0o755)
+
+
+def _prefix(out: Path, kind: str) -> str:
+    """``.<name>-<kind>-<pid>-``: the pid tells a later run whether the writer is still alive."""
+    return f".{out.name}-{kind}-{os.getpid()}-"
+
+
+@contextlib.contextmanager
+def _parent_locked(parent: Path):
+    """An exclusive ``flock`` on the parent directory itself (nothing is left behind)."""
+    import fcntl
+
+    descriptor = os.open(parent, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale(out: Path) -> None:
+    """Remove staging/retired directories of writers that are gone; restore a stranded catalog."""
+    pattern = re.compile(rf"^\.{re.escape(out.name)}-(staging|old)-(\d+)-")
+    for path in sorted(out.parent.iterdir()):
+        match = pattern.match(path.name)
+        if not match or not path.is_dir() or _alive(int(match.group(2))):
+            continue
+        retired = path / out.name
+        if match.group(1) == "old" and retired.is_dir() and not out.exists():
+            os.rename(retired, out)  # killed between the two renames: put the catalog back
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2``); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _install(staging: Path, out: Path) -> None:
+    """Make ``staging``'s files the content of ``out``; ``staging`` is left for removal."""
+    if not out.exists():
+        os.rename(staging, out)
+        return
+    cwd = Path(os.getcwd())
+    if cwd == out or out in cwd.parents:
+        _install_in_place(staging, out)
+    elif not _exchange(staging, out):
+        retired = Path(tempfile.mkdtemp(prefix=_prefix(out, "old"), dir=out.parent))
+        os.rename(out, retired / out.name)
+        try:
+            os.rename(staging, out)
+        except BaseException:
+            os.rename(retired / out.name, out)  # put the previous catalog back
+            raise
+        finally:
+            shutil.rmtree(retired, ignore_errors=True)
+
+
+def _install_in_place(staging: Path, out: Path) -> None:
+    """File by file (each rename atomic), then the previous catalog's leftovers are removed."""
+    new = {path.name for path in staging.iterdir()}
+    for name in sorted(new):
+        os.replace(staging / name, out / name)
+    for path in out.iterdir():
+        if path.name not in new and _CATALOG_FILES.match(path.name):
+            path.unlink()

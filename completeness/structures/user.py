@@ -31,7 +31,6 @@ overrides either.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections import Counter
 
@@ -39,8 +38,7 @@ import ase
 import numpy as np
 
 from .. import oracle
-from ..environments import InputError, check_cutoff, environment
-from ..errors import first_line
+from ..environments import InputError, check_cutoff, environment, read_structures
 from .pair import Claim, DegeneratePair, extent_of
 
 __all__ = ["CONSERVATIVE_RESOLUTION", "file_resolution", "read_pair", "user_pair"]
@@ -287,9 +285,10 @@ def _outside_notes(structures, environments, cutoff: float) -> list[str]:
     for label, atoms, env in zip(("first", "second"), structures, environments, strict=True):
         outside = len(atoms) - 1 - env.n_neighbours
         if not np.any(atoms.pbc) and outside > 0:
+            lie, are = ("lies", "is") if outside == 1 else ("lie", "are")
             notes.append(
-                f"{label} structure: {outside} of its {len(atoms)} atoms lie beyond the "
-                f"{cutoff:g} Å cutoff of atom {env.centre_index} and are not part of the pair"
+                f"{label} structure: {outside} of its {len(atoms)} atoms {lie} beyond the "
+                f"{cutoff:g} Å cutoff of atom {env.centre_index} and {are} not part of the pair"
             )
     return notes
 
@@ -385,22 +384,12 @@ def read_pair(paths):
 
     Returns ``(first, second, resolution)``.
     """
-    import ase.io
-
     paths = [str(path) for path in paths]
     if len(paths) not in (1, 2):
         raise InputError(f"a pair is one file with two frames or two files, got {len(paths)} paths")
     frames, resolutions = [], []
     for path in paths:
-        if not os.path.isfile(path):
-            raise InputError(f"structure file {path!r} does not exist; check the path")
-        try:
-            read = ase.io.read(path, index=":")
-        except Exception as error:  # ase raises many types for unreadable files
-            raise InputError(
-                f"cannot read structure file {path!r} ({first_line(error)}); give an extxyz/xyz "
-                "file"
-            ) from None
+        read = read_structures(path)
         wanted = 3 - len(paths)  # two files: one frame each; one file: two frames
         if len(read) != wanted:
             raise InputError(
