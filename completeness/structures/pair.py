@@ -26,9 +26,8 @@ descriptor sees the whole cloud only when every atom sees every other one).
 Scale. A descriptor with a cutoff judges a catalog pair at one similarity scale, chosen once
 per pair and recorded: :meth:`DegeneratePair.fitted` puts the pair's extent at
 ``NEIGHBOUR_FRACTION * cutoff`` (every atom well inside, where smooth cutoff functions are
-still informative), or, for a graph pair whose claim fixes its graph by a cutoff, maps that
-graph cutoff onto the descriptor's; the factor is recorded in ``params["scale_factor"]``. A
-similarity keeps every claim. A user's pair is never rescaled: its coordinates are the question
+still informative) and records the factor in ``params["scale_factor"]``. A similarity keeps
+every claim. A user's pair is never rescaled: its coordinates are the question
 asked, and the descriptor's cutoff decides which atoms count (``fitted`` returns it unchanged).
 
 Resolution. ``resolution`` is the length (Å) to which the members' coordinates are known: None
@@ -236,17 +235,11 @@ class DegeneratePair:
         """The pair as a descriptor with ``cutoff`` judges it (see the module docstring).
 
         Catalog and discovered pairs whose extent exceeds ``NEIGHBOUR_FRACTION * cutoff`` are
-        scaled to it (the factor is in ``params["scale_factor"]``); graph pairs whose claim fixes
-        the graph by a cutoff (``claim.wl_cutoff``) are scaled so that this graph cutoff becomes
-        the descriptor's (its neighbour graph is then the claim's graph); user pairs and pairs
-        already inside are returned unchanged.
+        scaled to it (the factor is in ``params["scale_factor"]``); user pairs and pairs already
+        inside are returned unchanged.
         """
         if cutoff is None or self.kind == "user":
             return self
-        if self.claim.wl_cutoff is not None:
-            if self.claim.wl_cutoff == cutoff:
-                return self
-            return self.scaled(self.max_distance() * cutoff / self.claim.wl_cutoff)
         extent = self.max_distance()
         if extent <= NEIGHBOUR_FRACTION * cutoff:
             return self
