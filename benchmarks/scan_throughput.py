@@ -29,9 +29,8 @@ import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker: the workers parallelise
-
 from completeness.analysis import study
+from completeness.threads import apply_thread_policy
 
 CONFIG = Path(__file__).resolve().parents[1] / "analyses" / "resolution" / "config.toml"
 
@@ -41,6 +40,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="12 grid points")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    apply_thread_policy()  # one thread per process and per worker: the workers parallelise
 
     config = study.load_config(CONFIG)
     if args.quick:

@@ -29,8 +29,6 @@ import argparse
 import os
 import time
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 import numpy as np
 from ase import units
 from ase.build import bulk
@@ -39,6 +37,7 @@ from ase.md.langevin import Langevin
 
 from completeness.analysis.search import search
 from completeness.descriptors import PowerSpectrum
+from completeness.threads import apply_thread_policy
 
 
 def copper_trajectory(n_frames: int, seed: int = 0):
@@ -65,6 +64,7 @@ def main() -> None:
     parser.add_argument("--backend", default="processes")
     parser.add_argument("--n-workers", type=int, default=2)
     args = parser.parse_args()
+    apply_thread_policy()  # one thread per process and per worker: the workers parallelise
     targets = [1_000, 3_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     start = time.perf_counter()
     n_frames = -(-targets[-1] // 256)

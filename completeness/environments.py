@@ -190,29 +190,24 @@ def check_systems(systems) -> list[ase.Atoms]:
             "read files with ase.io.read(path, index=':')"
         )
     systems = list(systems)
+    all_positions, all_numbers = [], []
     for index, atoms in enumerate(systems):
         if not isinstance(atoms, ase.Atoms):
             raise InputError(
                 f"system {index} is a {type(atoms).__name__}, not an ase.Atoms; "
                 "convert it with ase.Atoms(numbers=..., positions=...)"
             )
-        numbers = atoms.arrays["numbers"]
-        if numbers.size and (numbers.min() < 1 or numbers.max() > _MAX_ATOMIC_NUMBER):
-            check_atomic_numbers(numbers, f"system {index}")
-        positions = atoms.positions
+        all_numbers.append(atoms.arrays["numbers"])
+        positions = atoms.arrays["positions"]
         if positions.ndim != 2 or positions.shape[1] != 3:
             raise InputError(
                 f"system {index} has positions of shape {positions.shape}, expected (n_atoms, 3)"
             )
-        if len(atoms) == 0:
+        if len(positions) == 0:
             raise InputError(f"system {index} has no atoms; give at least the centre atom")
-        if not np.isfinite(positions).all():  # (one cheap reduction on the common path)
-            bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
-            raise InputError(
-                f"system {index} has non-finite (NaN or inf) positions at atom {int(bad[0])}; "
-                "fix the coordinates"
-            )
-        if np.any(atoms.pbc):
+        all_positions.append(positions)
+        pbc = atoms.pbc
+        if pbc[0] or pbc[1] or pbc[2]:
             cell = np.asarray(atoms.cell)
             if not np.isfinite(cell).all():
                 raise InputError(f"system {index} has a non-finite cell; fix atoms.cell")
@@ -223,6 +218,20 @@ def check_systems(systems) -> list[ase.Atoms]:
                 raise InputError(
                     f"system {index} is periodic (pbc={atoms.pbc.tolist()}) but its cell is "
                     "degenerate; set atoms.cell or use atoms.pbc = False"
+                )
+    # atomic numbers and finiteness: one reduction for the whole batch on the common path, then
+    # the first offending system named
+    numbers = np.concatenate(all_numbers) if all_numbers else np.zeros(0, dtype=np.int64)
+    if numbers.size and (numbers.min() < 1 or numbers.max() > _MAX_ATOMIC_NUMBER):
+        for index, atoms in enumerate(systems):
+            check_atomic_numbers(atoms.arrays["numbers"], f"system {index}")
+    if all_positions and not np.isfinite(np.concatenate(all_positions)).all():
+        for index, atoms in enumerate(systems):
+            bad = np.flatnonzero(~np.isfinite(atoms.arrays["positions"]).all(axis=1))
+            if bad.size:
+                raise InputError(
+                    f"system {index} has non-finite (NaN or inf) positions at atom "
+                    f"{int(bad[0])}; fix the coordinates"
                 )
     return systems
 
@@ -628,12 +637,13 @@ def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None
 
     if chunks:
         pair_sample = np.concatenate([c[0] for c in chunks]).astype(np.int64)
-        order = np.argsort(pair_sample, kind="stable")
-        pair_sample = pair_sample[order]
-        pair_neighbour = np.concatenate([c[1] for c in chunks]).astype(np.int64)[order]
-        pair_species = np.concatenate([c[2] for c in chunks]).astype(np.int64)[order]
-        pair_vectors = np.concatenate([c[3] for c in chunks]).astype(np.float64)[order]
-        pair_distances = np.concatenate([c[4] for c in chunks]).astype(np.float64)[order]
+        columns = [np.concatenate([c[k] for c in chunks]) for k in range(1, 5)]
+        if np.any(pair_sample[1:] < pair_sample[:-1]):  # (one group of systems: sorted already)
+            order = np.argsort(pair_sample, kind="stable")
+            pair_sample = pair_sample[order]
+            columns = [column[order] for column in columns]
+        pair_neighbour, pair_species = (c.astype(np.int64, copy=False) for c in columns[:2])
+        pair_vectors, pair_distances = (c.astype(np.float64, copy=False) for c in columns[2:])
     else:
         pair_sample = pair_neighbour = pair_species = np.zeros(0, dtype=np.int64)
         pair_vectors, pair_distances = np.zeros((0, 3)), np.zeros(0)

@@ -59,3 +59,26 @@ def test_small_batches_stay_on_numpy(monkeypatch):
     monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
     assert not _kernels.use_compiled(_kernels.COMPILED_MIN_ENTRIES // 256 - 1, 256)
     assert _kernels.use_compiled(_kernels.COMPILED_MIN_ENTRIES // 256, 256)
+
+
+@pytest.mark.parametrize("derivatives", [False, True])
+def test_radial_with_cutoff_matches_numpy(derivatives):
+    from completeness.descriptors.radial_basis import radial_spline, shifted_cosine_cutoff
+
+    spline = radial_spline("gto", 4.0, 5, 3, 0.4)
+    # inside, in the switching region, on grid nodes, at and beyond the cutoff
+    distances = np.concatenate(
+        [np.random.default_rng(0).uniform(0.0, 4.5, 200), [0.0, spline.spacing * 7, 4.0, 4.2]]
+    )
+    fc, dfc = shifted_cosine_cutoff(distances, 4.0, 0.7)
+    radial, dradial = _kernels.radial_with_cutoff(spline, distances, fc, dfc, derivatives)
+    values, slopes = spline(distances, derivatives=derivatives)
+    reference = values * fc[:, None, None]
+    scale = np.abs(reference).max()
+    assert np.abs(radial - reference).max() <= 1e-14 * scale
+    assert np.all(radial[distances >= 4.0] == 0)
+    if derivatives:
+        reference = slopes * fc[:, None, None] + values * dfc[:, None, None]
+        assert np.abs(dradial - reference).max() <= 1e-14 * np.abs(reference).max()
+    else:
+        assert dradial is None

@@ -74,6 +74,14 @@ def test_mace_trained_saved_loaded_and_audited(tmp_path, training_set):
     assert first.body_order == 3  # correlation 2: three-body
     both = load_model(path, "mace")
     assert both.compute(training_set[0]).values.shape == (len(training_set[0]), 8)
+    # the model object itself, through adapt(): the same features as the file
+    from completeness.descriptors import adapt
+
+    in_memory = adapt(model)
+    assert in_memory.path == "<MACE in memory>"
+    np.testing.assert_array_equal(
+        in_memory.compute(training_set[0]).values, both.compute(training_set[0]).values
+    )
     # layer 1 with correlation 2 sees 3-body correlations only: blind to the PRL pair; layer 2
     # combines neighbours' features and separates it
     pair = structures.load(PRL)
@@ -119,6 +127,12 @@ def test_schnetpack_trained_saved_loaded_and_audited(schnet_file, training_set):
     inputs = model.input_modules[0](dict(converter(training_set[0])))  # pairwise distances
     representation = model.representation(inputs)["scalar_representation"].detach().numpy()
     np.testing.assert_allclose(last.compute(training_set[0]).values, representation, rtol=1e-12)
+    from completeness.descriptors import adapt
+
+    np.testing.assert_array_equal(  # the model object itself: every layer, as the file
+        adapt(model).compute(training_set[0]).values,
+        load_model(path, "schnetpack").compute(training_set[0]).values,
+    )
     # distances only: layer 1 is blind to the PRL pair (equal distance lists), layer 2 is not
     pair = structures.load(PRL)
     (v1,) = verdicts(first, [pair])
@@ -126,6 +140,40 @@ def test_schnetpack_trained_saved_loaded_and_audited(schnet_file, training_set):
     assert (v1.verdict, v1.expected) == ("degenerate", "degenerate")
     assert v2.verdict == "resolved"
     _check_gradients(last, training_set[1])
+
+
+def test_metatomic_trained_exported_loaded_and_audited(tmp_path, training_set):
+    if importlib.util.find_spec("metatomic") is None:
+        pytest.skip("metatomic-torch is not installed")
+    from completeness.descriptors.models.examples import (
+        build_metatomic,
+        export_metatomic,
+        train_metatomic,
+    )
+
+    module = build_metatomic(cutoff=4.0, width=8, n_radial=8)
+    losses = train_metatomic(module, training_set, steps=4)
+    assert losses[-1] < losses[0]
+    path = tmp_path / "model.pt"
+    export_metatomic(module, path)
+
+    features = load_model(path, "metatomic")
+    assert features.describe()["dtype"] == "float64" and features.cutoff == 4.0
+    assert features.species == (1, 6, 8)
+    # per-atom energies add up to the energy of metatomic's own ASE calculator
+    from metatomic_ase import MetatomicCalculator
+
+    atoms = training_set[0].copy()
+    atoms.calc = MetatomicCalculator(str(path), device="cpu")
+    energy = load_model(path, "metatomic", read_out="energy")
+    total = energy.compute(training_set[0]).values.sum()
+    assert total == pytest.approx(atoms.get_potential_energy(), rel=1e-10)
+    # one distance convolution: blind to the PRL pair (equal distances from the centre)
+    (verdict,) = verdicts(features, [structures.load(PRL)])
+    assert verdict.verdict == "degenerate"
+    _check_gradients(features, training_set[1])
+    with pytest.raises(InputError, match="no layers"):
+        load_model(path, "metatomic", layer=1)
 
 
 def test_audit_command_line_reads_the_model_file(schnet_file, tmp_path):

@@ -252,3 +252,18 @@ def test_exact_candidates_are_the_k_nearest_neighbours_by_brute_force():
                 expected.add((min(a, b), max(a, b)))
     assert set(zip(result.first.tolist(), result.second.tolist(), strict=True)) == expected
     assert not result.aligned.any()
+
+
+def test_parallel_neighbour_query_equals_the_serial_one(monkeypatch):
+    from sklearn.neighbors import NearestNeighbors
+
+    import completeness.analysis.search as module
+
+    points = np.random.default_rng(3).normal(size=(600, 5))
+    points[10] = points[11]  # a tie
+    model = NearestNeighbors(n_neighbors=4, algorithm="kd_tree").fit(points)
+    serial = module._query_neighbours(model, points, "serial", None, None, False)
+    monkeypatch.setattr(module, "_PARALLEL_QUERY_POINTS", 0)  # blocks even for 600 points
+    blocks = module._query_neighbours(model, points, "processes", 2, None, False)
+    assert blocks.shape == (600, 4)
+    np.testing.assert_array_equal(blocks, serial)

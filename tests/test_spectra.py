@@ -272,3 +272,16 @@ def test_power_spectrum_matches_featomic():
             covered.add(name)
     assert covered == set(index)
     assert np.linalg.norm(mapped - ours) < 1e-6 * np.linalg.norm(ours)
+
+
+@pytest.mark.parametrize("species", [None, [1, 6, 8, 26]])  # 26: an empty channel
+def test_small_and_large_batch_gradient_paths_agree(monkeypatch, species):
+    """The full-grid path of small batches and the row-by-row path of large ones."""
+    from completeness.descriptors import spectra
+
+    atoms = _cluster(5, numbers=(1, 6, 8), n_atoms=5)
+    descriptor = power(species=species)
+    small = descriptor.compute(atoms, centers=[0, 1], gradients=True).pair_gradients
+    monkeypatch.setattr(spectra, "_SMALL_GRADIENT_ENTRIES", 0)
+    rows = descriptor.compute(atoms, centers=[0, 1], gradients=True).pair_gradients
+    assert np.abs(small - rows).max() <= 1e-14 * np.abs(rows).max()

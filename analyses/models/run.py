@@ -3,7 +3,8 @@
 Run from the repository root, in an environment with the model extras
 (``pip install torch==2.13.0 'completeness[models]'``)::
 
-    python3 analyses/models/run.py            # a few minutes on 2 cores
+    python3 analyses/models/run.py            # about 12 minutes on 2 busy cores
+    python3 analyses/models/run.py --render   # tables and pages from results/layers.json
 
 Reads ``analyses/models/config.json``; for each library (MACE through ``mace-torch``, SchNet
 through SchNetPack) builds models with the library's own constructors at the config's
@@ -20,10 +21,12 @@ the audit sees exactly what a user's model file gives. Writes into ``analyses/mo
 * ``table.md``: the tables of ``docs/models.md``: each library's rows beside the rows of the
   numpy network of the same kind (read from ``analyses/networks/results/layers.json``, which
   ``analyses/networks/run.py`` writes);
-* ``dtype.md``: noise floors and distances of the trained models in float64 and float32.
+* ``dtype.md``: noise floors and distances of the trained models in float64 and float32;
+* ``summary.md``: the number of layers each model needs for each pair, beside the numpy
+  networks.
 
-``docs/models.md`` is rebuilt from these files between the ``<!-- generated: NAME -->`` and
-``<!-- end: NAME -->`` markers.
+``docs/models.md`` and ``analyses/models/summary.md`` are rebuilt from these files between the
+``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` markers (``--render`` needs no torch).
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from completeness import structures
 from completeness.analysis.distance import verdicts
@@ -69,6 +71,8 @@ def family(verdicts_of_members: list[str]) -> str:
 
 def saved_models(key: str, spec: dict, training: dict, folder: Path) -> dict:
     """``{state: [path per seed]}``: random initialisations and the trained model, saved."""
+    import torch
+
     build = BUILDERS[spec["library"]]
     out = {"random": [], "trained": []}
     for seed in spec["seeds"]:
@@ -90,8 +94,24 @@ def saved_models(key: str, spec: dict, training: dict, folder: Path) -> dict:
     return out
 
 
-def layer_rows(config: dict, model_type: str, paths: list, n_layers: int) -> list[dict]:
+def check_graphs(graph_pairs, cutoff: float) -> None:
+    """The model's cutoff must give each graph pair the graph its claim is about: the complete
+    graph (diameter below the cutoff) or the dojo's graph at ``claim.wl_cutoff`` (no distance
+    between ``wl_cutoff`` and the model's cutoff)."""
+    for pair in graph_pairs:
+        for member in (pair.plus, pair.minus):
+            distances = member.get_all_distances()[np.triu_indices(len(member), 1)]
+            low = pair.claim.wl_cutoff
+            if low is None and distances.max() >= cutoff:
+                raise ValueError(f"{pair.name}: diameter {distances.max()} >= cutoff {cutoff}")
+            if low is not None and np.any((distances >= low) & (distances < cutoff)):
+                raise ValueError(f"{pair.name}: cutoff {cutoff} changes the graph of {low} Å")
+
+
+def layer_rows(config: dict, model_type: str, paths: list, hypers: dict) -> list[dict]:
+    n_layers = hypers["n_layers"]
     graph_pairs = [structures.load(name) for name in config["graph_pairs"]]
+    check_graphs(graph_pairs, hypers["cutoff"])
     environment_pairs = [structures.load(name) for name in config["environment_pairs"]]
     rows = []
     for layer in range(1, n_layers + 1):
@@ -170,8 +190,42 @@ def render(table: dict, networks: dict) -> str:
         lines.append("")
     lines.append(
         "x degenerate, o resolved, ? inconclusive (the audit's rule); n/m: members that resolve "
-        "the pair. Graph pairs (Gram sign-flip, k-chains) keep their coordinates (the dojo's "
-        f"graph at cutoff {config['cutoff']} Å); PRL and B8 are scaled as in the audit."
+        "the pair. Graph pairs (Gram sign-flip, k-chains) keep their coordinates: every k-chain "
+        "distance is 5 Å or 8.94 Å, so any cutoff between gives the dojo's graph (checked); PRL "
+        "and B8 are scaled as in the audit (farthest neighbour at 0.8 cutoff)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def layers_needed(rows: list, pair: str, max_layers: int) -> str:
+    """Smallest T from which the family resolves the pair at every T up to max_layers."""
+    verdict = {r["n_layers"]: r["verdict"] for r in rows if r["pair"] == pair}
+    for start in range(1, max_layers + 1):
+        if all(verdict[t] == "resolved" for t in range(start, max_layers + 1)):
+            return str(start)
+    return "never"
+
+
+def render_summary(table: dict, networks: dict) -> str:
+    """One row per pair: the layers each model needs, beside the numpy networks."""
+    config = table["config"]
+    max_layers = min(spec["hypers"]["n_layers"] for spec in config["models"].values())
+    columns = []
+    for key, record in table["models"].items():
+        columns += [(f"{key} random", record["random"]), (f"{key} trained", record["trained"])]
+    for reference in dict.fromkeys(spec["numpy_network"] for spec in config["models"].values()):
+        columns.append((f"numpy {reference}", networks["architectures"][reference]))
+    lines = [
+        "| pair | " + " | ".join(name for name, _ in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for pair in config["graph_pairs"] + config["environment_pairs"]:
+        cells = [layers_needed(rows, pair, max_layers) for _, rows in columns]
+        lines.append(f"| {pair} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        f"Smallest number of layers T from which the pair is resolved at every T up to "
+        f"{max_layers} (family verdict over the seeds; 'never': not within {max_layers})."
     )
     return "\n".join(lines) + "\n"
 
@@ -204,11 +258,29 @@ def fill_docs(path: Path, sections: dict) -> None:
     path.write_text(text)
 
 
-def main() -> None:
-    torch.manual_seed(0)
-    config = json.loads((HERE / "config.json").read_text())
+def render_all(table: dict) -> None:
+    """Write the tables and fill ``docs/models.md`` and ``summary.md`` from ``table``."""
     networks = json.loads((ROOT / "analyses/networks/results/layers.json").read_text())
     results = HERE / "results"
+    sections = {
+        "table": render(table, networks),
+        "dtype": render_dtype(table),
+        "summary": render_summary(table, networks),
+    }
+    for name, text in sections.items():
+        (results / f"{name}.md").write_text(text)
+    fill_docs(ROOT / "docs" / "models.md", sections)
+    fill_docs(HERE / "summary.md", {"summary": sections["summary"], "dtype": sections["dtype"]})
+
+
+def main() -> None:
+    import sys
+
+    results = HERE / "results"
+    if sys.argv[1:] == ["--render"]:  # tables and pages from the saved results only
+        render_all(json.loads((results / "layers.json").read_text()))
+        return
+    config = json.loads((HERE / "config.json").read_text())
     results.mkdir(exist_ok=True)
     start = time.perf_counter()
     table = {"config": config, "models": {}}
@@ -216,22 +288,17 @@ def main() -> None:
         for key, spec in config["models"].items():
             files = saved_models(key, spec, config["training"], Path(folder))
             log(f"{key}: built, trained ({files['losses'][0]:.3g} -> {files['losses'][-1]:.3g})")
-            n_layers = spec["hypers"]["n_layers"]
             library = spec["library"]
             record = {"losses": files["losses"]}
             record["describe"] = load_model(files["trained"][0], library).describe()
             record["describe"]["path"] = Path(record["describe"]["path"]).name
             for state in ("random", "trained"):
-                record[state] = layer_rows(config, library, files[state], n_layers)
+                record[state] = layer_rows(config, library, files[state], spec["hypers"])
                 log(f"{key}: {state} done")
             record["dtype"] = dtype_rows(config, library, files["trained"][0])
             table["models"][key] = record
     (results / "layers.json").write_text(json.dumps(table, indent=1) + "\n")
-    table_md = render(table, networks)
-    (results / "table.md").write_text(table_md)
-    dtype_md = render_dtype(table)
-    (results / "dtype.md").write_text(dtype_md)
-    fill_docs(ROOT / "docs" / "models.md", {"table": table_md, "dtype": dtype_md})
+    render_all(table)
     log(f"done in {time.perf_counter() - start:.0f} s")
 
 

@@ -12,7 +12,8 @@ Steps
    build_neighbourhoods`).
 2. Candidates: the ``k`` nearest neighbours in feature space of every environment, among
    environments with the same centre species (scikit-learn ``NearestNeighbors``, Euclidean; by
-   default on the 16 leading principal components, with a k-d tree), as unordered pairs; their
+   default on the 16 leading principal components, with a k-d tree, queried in blocks of
+   points through the same backend for large data sets), as unordered pairs; their
    relative feature distance
    ``d = ||f_i - f_j|| / max(||f_i||, ||f_j||)`` (as in :mod:`completeness.analysis.distance`).
 3. The structural distance of the candidates (below): a cheap lower bound for all of them, the
@@ -526,6 +527,38 @@ def _align_batch(task, rng):
     return out
 
 
+def _neighbour_batch(task, rng):
+    """Indices of the nearest neighbours of one block of query points (a parallel_map task)."""
+    del rng
+    model, points = task
+    return model.kneighbors(points, return_distance=False)
+
+
+def _query_neighbours(model, points, backend, n_workers, scheduler, progress) -> np.ndarray:
+    """``model.kneighbors(points)`` indices, in blocks of points through ``parallel_map``.
+
+    Serially (or for fewer than :data:`_PARALLEL_QUERY_POINTS` points) one call; otherwise the
+    fitted index goes to the workers once per block (about four blocks per worker). Each point's
+    neighbours do not depend on the block it is queried in, so the result equals the serial one.
+    """
+    n_slots = n_workers or os.cpu_count() or 1
+    if backend == "serial" or n_slots == 1 or len(points) < _PARALLEL_QUERY_POINTS:
+        return model.kneighbors(points, return_distance=False)
+    blocks = np.array_split(np.arange(len(points)), 4 * n_slots)
+    try:
+        parts = parallel.parallel_map(
+            _neighbour_batch,
+            [(model, points[block]) for block in blocks if len(block)],
+            backend=backend,
+            n_workers=n_workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    except parallel.ParallelInputError as error:
+        raise InputError(str(error)) from None
+    return np.vstack(parts)
+
+
 def _batches(sizes: np.ndarray, per_batch: int) -> list[slice]:
     """Consecutive slices of systems holding about ``per_batch`` environments each."""
     bounds, total, start = [], 0, 0
@@ -664,7 +697,7 @@ def search(
             n_neighbors=min(k + 1, len(members)),
             algorithm="kd_tree" if points.shape[1] <= _TREE_DIMENSIONS else "brute",
         ).fit(points)
-        _, index = neighbours.kneighbors(points)
+        index = _query_neighbours(neighbours, points, backend, n_workers, scheduler, progress)
         rows = np.repeat(np.arange(len(members)), index.shape[1])
         cols = index.reshape(-1)
         keep = rows != cols
@@ -752,6 +785,9 @@ def search(
 _TREE_DIMENSIONS = 16
 # principal components are fitted on at most this many environments
 _PCA_SAMPLE = 20_000
+# below this many query points the nearest-neighbour query stays in the driver: shipping the
+# fitted index to the workers costs more than the query
+_PARALLEL_QUERY_POINTS = 20_000
 
 
 def _query_space(features: np.ndarray, n_components: int | None, seed: int) -> np.ndarray:

@@ -317,8 +317,17 @@ def rotation_basis(vectors, tolerance: float = 1e-10) -> np.ndarray:
     for linear environments (rank decided with ``tolerance`` relative to the largest singular
     value of the three generators).
     """
-    vectors = np.asarray(vectors, dtype=np.float64)
-    generators = np.stack([np.cross(axis, vectors).reshape(-1) for axis in np.eye(3)], axis=1)
+    vectors = np.asarray(vectors, dtype=np.float64).reshape(-1, 3)
+    x, y, z = vectors.T
+    zero = np.zeros_like(x)
+    # column k: e_k x r_j for every neighbour j, flattened (j, component)
+    generators = np.stack(
+        [
+            np.stack(columns, axis=1).reshape(-1)
+            for columns in ((zero, -z, y), (z, zero, -x), (-y, x, zero))
+        ],
+        axis=1,
+    )
     u, s, _ = np.linalg.svd(generators, full_matrices=False)
     if s.size == 0 or s[0] == 0:
         return np.zeros((generators.shape[0], 0))

@@ -166,8 +166,8 @@ def _model(args) -> dict:
 
     if not args.model_type:
         raise InputError(
-            f"--model {args.model} needs --model-type (mace or schnetpack): the library that "
-            "wrote the file"
+            f"--model {args.model} needs --model-type (mace, schnetpack or metatomic): the "
+            "library that wrote the file"
         )
     layers = args.model_layer or [None]
     out = {}
@@ -232,8 +232,9 @@ def register(commands) -> None:
     )
     parser.add_argument(
         "--model-type",
-        choices=("mace", "schnetpack"),
-        help="the library of --model: mace (mace-torch) or schnetpack (extras of the same names)",
+        choices=("mace", "schnetpack", "metatomic"),
+        help="the library of --model: mace (mace-torch), schnetpack or metatomic "
+        "(metatomic-torch); extras of the same names",
     )
     parser.add_argument(
         "--model-layer",

@@ -17,6 +17,7 @@ from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
 from .networks import DistanceMessagePassing, EquivariantMessagePassing
+from .pooling import Pooling
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
 from .zernike import ZernikeDescriptor
@@ -30,6 +31,7 @@ __all__ = [
     "EquivariantMessagePassing",
     "Features",
     "LocalMBTR",
+    "Pooling",
     "PowerSpectrum",
     "RadialSpectrum",
     "SymmetryFunctions",

@@ -133,8 +133,12 @@ class _DscribeObject(_Dscribe):
     def body_order(self):
         return _dscribe_body_order(self.dscribe_object)
 
+    def fixed_species(self) -> np.ndarray:
+        """The object's own species (dscribe fixes them at construction)."""
+        return np.unique(np.asarray(self.dscribe_object._atomic_numbers, dtype=np.int64))
+
     def _species_list(self, systems) -> list[int]:
-        own = [int(z) for z in self.dscribe_object._atomic_numbers]
+        own = [int(z) for z in self.fixed_species()]
         present = np.unique(np.concatenate([atoms.numbers for atoms in systems]))
         unknown = [int(z) for z in np.setdiff1d(present, own)]
         if unknown:
@@ -332,3 +336,13 @@ class AseCalculator:
 register_adapter(_is_ase_calculator, AseCalculator)
 register_adapter(_is_featomic, FeatomicCalculator)
 register_adapter(_is_dscribe, _adapt_dscribe)
+
+
+def _register_model_adapters() -> None:
+    from .models import adapter_rules
+
+    for test, build in adapter_rules():
+        register_adapter(test, build)
+
+
+_register_model_adapters()

@@ -43,12 +43,26 @@ from functools import cached_property
 import numpy as np
 from ase.data import chemical_symbols
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 
 from .. import __version__
 from ..environments import InputError, Neighbourhoods, build_neighbourhoods, check_systems
 from .hypers import Constraint, Real, Species, check_value, declare
 
-__all__ = ["Descriptor", "Features", "from_json", "registered_descriptors"]
+__all__ = [
+    "Descriptor",
+    "Features",
+    "NotFittedDescriptorError",
+    "from_json",
+    "registered_descriptors",
+]
+
+
+class NotFittedDescriptorError(InputError, NotFittedError):
+    """A descriptor without fixed species asked for species-dependent output: an
+    :class:`InputError` (one line, with the fix) that scikit-learn also knows as
+    :class:`~sklearn.exceptions.NotFittedError`."""
+
 
 _REGISTRY: dict[str, type[Descriptor]] = {}
 # per class: the (hyperparameter, constraint) pairs that Descriptor._check_hypers checks
@@ -433,7 +447,7 @@ class Descriptor(TransformerMixin, BaseEstimator):
         # every atom of the systems, not only those inside the cutoff of the centres: the
         # channels of an unfitted descriptor never depend on which atoms the cutoff reaches
         present = np.concatenate([atoms.numbers for atoms in systems])
-        return self._from_neighbourhoods(neighbourhoods, self.species_channels(present), gradients)
+        return self._compute_checked(neighbourhoods, self.species_channels(present), gradients)
 
     def compute_neighbourhoods(
         self, neighbourhoods: Neighbourhoods, *, gradients: bool = False
@@ -441,11 +455,11 @@ class Descriptor(TransformerMixin, BaseEstimator):
         """Compute from an already built :class:`Neighbourhoods` batch (unfitted and without
         ``species``: the channels are the elements of its centres and neighbours)."""
         self._check_hypers()
-        return self._from_neighbourhoods(
-            neighbourhoods, self.species_for(neighbourhoods), gradients
-        )
+        return self._compute_checked(neighbourhoods, self.species_for(neighbourhoods), gradients)
 
-    def _from_neighbourhoods(self, neighbourhoods, species, gradients: bool) -> Features:
+    def _compute_checked(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        """:meth:`compute_neighbourhoods` once the hyperparameters are checked (once per call),
+        on the species channels ``species``."""
         values, pair_gradients = self._compute(neighbourhoods, species, gradients)
         names = self._cached_feature_names(species)
         sparse = {}
@@ -477,20 +491,45 @@ class Descriptor(TransformerMixin, BaseEstimator):
         With ``species=None`` the sorted atomic numbers present in ``X`` become ``species_``;
         with an explicit ``species`` that list is kept (and ``X`` must not contain other
         elements). Afterwards every :meth:`compute`/:meth:`transform` uses these channels and
-        refuses systems with other elements.
+        refuses systems with other elements. Also sets ``n_features_in_ = 1``: the input is one
+        column of structures (as a column of texts for a text vectoriser), not a numeric table.
         """
+        self._check_hypers()
         present = np.unique(np.concatenate([atoms.numbers for atoms in check_systems(X)]))
         self.species_ = self.species_channels(present)
+        self.n_features_in_ = 1
         return self
 
     def transform(self, X) -> np.ndarray:
-        """Feature values of ``X`` (a list of ase.Atoms) on the fixed species channels."""
+        """Feature values of ``X`` (a list of ase.Atoms) on the fixed species channels: one row
+        per atom, system by system (see :class:`~completeness.descriptors.Pooling` for one row
+        per structure). With ``set_output(transform="pandas")`` a DataFrame whose columns are
+        :meth:`get_feature_names_out`."""
+        self._require_fixed_species("transform")
+        return self.compute(X).values
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The names of the columns of :meth:`transform` (fixed species: ``fit`` first or
+        ``species=[...]``); ``input_features`` is ignored (the input is structures)."""
+        self._require_fixed_species("get_feature_names_out")
+        return np.asarray(self.feature_names(), dtype=object)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted when the species are fixed (by ``fit`` or by the ``species`` hyperparameter)."""
+        return self.fixed_species() is not None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # the input is a list of ase.Atoms
+        tags.target_tags.required = False
+        return tags
+
+    def _require_fixed_species(self, method: str) -> None:
         if self.fixed_species() is None:
-            raise InputError(
-                f"{type(self).__name__} with species=None must be fitted before transform; call "
+            raise NotFittedDescriptorError(
+                f"{type(self).__name__} with species=None must be fitted before {method}; call "
                 "fit(systems) first or pass species=[...] to the constructor"
             )
-        return self.compute(X).values
 
     # ---- serialisation -----------------------------------------------------------------------
 

@@ -39,7 +39,8 @@ __all__ = [
 
 #: Libraries wrapped in completeness.descriptors.wrappers ("library:Name" on the command line).
 _PEER_LIBRARIES = ("featomic", "dscribe", "quippy")
-_MODEL_TYPES = ("mace", "schnetpack")  # completeness.descriptors.models.MODEL_TYPES, unimported
+#: Trained-model libraries ("mace:PATH"): completeness.descriptors.models.MODEL_TYPES, unimported.
+_MODEL_TYPES = ("mace", "schnetpack", "metatomic")
 
 #: Cutoff (Å) of every built-in descriptor in the audit.
 AUDIT_CUTOFF = 5.0

@@ -180,17 +180,8 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         n_samples, n_species, n_radial, n_lm = dense.shape
         max_angular = int(self.max_angular)
         n_channels = n_species * n_radial
-        first, second, _ = _channel_pairs(n_channels)
-        n_half = len(first)
         channels = dense.reshape(n_samples, n_channels, n_lm)
-        scale = _feature_scale(n_channels, max_angular)  # (L, K)
-
-        values = np.empty((n_samples, max_angular + 1, n_half))
-        for l in range(max_angular + 1):
-            block = channels[:, :, l * l : (l + 1) ** 2]
-            full = np.matmul(block, block.transpose(0, 2, 1))  # (S, Q, Q)
-            values[:, l, :] = full[:, first, second] * scale[l]
-        values = values.reshape(n_samples, -1)
+        values = _power_spectrum_values(channels, max_angular)
         if not gradients:
             return values, None
 
@@ -210,6 +201,8 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
                 n_radial,
                 max_angular,
             )
+        first, second, _ = _channel_pairs(n_channels)
+        scale = _feature_scale(n_channels, max_angular)  # (L, K)
         return values, self._pair_gradients(
             neighbourhoods, channels, species_index, terms, first, second, scale
         )
@@ -279,6 +272,17 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         # of the upper triangle at a time (columns j >= i are a contiguous run of features).
         # The sqrt(2) of off-diagonal features goes into the row factors and is undone on the
         # diagonal; 1/sqrt(2l+1) is already in u and v (each term has exactly one of them).
+        if 3 * n_angular * n_channels**2 * n_pairs <= _SMALL_GRADIENT_ENTRIES:
+            # small batches (one environment of manifold following, say): the full (i, j) grid
+            # in a few array operations, then its upper triangle
+            grid = radial[None, :, :, None, :] * v[:, :, None, :, :]  # R_i v_j
+            grid += grid.transpose(0, 1, 3, 2, 4)
+            along = dradial[:, :, None, :] * u[:, None, :, :]  # R'_i u_j
+            along += along.transpose(0, 2, 1, 3)
+            grid += directions[..., None, :] * along
+            first, second, weights = _channel_pairs(n_channels)
+            gradient = grid[:, :, first, second] * weights[:, None]
+            return gradient.reshape(3, n_angular * n_half, n_pairs).transpose(2, 0, 1)
         root2 = np.sqrt(2.0)
         gradient = np.empty((3, n_angular, n_half, n_pairs))
         buffer = np.empty((3, n_angular, n_channels, n_pairs))
@@ -299,6 +303,19 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         return gradient.reshape(3, n_angular * n_half, n_pairs).transpose(2, 0, 1)
 
 
+def _power_spectrum_values(channels: np.ndarray, max_angular: int) -> np.ndarray:
+    """``(n_samples, (L+1) n_half)`` power spectrum of ``channels`` ``(n_samples, Q, (L+1)^2)``."""
+    n_samples, n_channels, _ = channels.shape
+    first, second, _ = _channel_pairs(n_channels)
+    scale = _feature_scale(n_channels, max_angular)  # (L, K)
+    values = np.empty((n_samples, max_angular + 1, len(first)))
+    for l in range(max_angular + 1):
+        block = channels[:, :, l * l : (l + 1) ** 2]
+        full = np.matmul(block, block.transpose(0, 2, 1))  # (S, Q, Q)
+        values[:, l, :] = full[:, first, second] * scale[l]
+    return values.reshape(n_samples, -1)
+
+
 @functools.lru_cache(maxsize=64)
 def _channel_pairs(n_channels: int):
     """``(first, second, weights)`` of the upper triangle ``first <= second`` (read-only)."""
@@ -317,6 +334,10 @@ def _feature_scale(n_channels: int, max_angular: int) -> np.ndarray:
     scale.flags.writeable = False
     return scale
 
+
+#: Below this many entries of the (3, l, i, j, pair) grid, the gradient is built on the full grid
+#: (a few array operations) instead of row by row of the upper triangle (2 Q operations).
+_SMALL_GRADIENT_ENTRIES = 2**16
 
 #: Pairs per chunk of the power-spectrum gradient (intermediates of a few MB stay in cache).
 _CHUNK_PAIRS = 512

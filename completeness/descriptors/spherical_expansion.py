@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..environments import InputError, Neighbourhoods
+from ._kernels import radial_with_cutoff, use_compiled
 from .hypers import Choice, Integer, Real, check_cutoff_width, check_value, declare
 from .radial_basis import RADIAL_BASES, radial_spline, shifted_cosine_cutoff
 
@@ -197,8 +198,12 @@ class SphericalExpansion:
         spline = radial_spline(basis, cutoff, n_radial, max_angular, density)
         distances = neighbourhoods.pair_distances
         vectors = neighbourhoods.pair_vectors
-        radial, dradial = spline(distances, derivatives=gradients)
         fc, dfc = shifted_cosine_cutoff(distances, cutoff, width)
+        compiled = use_compiled(len(distances), spline.coefficients.shape[2])
+        if compiled:  # f_c R (and f_c R' + f_c' R) in one pass
+            radial, dradial = radial_with_cutoff(spline, distances, fc, dfc, gradients)
+        else:
+            radial, dradial = spline(distances, derivatives=gradients)
         harmonics_calculator = _spherical_harmonics(max_angular)
         n_pairs = len(distances)
         directions = vectors / distances[:, None] if n_pairs else np.zeros((0, 3))
@@ -208,7 +213,8 @@ class SphericalExpansion:
             else:
                 y = np.zeros((0, (max_angular + 1) ** 2))
                 dy = np.zeros((0, 3, (max_angular + 1) ** 2))
-            dradial = dradial * fc[:, None, None] + radial * dfc[:, None, None]
+            if not compiled:
+                dradial = dradial * fc[:, None, None] + radial * dfc[:, None, None]
         else:
             if n_pairs:
                 y = harmonics_calculator.compute(np.ascontiguousarray(vectors))
@@ -216,7 +222,8 @@ class SphericalExpansion:
                 y = np.zeros((0, (max_angular + 1) ** 2))
             dy = None
             dradial = None
-        radial = radial * fc[:, None, None]
+        if not compiled:
+            radial = radial * fc[:, None, None]
         return _PairTerms(radial, dradial, y, dy, directions)
 
     def _dense(self, neighbourhoods: Neighbourhoods, species, gradients: bool):

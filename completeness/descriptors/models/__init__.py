@@ -10,7 +10,13 @@ model_type      library (extra)              file
 ``mace``        mace-torch (``mace``)        ``torch.save(model, path)`` of a MACE model
 ``schnetpack``  schnetpack (``schnetpack``)  ``torch.save(model, path)`` of a SchNet
                                              ``NeuralNetworkPotential``
+``metatomic``   metatomic-torch              ``AtomisticModel.save(path)`` (TorchScript)
+                (``metatomic``)
 ==============  ===========================  ==============================================
+
+A model object already in memory (a ``mace.modules`` model, a SchNetPack
+``NeuralNetworkPotential``, a metatomic ``AtomisticModel``) is adapted the same way by
+:func:`completeness.descriptors.adapt` (every layer's features; the adapter works on a copy).
 
 Each library is imported only when its adapter is used; install it with
 ``pip install torch==2.13.0 'completeness[mace]'`` (the CPU build of torch first, so that the
@@ -21,13 +27,14 @@ from __future__ import annotations
 
 from ...environments import InputError
 
-__all__ = ["MODEL_TYPES", "load_model"]
+__all__ = ["MODEL_TYPES", "adapter_rules", "load_model"]
 
-MODEL_TYPES = ("mace", "schnetpack")
+MODEL_TYPES = ("mace", "schnetpack", "metatomic")
 
 
 def load_model(path, model_type: str, **options):
-    """The model in ``path`` (written by ``model_type``'s library) as a descriptor.
+    """The model in ``path`` (written by ``model_type``'s library) as a descriptor; ``path`` may
+    also be the model object itself.
 
     ``options``: ``layer`` (1-based interaction layer, None for all), ``read_out``
     (``"features"`` or ``"energy"``), ``dtype`` (``"float64"``), ``device`` (``"cpu"``).
@@ -40,4 +47,35 @@ def load_model(path, model_type: str, **options):
         from .schnetpack import SchNetPackModel
 
         return SchNetPackModel(path, **options)
+    if model_type == "metatomic":
+        from .metatomic import MetatomicModel
+
+        return MetatomicModel(path, **options)
     raise InputError(f"model type {model_type!r} is not one of {', '.join(MODEL_TYPES)}")
+
+
+def adapter_rules() -> list:
+    """``(test, build)`` rules for :func:`completeness.descriptors.adapters.register_adapter`:
+    model objects recognised by their class's module, without importing any library."""
+
+    def module_of(obj) -> str:
+        return type(obj).__module__ or ""
+
+    def is_torch_module(obj) -> bool:
+        return any(cls.__name__ == "Module" for cls in type(obj).__mro__)
+
+    def is_mace(obj) -> bool:
+        return module_of(obj).startswith("mace.modules") and is_torch_module(obj)
+
+    def is_schnetpack(obj) -> bool:
+        return module_of(obj).startswith("schnetpack.model") and is_torch_module(obj)
+
+    def is_metatomic(obj) -> bool:
+        name = type(obj).__name__
+        return module_of(obj).startswith("metatomic.torch") and name == "AtomisticModel"
+
+    return [
+        (is_mace, lambda obj: load_model(obj, "mace")),
+        (is_schnetpack, lambda obj: load_model(obj, "schnetpack")),
+        (is_metatomic, lambda obj: load_model(obj, "metatomic")),
+    ]

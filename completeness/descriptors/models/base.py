@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...environments import InputError, check_systems
+from ..user import _centres_per_system
 
 __all__ = ["ModelAdapter", "import_torch", "load_pickled_model"]
 
@@ -69,7 +70,8 @@ def load_pickled_model(torch, path: str, device: str):
 
 
 class ModelAdapter:
-    """A trained model file as a descriptor (``compute(systems, centers=..., gradients=...)``).
+    """A trained model file (or model object) as a descriptor (``compute(systems, centers=...,
+    gradients=...)``).
 
     Subclasses set ``model_type`` and ``extra`` and implement :meth:`_load` (read the file,
     set ``self.cutoff``, ``self.species``, ``self.n_layers``) and :meth:`_per_atom` (the
@@ -79,6 +81,8 @@ class ModelAdapter:
     Attributes
     ----------
     path : str
+        The model file (``"<Type in memory>"`` for a model object given directly; the adapter
+        works on a copy of it).
     layer : int or None
     read_out : str
     dtype, device : str
@@ -99,14 +103,13 @@ class ModelAdapter:
     parity = "O(3)"
     has_gradients = True
 
-    def __init__(self, path, *, layer=None, read_out="features", dtype="float64", device="cpu"):
+    def __init__(self, model, *, layer=None, read_out="features", dtype="float64", device="cpu"):
         if read_out not in READ_OUTS:
             raise InputError(f"read_out={read_out!r} is not one of {READ_OUTS}")
         if dtype not in DTYPES:
             raise InputError(f"dtype={dtype!r} is not one of {DTYPES}; the audit wants float64")
         if read_out == "energy" and layer is not None:
             raise InputError("read_out='energy' is the whole model's output; leave layer=None")
-        self.path = str(path)
         self.read_out = read_out
         self.dtype = dtype
         self.device = device
@@ -114,10 +117,18 @@ class ModelAdapter:
         self._torch_dtype = getattr(self.torch, dtype)
         from pathlib import Path
 
-        if not Path(self.path).is_file():
-            raise InputError(
-                f"model file {self.path!r} does not exist; give the saved model's path"
-            )
+        self._given = None
+        if isinstance(model, (str, Path)):
+            self.path = str(model)
+            if not Path(self.path).is_file():
+                raise InputError(
+                    f"model file {self.path!r} does not exist; give the saved model's path"
+                )
+        else:  # a model object in memory: a copy, so that dtype/device changes stay ours
+            import copy
+
+            self.path = f"<{type(model).__name__} in memory>"
+            self._given = copy.deepcopy(model)
         self._load()
         if layer is not None and (
             isinstance(layer, bool)
@@ -134,6 +145,12 @@ class ModelAdapter:
 
     def _load(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _pickled_model(self):
+        """The model object given, or the one pickled in the file."""
+        if self._given is not None:
+            return self._given
+        return load_pickled_model(self.torch, self.path, self.device)
 
     def _per_atom(self, systems, positions):  # pragma: no cover - abstract
         """The per-atom read-out of ``systems`` (one batch) as one ``(total atoms, n_features)``
@@ -184,7 +201,7 @@ class ModelAdapter:
         from .. import Features
 
         systems = check_systems(systems)
-        per_system = _centres(systems, centers)
+        per_system = _centres_per_system(systems, centers)
         for atoms in systems:
             self._check_species(atoms)
         max_atoms = max(len(atoms) for atoms in systems)
@@ -256,27 +273,3 @@ class ModelAdapter:
         return (
             f"{type(self).__name__}({self.path!r}, layer={self.layer}, read_out={self.read_out!r})"
         )
-
-
-def _centres(systems, centers) -> list[np.ndarray]:
-    if centers is None:
-        return [np.arange(len(atoms)) for atoms in systems]
-    if np.ndim(centers) <= 1 and all(
-        isinstance(c, (int, np.integer)) for c in np.atleast_1d(centers)
-    ):
-        out = [np.atleast_1d(np.asarray(centers, dtype=np.int64)) for _ in systems]
-    else:
-        if len(centers) != len(systems):
-            raise InputError(f"got centre lists for {len(centers)} systems but {len(systems)}")
-        out = [
-            np.arange(len(a)) if c is None else np.atleast_1d(np.asarray(c, dtype=np.int64))
-            for a, c in zip(systems, centers, strict=True)
-        ]
-    for index, (atoms, centres) in enumerate(zip(systems, out, strict=True)):
-        bad = centres[(centres < 0) | (centres >= len(atoms))]
-        if bad.size:
-            raise InputError(
-                f"centre index {int(bad[0])} is out of range for system {index} with "
-                f"{len(atoms)} atoms"
-            )
-    return out

@@ -172,3 +172,63 @@ class _default_dtype:
 
     def __exit__(self, *exc):
         self.torch.set_default_dtype(self.previous)
+
+
+def build_metatomic(*, cutoff=5.0, width=8, n_radial=8, species=(1, 6, 8), seed=0):
+    """A small distance-only model (one continuous-filter convolution, per-species embedding)
+    written against metatomic's model interface: outputs ``feature`` and ``energy`` per atom
+    or per system. Returns the plain torch module; :func:`export_metatomic` wraps and saves it.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    from ._metatomic_example import DistanceConvolution
+
+    return DistanceConvolution(float(cutoff), int(width), int(n_radial), list(species))
+
+
+def export_metatomic(module, path) -> None:
+    """Wrap ``module`` in ``metatomic.torch.AtomisticModel`` (float64, CPU) and save it."""
+    from metatomic.torch import AtomisticModel, ModelCapabilities, ModelMetadata, ModelOutput
+
+    capabilities = ModelCapabilities(
+        outputs={
+            "energy": ModelOutput(unit="eV", sample_kind="atom"),  # per atom or per system
+            "feature": ModelOutput(sample_kind="atom"),
+        },
+        atomic_types=[int(z) for z in module.species.tolist()],
+        interaction_range=float(module.cutoff),
+        length_unit="angstrom",
+        supported_devices=["cpu"],
+        dtype="float64",
+    )
+    metadata = ModelMetadata(name="completeness-example", authors=["completeness tests"])
+    AtomisticModel(module.eval(), metadata, capabilities).save(str(path))
+
+
+def train_metatomic(module, structures, *, steps=10, learning_rate=1e-2, seed=0) -> list[float]:
+    """A few full-batch Adam steps of the eager module on EMT energies; the losses."""
+    import torch
+    from metatomic.torch import ModelOutput, systems_to_torch
+    from vesin.metatomic import NeighborList
+
+    torch.manual_seed(seed)
+    options = module.requested_neighbor_lists()[0]
+    calculator = NeighborList(options, length_unit="angstrom")
+    systems = []
+    for atoms in structures:
+        system = systems_to_torch(atoms, dtype=torch.float64)
+        system.add_neighbor_list(options, calculator.compute(system))
+        systems.append(system)
+    target = torch.tensor([float(atoms.info["energy"]) for atoms in structures])
+    optimiser = torch.optim.Adam(module.parameters(), lr=learning_rate)
+    outputs = {"energy": ModelOutput(sample_kind="system")}
+    losses = []
+    for _ in range(steps):
+        optimiser.zero_grad()
+        energy = module(systems, outputs, None)["energy"].block().values.reshape(-1)
+        loss = ((energy - target) ** 2).mean()
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss.detach()))
+    return losses

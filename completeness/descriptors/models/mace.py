@@ -19,7 +19,7 @@ correlations within the cutoff (its body order); later layers see beyond the cut
 
 from __future__ import annotations
 
-from .base import ModelAdapter, load_pickled_model
+from .base import ModelAdapter
 
 __all__ = ["MACEModel"]
 
@@ -41,7 +41,7 @@ class MACEModel(ModelAdapter):
         torch.serialization.add_safe_globals([slice])
         from mace.calculators import MACECalculator
 
-        model = load_pickled_model(torch, self.path, self.device)
+        model = self._pickled_model()
         with contextlib.redirect_stdout(io.StringIO()):  # it prints its dtype choice
             self._calculator = MACECalculator(
                 models=model, device=self.device, default_dtype=self.dtype

@@ -21,7 +21,7 @@ order 2); later layers see beyond the cutoff.
 from __future__ import annotations
 
 from ...environments import InputError
-from .base import ModelAdapter, load_pickled_model
+from .base import ModelAdapter
 
 __all__ = ["SchNetPackModel"]
 
@@ -36,7 +36,7 @@ class SchNetPackModel(ModelAdapter):
     def _load(self) -> None:
         torch = self.torch
         schnetpack = import_schnetpack(torch)
-        model = load_pickled_model(torch, self.path, self.device)
+        model = self._pickled_model()
         representation = getattr(model, "representation", None)
         if not isinstance(representation, schnetpack.representation.SchNet):
             raise InputError(

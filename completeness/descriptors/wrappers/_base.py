@@ -62,6 +62,12 @@ class PeerDescriptor(Descriptor):
     def name(self) -> str:
         return f"{self.library}:{self.peer_name}"
 
+    def __getstate__(self):
+        """Pickle without the cached library objects (``*_cache``: featomic's calculators hold
+        a native pointer); they are rebuilt lazily on first use after unpickling."""
+        state = super().__getstate__()
+        return {key: value for key, value in state.items() if not key.endswith("_cache")}
+
     def _species_list(self, systems) -> list[int]:
         present = np.concatenate([atoms.numbers for atoms in systems])
         return [int(z) for z in self.species_channels(present)]
