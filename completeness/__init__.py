@@ -1,9 +1,10 @@
 """completeness: measure how unique, sensitive and complete atomic-environment descriptors are.
 
-The package is organised in floors (see ``DESIGN.md``): :mod:`completeness.environments` turns
-``ase.Atoms`` into centred environments; :mod:`completeness.oracle` is the basis-free ground
-truth; :mod:`completeness.structures` generates degenerate pairs; :mod:`completeness.descriptors`
-computes features; :mod:`completeness.analysis` measures them.
+The package is organised in floors (see ``docs/architecture.md``):
+:mod:`completeness.environments` turns ``ase.Atoms`` into centred environments;
+:mod:`completeness.oracle` is the basis-free ground truth; :mod:`completeness.structures`
+generates degenerate pairs; :mod:`completeness.descriptors` computes features;
+:mod:`completeness.analysis` measures them.
 
 Sub-packages are imported lazily so that ``import completeness`` stays cheap.
 """

@@ -16,7 +16,8 @@ Every public entry point of the package that accepts structures funnels them thr
 :func:`check_systems`, so bad input fails here, early, with a one-line message that names the
 problem and the fix.
 
-This module imports nothing from the rest of the package (see DESIGN.md, "floors").
+This module imports only :mod:`completeness.errors` of the package (its floors:
+docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -543,7 +544,7 @@ def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None
     """
     systems = check_systems(systems)
     cutoff = check_cutoff(cutoff)
-    per_system, uniform_centres = _centres_per_system_fast(systems, centers)
+    per_system, uniform_centres = centres_per_system_fast(systems, centers)
     n_systems = len(systems)
     n_atoms = np.fromiter(
         (len(atoms.arrays["positions"]) for atoms in systems), np.int64, n_systems
@@ -662,20 +663,20 @@ def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None
     )
 
 
-def _centres_per_system_fast(systems: list[ase.Atoms], centers):
-    """:func:`_centres_per_system`, vectorised for a flat list; also says if all lists agree."""
+def centres_per_system_fast(systems: list[ase.Atoms], centers):
+    """:func:`centres_per_system`, vectorised for a flat list; also says if all lists agree."""
     if centers is None or isinstance(centers, (int, np.integer)):
         flat = centers is not None
     else:
         centers = list(centers)
         flat = all(isinstance(c, (int, np.integer)) for c in centers)
     if not flat or not systems:
-        return _centres_per_system(systems, centers), False
+        return centres_per_system(systems, centers), False
     array = np.atleast_1d(np.asarray(centers))
     sizes = np.fromiter((len(atoms.arrays["positions"]) for atoms in systems), np.int64)
     if array.size and (array.min() < 0 or array.max() >= sizes.min()):
         # the per-system check raises the usual message for the first offending system
-        return _centres_per_system(systems, centers), True
+        return centres_per_system(systems, centers), True
     checked = _check_centres(systems[0], array, 0)
     return [checked] * len(systems), True
 
@@ -686,7 +687,9 @@ def _concat(arrays, dtype):
     return np.concatenate(arrays).astype(dtype, copy=False)
 
 
-def _centres_per_system(systems: list[ase.Atoms], centers) -> list[np.ndarray]:
+def centres_per_system(systems: list[ase.Atoms], centers) -> list[np.ndarray]:
+    """The centre indices of every system: all atoms (``None``), one flat list used for every
+    system, or one list (or ``None``) per system; InputError for an index out of range."""
     if centers is None:
         return [np.arange(len(atoms)) for atoms in systems]
     if isinstance(centers, (int, np.integer)):

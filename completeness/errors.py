@@ -9,7 +9,7 @@ This module imports nothing from the package: every layer may raise these errors
 
 from __future__ import annotations
 
-__all__ = ["CompletenessError", "InputError", "first_line"]
+__all__ = ["CompletenessError", "InputError", "first_line", "one_line"]
 
 
 class CompletenessError(Exception):
@@ -27,3 +27,10 @@ def first_line(error: BaseException, default: str | None = None) -> str:
     if lines:
         return lines[0]
     return type(error).__name__ if default is None else default
+
+
+def one_line(error: BaseException) -> str:
+    """``"Type: first line"`` of ``error`` (just the type's name when it has no message): how a
+    foreign exception is reported in a finding or a table cell."""
+    message = first_line(error, default="")
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__

@@ -20,6 +20,7 @@ from .errors import InputError, first_line
 __all__ = [
     "check_output",
     "check_outputs",
+    "fill_generated",
     "json_safe",
     "json_text",
     "read_config",
@@ -233,3 +234,23 @@ def read_config(path, what: str = "config") -> dict:
     if not isinstance(data, dict):
         raise InputError(f"{what} {str(path)!r} must hold a table/object at the top level")
     return data
+
+
+def fill_generated(path, sections: dict) -> None:
+    """Replace the text between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` in the
+    file ``path`` by ``sections[NAME]`` for every NAME (generated documentation pages).
+
+    Raises :class:`InputError` when a marker pair is missing; the file is rewritten atomically.
+    """
+    import re
+
+    text = open(path, encoding="utf-8").read()
+    for name, body in sections.items():
+        pattern = re.compile(
+            rf"(<!-- generated: {re.escape(name)} -->\n).*?(<!-- end: {re.escape(name)} -->)",
+            flags=re.DOTALL,
+        )
+        if not pattern.search(text):
+            raise InputError(f"{path} has no '<!-- generated: {name} -->' ... end markers")
+        text = pattern.sub(lambda match, body=body: match.group(1) + body + match.group(2), text)
+    write_text(path, text)

@@ -42,7 +42,7 @@ Floating-point signatures are compared with the tolerance ``DISTANCE_TOLERANCE +
 * stored structures: extended-XYZ files keep 8 decimals, i.e. distance errors ~1e-8 Å, which the
   absolute part ``DISTANCE_TOLERANCE = 1e-6`` Å (the package's coincidence threshold) tolerates;
 * physics: thermal vibrations are ~1e-2 Å and the smallest displacements studied in sensitivity
-  scans (SCIENCE.md section 3) start at 1e-8 Å only for *feature* differences, never for deciding
+  scans (docs/science.md §3) start at 1e-8 Å only for *feature* differences, never for deciding
   whether two structures are the same: a 1e-4 Å displacement is 100 times the tolerance and is
   reported as different (tested).
 
@@ -69,7 +69,8 @@ elementwise; if that fails (round-off can swap near-equal rows across a grid bou
 decided exactly by a maximum bipartite matching between rows that agree within the tolerance in
 every column (KD-tree in the Chebyshev metric, scipy's Hopcroft-Karp).
 
-This module imports only :mod:`completeness.environments` (see DESIGN.md, "floors").
+Its floor (docs/architecture.md) is above :mod:`completeness.environments` and
+:mod:`completeness.numerics`, below the structures and descriptors.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ import ase
 import numpy as np
 
 from .environments import Environment, InputError, check_systems, environment
+from .numerics import kabsch
 
 __all__ = [
     "DISTANCE_TOLERANCE",
@@ -422,16 +424,10 @@ class Congruence:
     rotation: np.ndarray | None = field(default=None, repr=False)
 
 
-def _kabsch(p: np.ndarray, q: np.ndarray, determinant: int) -> tuple[np.ndarray, float, float]:
-    """Orthogonal ``R`` with ``det R = determinant`` minimising ``sum |R p_j - q_j|^2``.
-
-    Kabsch, Acta Cryst. A 32, 922 (1976), doi:10.1107/S0567739476001873: with
-    ``H = P^T Q = U S V^T``, ``R = V diag(1, 1, s) U^T`` and ``s`` chosen for the determinant
-    (the smallest singular value takes the sign). Returns ``R``, the largest deviation, the rmsd.
-    """
-    u, _, vt = np.linalg.svd(p.T @ q)
-    s = determinant * np.sign(np.linalg.det(vt.T @ u.T))
-    rotation = vt.T @ np.diag([1.0, 1.0, s]) @ u.T
+def _aligned(p: np.ndarray, q: np.ndarray, determinant: int) -> tuple[np.ndarray, float, float]:
+    """:func:`~completeness.numerics.kabsch` with ``det R = determinant``, the largest deviation
+    and the rmsd of ``R p_j`` from ``q_j``."""
+    rotation = kabsch(p, q, determinant)
     deviation = np.linalg.norm(p @ rotation.T - q, axis=1)
     return rotation, float(deviation.max()), float(np.sqrt(np.mean(deviation**2)))
 
@@ -518,7 +514,7 @@ def congruent(
             n_leaves += 1
             target = q[assignment]
             for determinant in determinants:
-                rotation, deviation, rmsd = _kabsch(p, target, determinant)
+                rotation, deviation, rmsd = _aligned(p, target, determinant)
                 if determinant not in best or deviation < best[determinant][0]:
                     best[determinant] = (deviation, rmsd, assignment.copy(), rotation)
             return best[1][0] <= tol or n_leaves >= _MAX_ASSIGNMENTS

@@ -100,8 +100,6 @@ class Interrupted(KeyboardInterrupt):
     """The map was stopped by a signal (SIGINT or SIGTERM); ``signal`` is its number."""
 
     def __init__(self, signal_number: int):
-        import signal
-
         super().__init__(f"stopped by {signal.Signals(signal_number).name}")
         self.signal = signal_number
 

@@ -1,4 +1,4 @@
-"""Reusable checks for any descriptor: invariance and gradients.
+"""Reusable checks for any descriptor (invariance, gradients) and random environments for tests.
 
 Users run these on their own descriptors exactly as the package's tests do::
 
@@ -25,11 +25,15 @@ import ase
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .numerics import central_differences
+
 __all__ = [
     "assert_gradients",
     "assert_invariant",
     "finite_difference_gradients",
     "finite_difference_step",
+    "random_cluster",
+    "random_environment",
     "relative_difference",
 ]
 
@@ -133,17 +137,18 @@ def finite_difference_gradients(descriptor, atoms: ase.Atoms, centers, step: flo
     """
     user = _user(descriptor)
     centers = list(range(len(atoms))) if centers is None else [int(c) for c in centers]
-    displaced = []
-    for atom in range(len(atoms)):
-        for axis in range(3):
-            for sign in (1.0, -1.0):
-                copy = atoms.copy()
-                copy.positions[atom, axis] += sign * step
-                displaced.append(copy)
-    values = user.compute(displaced, centers=[centers] * len(displaced)).values
-    values = values.reshape(len(atoms), 3, 2, len(centers), -1)
-    out = (values[:, :, 0] - values[:, :, 1]) / (2 * step)  # (atom, axis, sample, feature)
-    return np.ascontiguousarray(out.transpose(2, 0, 1, 3))
+
+    def values(batch):  # every displaced copy in one compute call
+        displaced = []
+        for positions in batch:
+            copy = atoms.copy()
+            copy.positions = positions
+            displaced.append(copy)
+        computed = user.compute(displaced, centers=[centers] * len(displaced)).values
+        return computed.reshape(len(batch), len(centers), -1)
+
+    derivatives = central_differences(values, atoms.positions, step)  # (atom, axis, sample, F)
+    return np.ascontiguousarray(derivatives.transpose(2, 0, 1, 3))
 
 
 def finite_difference_step(descriptor, atoms: ase.Atoms, step: float = 1e-5) -> float:
@@ -211,3 +216,46 @@ def assert_gradients(
             f"{error:.2e} > rtol={rtol:g}"
         )
     return error
+
+
+# ---- random environments for tests and checks -------------------------------------------------
+
+
+def random_environment(rng, n_neighbours, radius=4.0, species=(1,), centre=6, min_gap=0.0):
+    """A centre (atom 0, species ``centre``) at the origin and ``n_neighbours`` neighbours with
+    random directions and radii between ``radius / 4^(1/3)`` and ``radius`` (uniform in volume);
+    neighbour species cycle through ``species``. With ``min_gap`` > 0 the draw is repeated (up
+    to 1000 times) until no two neighbours are closer than ``min_gap``."""
+    for _ in range(1000):
+        vectors = rng.normal(size=(n_neighbours, 3))
+        vectors *= (
+            radius
+            * rng.uniform(0.25, 1.0, size=n_neighbours) ** (1 / 3)
+            / np.linalg.norm(vectors, axis=1)
+        )[:, None]
+        if n_neighbours < 2 or min_gap <= 0:
+            break
+        gaps = np.linalg.norm(vectors[:, None] - vectors[None], axis=-1)
+        if gaps[np.triu_indices(n_neighbours, 1)].min() > min_gap:
+            break
+    numbers = [centre] + [species[k % len(species)] for k in range(n_neighbours)]
+    return ase.Atoms(numbers=numbers, positions=np.vstack([np.zeros(3), vectors]))
+
+
+def random_cluster(seed, n_neighbours=7, radius=3.8, species=(1, 6, 8), min_distance=0.7):
+    """A centre (atom 0) at the origin and ``n_neighbours`` points uniform in a ball of
+    ``radius``, no two atoms closer than ``min_distance``; species drawn from ``species``, the
+    first neighbours covering every species. ``seed``: an int or a numpy Generator."""
+    rng = np.random.default_rng(seed)
+    points = [np.zeros(3)]
+    while len(points) < n_neighbours + 1:
+        candidate = rng.uniform(-radius, radius, 3)
+        if np.linalg.norm(candidate) > radius:
+            continue
+        if min(np.linalg.norm(candidate - p) for p in points) < min_distance:
+            continue
+        points.append(candidate)
+    numbers = rng.choice(species, size=len(points))
+    covered = min(len(species), n_neighbours)
+    numbers[1 : 1 + covered] = list(species)[:covered]
+    return ase.Atoms(numbers=numbers, positions=np.array(points))

@@ -24,6 +24,7 @@ def cluster():
 def contract_descriptors() -> dict:
     """``{id: descriptor}``: every built-in descriptor flavour of the audit and every wrapper."""
     from completeness.descriptors.defaults import builtin_descriptors
-    from completeness.descriptors.wrappers import peer_descriptors
+    from completeness.descriptors.wrappers import COMPLETE_INVARIANTS, load_peer, peer_descriptors
 
-    return {**builtin_descriptors(), **peer_descriptors()}
+    invariants = {spec: load_peer(spec) for spec in COMPLETE_INVARIANTS}
+    return {**builtin_descriptors(), **peer_descriptors(), **invariants}

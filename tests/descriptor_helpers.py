@@ -3,26 +3,9 @@
 import ase
 import numpy as np
 
-from completeness.testing import relative_difference
+from completeness.testing import random_cluster, relative_difference  # noqa: F401 (shared)
 
 SPECIES = [1, 6, 8]
-
-
-def random_cluster(seed, n_neighbours=7, radius=3.8, species=SPECIES, min_distance=0.7):
-    """Centre (atom 0) at the origin and neighbours uniform in a ball, no two too close; the
-    first neighbours cover every species."""
-    rng = np.random.default_rng(seed)
-    points = [np.zeros(3)]
-    while len(points) < n_neighbours + 1:
-        candidate = rng.uniform(-radius, radius, 3)
-        if np.linalg.norm(candidate) > radius:
-            continue
-        if min(np.linalg.norm(candidate - p) for p in points) < min_distance:
-            continue
-        points.append(candidate)
-    numbers = rng.choice(species, size=len(points))
-    numbers[1 : 1 + min(len(species), n_neighbours)] = species[: min(len(species), n_neighbours)]
-    return ase.Atoms(numbers=numbers, positions=np.array(points))
 
 
 def scaled_pair(plus_neighbours, minus_neighbours, max_distance):

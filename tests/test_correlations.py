@@ -18,24 +18,14 @@ from completeness.descriptors import (
 )
 from completeness.descriptors.spherical_expansion import SphericalExpansion
 from completeness.environments import build_neighbourhoods
-from completeness.testing import assert_gradients, relative_difference
+from completeness.testing import assert_gradients, random_cluster, relative_difference
 
 SMALL = dict(cutoff=4.0, n_radial=2, max_angular=2, density_width=0.4)
 
 
 def random_environment(seed, n_neighbours=6, species=(1, 6, 8), radius=2.5, min_distance=0.7):
     """Centre at the origin plus neighbours in a ball, no two atoms closer than min_distance."""
-    rng = np.random.default_rng(seed)
-    points = [np.zeros(3)]
-    while len(points) < n_neighbours + 1:
-        candidate = rng.uniform(-radius, radius, size=3)
-        if np.linalg.norm(candidate) > radius:
-            continue
-        if min(np.linalg.norm(candidate - p) for p in points) < min_distance:
-            continue
-        points.append(candidate)
-    numbers = [species[0]] + [species[i % len(species)] for i in range(n_neighbours)]
-    return ase.Atoms(numbers=numbers, positions=np.array(points))
+    return random_cluster(seed, n_neighbours, radius, species, min_distance)
 
 
 def _strip(name):
@@ -229,7 +219,7 @@ def test_parity_and_body_order_follow_the_hyperparameters():
 
 
 # ------------------------------------------------------------------------------------------------
-# resolving power on the catalog constructions (built inline from SCIENCE.md)
+# resolving power on the catalog constructions (built inline from docs/science.md)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -262,7 +252,7 @@ def test_bispectrum_resolves_the_prl_pair_power_spectrum_does_not():
 
 
 def b8_pair(seed=12345):
-    """One B8-style pair (SCIENCE.md §2.5; Nigam et al., APL Mach. Learn. 2, 016110 (2024)).
+    """One B8-style pair (docs/science.md §2.5; Nigam et al., APL Mach. Learn. 2, 016110 (2024)).
 
     Two rings of three atoms at heights +-z1 (the second rotated by psi), one apex atom at
     +z2 (plus) or -z2 (minus); sampled until the rejection rules hold. Every atom is carbon.

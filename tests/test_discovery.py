@@ -1,4 +1,4 @@
-"""Tests of completeness.discovery: separation, search, classification, family dimension, output.
+"""Tests of completeness.analysis.discovery: separation, search, classification, family, output.
 
 Expected values come from outside the code under test: scipy's own alignment (for the
 separation), finite differences (for its gradient), counting by hand (the dimension of the set of
@@ -17,15 +17,15 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from completeness import oracle, structures
-from completeness.cli import main
-from completeness.descriptors import PowerSpectrum, RadialSpectrum
-from completeness.discovery import (
-    _separation_and_gradient,
+from completeness.analysis.discovery import (
     discover,
     family_dimension,
     separation,
     species_permutations,
 )
+from completeness.analysis.discovery.separation import separation_and_gradient
+from completeness.cli import main
+from completeness.descriptors import PowerSpectrum, RadialSpectrum
 from completeness.environments import InputError
 from completeness.structures.catalog import CATALOG_FORMAT
 
@@ -82,7 +82,7 @@ def test_separation_gradient_matches_finite_differences():
     a, b = _random_vectors(rng, 4), _random_vectors(rng, 4)
     permutations = species_permutations([1, 1, 1, 1])
     for reflections in (True, False):
-        _, grad_a, grad_b = _separation_and_gradient(a, b, permutations, reflections)
+        _, grad_a, grad_b = separation_and_gradient(a, b, permutations, reflections)
         step = 1e-6
         for member, grad in ((0, grad_a), (1, grad_b)):
             numeric = np.zeros_like(grad)
@@ -91,18 +91,18 @@ def test_separation_gradient_matches_finite_differences():
                 plus[member][j, x] += step
                 minus[member][j, x] -= step
                 numeric[j, x] = (
-                    _separation_and_gradient(*plus, permutations, reflections)[0]
-                    - _separation_and_gradient(*minus, permutations, reflections)[0]
+                    separation_and_gradient(*plus, permutations, reflections)[0]
+                    - separation_and_gradient(*minus, permutations, reflections)[0]
                 ) / (2 * step)
             np.testing.assert_allclose(grad, numeric, atol=1e-7)
 
 
 def test_penalty_jacobian_matches_finite_differences():
-    from completeness.discovery import _Problem, _settings
+    from completeness.analysis.discovery.search import Problem, search_settings
 
     descriptor = RadialSpectrum(cutoff=5.0, n_radial=4, density_width=0.5)
-    settings = _settings(descriptor, 3, None, 6, None, None, None, 0.5, 400, 1.0)
-    problem = _Problem(descriptor, settings)
+    settings = search_settings(descriptor, 3, None, 6, None, None, None, 0.5, 400, 1.0)
+    problem = Problem(descriptor, settings)
     rng = np.random.default_rng(7)
     # a point violating every constraint: radii out of the shell, neighbours close, one shell
     a = np.array([[1.0, 0.1, 0.0], [1.1, 0.4, 0.2], [0.0, 4.5, 0.3]])
@@ -276,16 +276,16 @@ def test_write_produces_the_catalog_format(tmp_path):
 
 
 def test_duplicates_are_merged_up_to_congruence():
-    from completeness.discovery import _same_pair
+    from completeness.analysis.discovery import same_pair
 
     pair = structures.load("prl-family", seed=1)
     rotation = Rotation.random(random_state=0).as_matrix()
     turned = [atoms.copy() for atoms in (pair.minus, pair.plus)]  # swapped and rotated
     for atoms in turned:
         atoms.positions = atoms.positions @ rotation.T
-    assert _same_pair((pair.plus, pair.minus), tuple(turned), reflections=False)
+    assert same_pair((pair.plus, pair.minus), tuple(turned), reflections=False)
     other = structures.load("prl-family", seed=2)
-    assert not _same_pair((pair.plus, pair.minus), (other.plus, other.minus), reflections=True)
+    assert not same_pair((pair.plus, pair.minus), (other.plus, other.minus), reflections=True)
 
 
 # ---- input errors and CLI --------------------------------------------------------------------

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from completeness import oracle, structures
-from completeness.analysis import distance as dist
 from completeness.analysis.calibration import NEAR_MISS_DISPLACEMENTS, calibrate
 from completeness.analysis.distance import (
     DEGENERATE_DECADES,
@@ -28,6 +27,7 @@ from completeness.descriptors import Descriptor
 from completeness.descriptors.defaults import builtin_descriptors
 from completeness.descriptors.user import as_descriptor
 from completeness.environments import InputError
+from completeness.errors import one_line
 
 # --------------------------------------------------------------------------------------------
 # a small descriptor written for these tests: smooth histogram of neighbour distances
@@ -456,7 +456,7 @@ def test_power_law_exponent_by_hand():
 
 
 def test_one_line_messages():
-    assert dist._one_line(ValueError("first\nsecond")) == "ValueError: first"
+    assert one_line(ValueError("first\nsecond")) == "ValueError: first"
 
 
 def test_global_pairs_against_the_message_passing_claim():

@@ -12,7 +12,7 @@ from completeness.cli import main
 from completeness.descriptors.wrappers import PeerCrash, PeerError
 from completeness.environments import InputError as EnvironmentsInputError
 from completeness.errors import CompletenessError, InputError, first_line
-from completeness.io import json_safe, write_atomically, write_json, write_text
+from completeness.io import fill_generated, json_safe, write_atomically, write_json, write_text
 from completeness.parallel import ParallelInputError, TaskFailed
 
 
@@ -78,3 +78,18 @@ def test_the_command_line_ends_a_parallel_input_error_with_one_line(capsys):
     assert main([*argv, "--restarts", "1", "--backend", "processes", "--n-workers", "0"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("completeness discover: error: ") and "workers" in line
+
+
+def test_fill_generated_replaces_only_the_marked_sections(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "intro\n<!-- generated: a -->\nold a\n<!-- end: a -->\nmiddle\n"
+        "<!-- generated: b -->\n<!-- end: b -->\n"
+    )
+    fill_generated(page, {"a": "new a\n", "b": "| b |\n"})
+    assert page.read_text() == (
+        "intro\n<!-- generated: a -->\nnew a\n<!-- end: a -->\nmiddle\n"
+        "<!-- generated: b -->\n| b |\n<!-- end: b -->\n"
+    )
+    with pytest.raises(InputError, match="no '<!-- generated: c -->'"):
+        fill_generated(page, {"c": "x"})

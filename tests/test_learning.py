@@ -172,7 +172,7 @@ def test_targets_hand_values():
 
 
 def test_triangle_target_matches_the_sensitivity_module():
-    # Parsaeifard-Goedecker start point (SCIENCE.md §3), compared with an independent
+    # Parsaeifard-Goedecker start point (docs/science.md §3), compared with an independent
     # implementation of the same CH4 target
     from completeness.analysis.sensitivity import ch4_four_body_target
 

@@ -1,7 +1,7 @@
 """Tests of the basis-free oracle (completeness.oracle).
 
 Expected values come from hand derivations (stated next to each test), from the published claims
-of the structures (SCIENCE.md section 2), or from a different algorithm (exact sympy/fraction
+of the structures (docs/science.md §2), or from a different algorithm (exact sympy/fraction
 arithmetic, brute-force loops), never from the function under test on the same data.
 """
 
@@ -47,7 +47,7 @@ MIRROR_X = np.diag([-1.0, 1.0, 1.0])
 
 
 def prl_fig1b():
-    """Pozdnyakov et al., PRL 125, 166001 (2020), Fig. 1(b), in Å (SCIENCE.md 2.2)."""
+    """Pozdnyakov et al., PRL 125, 166001 (2020), Fig. 1(b), in Å (docs/science.md §2.2)."""
     common = [[5, 0, 5], [5, 5, 5], [-5, -5, 5]]
     return env([*common, [0, 5, 5]]), env([*common, [0, -5, 5]])
 
@@ -62,8 +62,9 @@ def octagon(indices, radius=2.0, height=0.0):
 
 
 def b8(apex_sign, r=1.2, z1=1.0, z2=1.6, psi=0.7, p1=1.1, p2=1.9):
-    """SCIENCE.md 2.5: ring of 3 at +z1 (azimuths 0, p1, p1+p2), the same ring rotated by psi at
-    -z1, an apex on the axis at apex_sign * z2 (generic p1, p2: no in-plane mirror)."""
+    """B8 pair (docs/science.md §2.5): ring of 3 at +z1 (azimuths 0, p1, p1+p2), the same ring
+    rotated by psi at -z1, an apex on the axis at apex_sign * z2 (generic p1, p2: no in-plane
+    mirror)."""
     phi = np.array([0.0, p1, p1 + p2])
     ring1 = np.stack([r * np.cos(phi), r * np.sin(phi), np.full(3, z1)], 1)
     ring2 = np.stack([r * np.cos(phi + psi), r * np.sin(phi + psi), np.full(3, -z1)], 1)
@@ -187,7 +188,7 @@ def test_signatures_respect_species():
 
 
 # --------------------------------------------------------------------------------------------
-# the catalog's pairs (claims from SCIENCE.md section 2)
+# the catalog's pairs (claims from docs/science.md §2)
 # --------------------------------------------------------------------------------------------
 
 
@@ -353,7 +354,7 @@ def test_random_transformed_copies_get_the_expected_flags(seed, n, reflect):
 
 
 def gram_flip_clouds():
-    """SCIENCE.md 2.7: {+-p_i} versus {+-q_i} with q's Gram matrix = p's with G12, G21 negated."""
+    """docs/science.md §2.7: {+-p_i} against {+-q_i}, Gram matrix of q = p's with G12, G21 < 0."""
     rng = np.random.default_rng(31)
     p = np.eye(3) + 0.25 * rng.normal(size=(3, 3))  # nearly orthogonal: the flip stays PSD
     gram = p @ p.T

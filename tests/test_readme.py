@@ -1,5 +1,5 @@
-"""The Python snippets of the README and docs/ run as written (DESIGN.md: no README code that no
-test runs)."""
+"""The Python snippets of the README and docs/ run as written (no README code that no test
+runs)."""
 
 import re
 from pathlib import Path

@@ -87,7 +87,7 @@ class LegendreTriplets(Descriptor):
 
 
 def prl_member(y_c: float, scale: float = 0.4) -> ase.Atoms:
-    """PRL 125, 166001 Fig. 1(b) family (SCIENCE.md 2.2-2.3): C = (0, y_C, 5); fold at y_C = 0."""
+    """The PRL Fig. 1(b) family (docs/science.md §2.2-3): C = (0, y_C, 5), fold at y_C = 0."""
     positions = [[0, 0, 0], [5, 0, 5], [5, 5, 5], [-5, -5, 5], [0, y_c, 5]]
     return ase.Atoms("H5", positions=scale * np.asarray(positions, dtype=float))
 

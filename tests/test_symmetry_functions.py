@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 
 from completeness.descriptors import SymmetryFunctions, symmetry_functions
 from completeness.descriptors.symmetry_functions import pair_triplets, sample_chunks
-from completeness.testing import assert_gradients, assert_invariant, relative_difference
+from completeness.testing import (
+    assert_gradients,
+    assert_invariant,
+    random_cluster,
+    relative_difference,
+)
 
 SPECIES = [1, 6, 8]
 G2 = [[0.5, 0.0], [1.0, 2.0], [0.1, 3.5]]
@@ -24,22 +29,6 @@ def full(cutoff=4.0, **kwargs):
     params = dict(g2_params=G2, g3_params=G3, g4_params=G4, g5_params=G5, species=SPECIES)
     params.update(kwargs)
     return SymmetryFunctions(cutoff=cutoff, **params)
-
-
-def random_cluster(seed, n_neighbours=7, radius=3.5, species=SPECIES, min_distance=0.7):
-    """Centre (atom 0) at the origin and neighbours uniform in a ball, no two too close."""
-    rng = np.random.default_rng(seed)
-    points = [np.zeros(3)]
-    while len(points) < n_neighbours + 1:
-        candidate = rng.uniform(-radius, radius, 3)
-        if np.linalg.norm(candidate) > radius:
-            continue
-        if min(np.linalg.norm(candidate - p) for p in points) < min_distance:
-            continue
-        points.append(candidate)
-    numbers = rng.choice(species, size=len(points))
-    numbers[1:3] = species[:2]  # at least two neighbour species
-    return ase.Atoms(numbers=numbers, positions=np.array(points))
 
 
 def brute_force(atoms, cutoff, g2, g3, g4, g5, species, centre=0):

@@ -167,7 +167,7 @@ def test_rows_follow_the_requested_centres_whatever_their_species():
 def test_finding_bad_descriptor_string_raises_in_the_child(direct):
     """Probe 'a bad descriptor string': Descriptor('soap --help') prints the help and raises
     RuntimeError with quippy's Fortran traceback (quippy 0.10.3 here: the process is not ended,
-    as SCIENCE.md §6 expected; either way the child takes it, not us)."""
+    as docs/science.md §6 expected; either way the child takes it, not us)."""
     with pytest.raises(PeerError, match=r"soap_initialise failed to parse args_str='soap --help'"):
         direct("initialise", string="soap --help")
     with pytest.raises(PeerError, match="string_to_real: could not convert"):

@@ -6,7 +6,7 @@ Run from the repository root::
     python3 analyses/discovery/run.py --only power-spectrum-n4
 
 Reads ``analyses/discovery/config.json``; for each run calls
-:func:`completeness.discovery.discover` (random restarts through ``parallel_map`` on the
+:func:`completeness.analysis.discovery.discover` (random restarts through ``parallel_map`` on the
 configured backend) and writes ``results/<run>/`` (the found pairs in the catalog's format:
 ``<name>.extxyz``, ``index.json``, ``README.md``, plus ``discovery.json`` with every candidate,
 its distance, noise floor and status, and each pair's oracle classification and family
@@ -32,9 +32,10 @@ import json
 import time
 from pathlib import Path
 
+from completeness.analysis.discovery import discover, family_dimension
 from completeness.analysis.distance import verdict
 from completeness.descriptors.base import registered_descriptors
-from completeness.discovery import _jsonable, discover, family_dimension
+from completeness.io import json_safe
 
 HERE = Path(__file__).resolve().parent
 PRL_FREE_PARAMETERS = 7
@@ -231,10 +232,10 @@ def main(argv=None) -> int:
         summary = run_one(spec, config, out, args.checkpoints)
         summary["name"] = spec["name"]
         previous[spec["name"]] = summary
-        summary_path.write_text(json.dumps(_jsonable(previous), indent=1, sort_keys=True) + "\n")
+        summary_path.write_text(json.dumps(json_safe(previous), indent=1, sort_keys=True) + "\n")
     reference = prl_reference(config)
     (out / "reference.json").write_text(
-        json.dumps(_jsonable(reference), indent=1, sort_keys=True) + "\n"
+        json.dumps(json_safe(reference), indent=1, sort_keys=True) + "\n"
     )
     ordered = [previous[s["name"]] for s in config["runs"] if s["name"] in previous]
     (out / "summary.md").write_text(markdown(ordered, reference))

@@ -30,7 +30,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from completeness.analysis.distance import verdicts as all_verdicts
 from completeness.analysis.report import catalog_pairs, report_card
 from completeness.descriptors import networks
 from completeness.descriptors.defaults import builtin_descriptors
+from completeness.io import fill_generated
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -171,18 +171,6 @@ def cards(config: dict) -> tuple[str, dict, dict]:
     return "\n".join(text), records, timings
 
 
-def fill_docs(path: Path, sections: dict) -> None:
-    text = path.read_text()
-    for name, body in sections.items():
-        pattern = re.compile(
-            rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", flags=re.DOTALL
-        )
-        if not pattern.search(text):
-            raise ValueError(f"{path} has no markers for {name}")
-        text = pattern.sub(lambda m, b=body: m.group(1) + b + m.group(2), text)
-    path.write_text(text)
-
-
 def main() -> None:
     config = json.loads((HERE / "config.json").read_text())
     results = HERE / "results"
@@ -196,7 +184,7 @@ def main() -> None:
     (results / "cards.md").write_text(cards_md)
     (results / "cards.json").write_text(json.dumps(card_records, indent=1) + "\n")
     (results / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
-    fill_docs(ROOT / "docs" / "networks.md", {"table": table_md, "cards": cards_md})
+    fill_generated(ROOT / "docs" / "networks.md", {"table": table_md, "cards": cards_md})
     log(f"done in {time.perf_counter() - start:.0f} s")
 
 

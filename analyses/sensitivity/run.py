@@ -13,9 +13,9 @@ Reads ``analyses/sensitivity/config.json`` and writes into ``analyses/sensitivit
   jitter of every neighbour, the exponents fitted on t = 1e-6..1e-3 Å, and the rotation test
   (distance vs rotation angle 0-90 degrees). Protocol of Onat, Ortner, Kermode, J. Chem. Phys.
   153, 144106 (2020), doi:10.1063/5.0016005.
-* ``fold.json``: the PRL family (SCIENCE.md 2.2-2.3, scaled by 0.4) at its fold (y_C = 0) and away
-  from it (y_C = 2): singular values, exponents along the fold direction and a generic one, and
-  the feature distance for y_C = +-delta.
+* ``fold.json``: the PRL family (docs/science.md §2.2-3, scaled by 0.4) at its fold (y_C = 0)
+  and away from it (y_C = 2): singular values, exponents along the fold direction and a generic
+  one, and the feature distance for y_C = +-delta.
 * ``manifold.json``: Parsaeifard & Goedecker's protocol (J. Chem. Phys. 156, 034302 (2022),
   doi:10.1063/5.0070488) on CH4: follow the least sensitive mode of the power spectrum (cutoff
   2.5, 8 radial, l <= 8, width 0.3) for 20,000 steps of 1e-4 Å; change of the power spectrum,

@@ -109,6 +109,7 @@ from scipy.spatial.transform import Rotation
 
 from ..descriptors.user import UserDescriptor, as_descriptor
 from ..environments import InputError
+from ..errors import one_line
 from ..oracle import float64_resolution
 from ..structures import NEIGHBOUR_FRACTION, Claim, DegeneratePair
 
@@ -349,7 +350,7 @@ class Verdict:
 
 
 def verdict(descriptor, pair, *, n_transforms: int = N_TRANSFORMS, seed: int = 0) -> Verdict:
-    """The verdict of ``descriptor`` on one ``pair`` (a catalog DegeneratePair or a UserPair)."""
+    """The verdict of ``descriptor`` on one ``pair`` (any DegeneratePair)."""
     return verdicts(descriptor, [pair], n_transforms=n_transforms, seed=seed)[0]
 
 
@@ -390,7 +391,7 @@ def verdicts(
                 try:
                     _compute_batch(user, [job], scope)
                 except Exception as error:  # a failure is a finding, not a crash
-                    job.error = _one_line(error)
+                    job.error = one_line(error)
     return [job.result() for job in jobs]
 
 
@@ -427,12 +428,6 @@ def noise_floor(
             distance = _distance(rows[original], rows[k], systems[original], systems[k], scope)
             worst = max(worst, distance)
     return worst
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    message = text[0] if text else ""
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _features(user: UserDescriptor, systems, scope) -> list[np.ndarray]:

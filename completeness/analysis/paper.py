@@ -21,28 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from ..environments import InputError
+from .style import DESCRIPTOR_COLOURS
 
 __all__ = ["FIGURES", "PALETTE", "PUBLISHED", "build", "default_analyses"]
 
-#: One colour per descriptor, shared by every figure.
-PALETTE = {
-    "radial-spectrum": "#1b9e77",
-    "power-spectrum": "#d95f02",
-    "bispectrum": "#7570b3",
-    "bispectrum-pseudoscalar": "#b3a9e6",
-    "density-correlations-nu1": "#1b9e77",
-    "density-correlations-nu2": "#d95f02",
-    "density-correlations-nu3": "#7570b3",
-    "density-correlations-nu4": "#e7298a",
-    "acsf-g2": "#66a61e",
-    "acsf-g2-g4": "#a6d854",
-    "lmbtr-k2": "#e6ab02",
-    "lmbtr-k3": "#a6761d",
-    "zernike": "#666666",
-    "chebyshev": "#1f78b4",
-    "schnet-like": "#8dd3c7",
-    "tensor-product-net": "#fb8072",
-}
+#: One colour per descriptor, shared by every figure (:mod:`completeness.analysis.style`).
+PALETTE = DESCRIPTOR_COLOURS
 
 #: Class name -> palette key (the learning study stores class names).
 _CLASS_KEY = {
@@ -56,7 +40,9 @@ _CLASS_KEY = {
 PUBLISHED = {
     "fold_deltas": [0.1, 0.05, 0.025, 0.0125],
     "fold_distances": [0.180, 0.046, 0.0116, 0.0029],
-    "fold_source": "SCIENCE.md §2.3 (one SOAP-like implementation; PRL 125, 166001 (2020) family)",
+    "fold_source": (
+        "docs/science.md §2.3 (one SOAP-like implementation; PRL 125, 166001 (2020) family)"
+    ),
     "within_pair_rmse": 1.000,
     "within_pair_source": "Nigam et al., APL Mach. Learn. 2, 016110 (2024), bispectrum on B8",
     "tangential_perfect": 2.0,
@@ -70,14 +56,14 @@ PUBLISHED = {
         "nu=4 odd": 1.65,
     },
     "b8_source": "featomic density correlations (4 radial, l <= 4, width 0.3 Å, cutoff 4 Å), "
-    "SCIENCE.md §2.5",
+    "docs/science.md §2.5",
     "ch4_bonds": (1.086, 1.094),
     "ch4_target": (0.92, 1.23),
     "ch4_featomic_end_to_end": 0.267,
     "ch4_featomic_bonds": (1.089, 1.092),
     "ch4_featomic_ratio": 0.003,
     "ch4_source": "Parsaeifard & Goedecker, J. Chem. Phys. 156, 034302 (2022); featomic "
-    "reproduction in SCIENCE.md §3",
+    "reproduction in docs/science.md §3",
 }
 
 COLUMN_WIDTH = 3.4  # inches

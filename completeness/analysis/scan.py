@@ -1,6 +1,6 @@
 """Manifold scans: the feature distance of a pair along a family's parameters.
 
-A degenerate family is a continuous manifold of pairs (SCIENCE.md §2): the PRL family (seven
+A degenerate family is a continuous manifold of pairs (docs/science.md §2): the PRL family (seven
 parameters), the B8 two-ring family (r, z1, z2, psi, phi) and the fold points of the PRL family
 (C moved off the axis by delta). A scan builds every pair of the sweep, computes all structures
 of all pairs in **one** ``compute`` call (through :func:`completeness.analysis.distance.verdicts`,

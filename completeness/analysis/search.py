@@ -78,6 +78,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .. import parallel
 from ..environments import InputError, build_neighbourhoods, check_cutoff, check_systems
+from ..numerics import kabsch
 
 __all__ = [
     "EnvironmentSet",
@@ -175,16 +176,6 @@ def _radial_bound(fingerprint, counts, first, second) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # the alignment
 # --------------------------------------------------------------------------------------------
-
-
-def _kabsch(p: np.ndarray, q: np.ndarray, determinant: int) -> np.ndarray:
-    """Orthogonal ``R`` with ``det R = determinant`` minimising ``sum |R p_j - q_j|^2``
-    (Kabsch 1976, doi:10.1107/S0567739476001873)."""
-    if len(p) == 0:
-        return np.diag([1.0, 1.0, float(determinant)])
-    u, _, vt = np.linalg.svd(p.T @ q)
-    s = determinant * np.sign(np.linalg.det(vt.T @ u.T) or 1.0)
-    return vt.T @ np.diag([1.0, 1.0, s]) @ u.T
 
 
 class _Slots:
@@ -345,7 +336,7 @@ def align_environments(
             if key == previous:
                 break
             previous = key
-            rotation = _kabsch(a_vec[pa], b_vec[pb], int(determinant))
+            rotation = kabsch(a_vec[pa], b_vec[pb], int(determinant))
     cost, rotation, pa, pb = best
     return math.sqrt(max(cost, 0.0) / slots.n), rotation, pa, pb
 

@@ -6,7 +6,7 @@ centred environment (centre = atom 0 of an ``ase.Atoms``, every other atom a nei
 quantum-chemistry data is used anywhere in this package**; the learning experiments only need
 targets whose within-pair differences are known to be non-zero for the degenerate pairs studied.
 
-Body order is counted as in SCIENCE.md §1: a function of the centre and ``k - 1`` neighbours is
+Body order is counted as in docs/science.md §1: a function of the centre and ``k - 1`` neighbours is
 ``k``-body.
 
 * :func:`triangle_normal_target`: the "four-body" CH4 target of Parsaeifard & Goedecker (J. Chem.

@@ -10,8 +10,6 @@ from . import _common
 
 
 def run(args) -> int:
-    import json
-
     from ..analysis.report import catalog_pairs, run_audit
     from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
 
@@ -59,45 +57,12 @@ def run(args) -> int:
         pair_statement=statement,
         timeout=args.timeout,
     )
-    outputs = {}
     probes = None
     if getattr(args, "peers", False):
         from ..descriptors.wrappers.probes import run_probes
 
         probes = run_probes()
-    if args.json:
-        data = audit.to_dict()
-        if probes is not None:
-            data["probes"] = probes
-        outputs["json"] = json.dumps(data, indent=1, sort_keys=False) + "\n"
-    if args.markdown:
-        outputs["markdown"] = audit.markdown()
-        if probes is not None:
-            from ..descriptors.wrappers.document import peers_markdown
-
-            outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
-    figure = audit.figure() if args.figure else None
-    contents = {
-        "--json": outputs.get("json"),
-        "--markdown": outputs.get("markdown"),
-        "--figure": lambda tmp: figure.savefig(tmp, format="png", dpi=120),
-        "--html": audit.html() if args.html else None,
-        "--chemiscope": _chemiscope_bytes(args.chemiscope, audit),
-    }
-    write_together({path: contents[flag] for flag, path in files.items()})  # all or nothing
-    stdout_outputs = [
-        outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
-    ]
-    if stdout_outputs:
-        for text in stdout_outputs:
-            sys.stdout.write(text)
-    elif not args.quiet:
-        sys.stdout.write(audit.text())
-        for probe in probes or []:
-            sys.stdout.write(
-                f"probe {probe['descriptor']} ({probe['check']}): {probe['status']}: "
-                f"{probe['evidence']}\n"
-            )
+    _report(args, audit, probes, files)
     return 0
 
 
@@ -158,6 +123,46 @@ def _refuse_pair_options(args) -> None:
     ]
     if given:
         raise InputError(f"{given[0]} applies to a user pair; add --pair A.xyz B.xyz")
+
+
+def _report(args, audit, probes, files) -> None:
+    """Every requested output written together (all or nothing), then stdout."""
+    import json
+
+    outputs = {}
+    if args.json:
+        data = audit.to_dict()
+        if probes is not None:
+            data["probes"] = probes
+        outputs["json"] = json.dumps(data, indent=1, sort_keys=False) + "\n"
+    if args.markdown:
+        outputs["markdown"] = audit.markdown()
+        if probes is not None:
+            from ..descriptors.wrappers.document import peers_markdown
+
+            outputs["markdown"] = peers_markdown(audit.to_dict(), audit.markdown(), probes)
+    figure = audit.figure() if args.figure else None
+    contents = {
+        "--json": outputs.get("json"),
+        "--markdown": outputs.get("markdown"),
+        "--figure": lambda tmp: figure.savefig(tmp, format="png", dpi=120),
+        "--html": audit.html() if args.html else None,
+        "--chemiscope": _chemiscope_bytes(args.chemiscope, audit),
+    }
+    write_together({path: contents[flag] for flag, path in files.items()})  # all or nothing
+    stdout_outputs = [
+        outputs[k] for k in ("json", "markdown") if k in outputs and getattr(args, k) == "-"
+    ]
+    if stdout_outputs:
+        for text in stdout_outputs:
+            sys.stdout.write(text)
+    elif not args.quiet:
+        sys.stdout.write(audit.text())
+        for probe in probes or []:
+            sys.stdout.write(
+                f"probe {probe['descriptor']} ({probe['check']}): {probe['status']}: "
+                f"{probe['evidence']}\n"
+            )
 
 
 def _model(args) -> dict:
@@ -223,33 +228,7 @@ def register(commands) -> None:
         ),
     )
     _common.add_descriptor(parser, multiple=True)
-    parser.add_argument(
-        "--model",
-        metavar="PATH",
-        help="a trained model file written by its library (torch.save of the model), audited "
-        "through the library's own read-out; needs --model-type (same as --descriptor "
-        "TYPE:PATH); replaces the built-in descriptors unless --descriptor is given too",
-    )
-    parser.add_argument(
-        "--model-type",
-        choices=("mace", "schnetpack", "metatomic"),
-        help="the library of --model: mace (mace-torch), schnetpack or metatomic "
-        "(metatomic-torch); extras of the same names",
-    )
-    parser.add_argument(
-        "--model-layer",
-        type=int,
-        action="append",
-        metavar="K",
-        help="audit the invariant features of interaction layer K (1-based) alone; repeat for "
-        "several layers (default: every layer's features concatenated)",
-    )
-    parser.add_argument(
-        "--model-read-out",
-        choices=("features", "energy"),
-        default="features",
-        help="per-atom invariant features (default) or the model's per-atom energies",
-    )
+    _add_model(parser)
     parser.add_argument(
         "--peers",
         action="store_true",
@@ -293,6 +272,57 @@ def register(commands) -> None:
         action="store_true",
         help="compare --pair members with different species (refused by default)",
     )
+    _add_outputs(parser)
+    parser.add_argument(
+        "--no-timings",
+        action="store_true",
+        help="skip the efficiency timings (the only machine-dependent numbers)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up on a call of your own descriptor (module:attr) after this long: the "
+        "audit records it as an error instead of hanging (default: no limit)",
+    )
+    _common.add_quiet(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_model(parser) -> None:
+    """``--model`` and its options (a trained model audited through its own read-out)."""
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="a trained model file written by its library (torch.save of the model), audited "
+        "through the library's own read-out; needs --model-type (same as --descriptor "
+        "TYPE:PATH); replaces the built-in descriptors unless --descriptor is given too",
+    )
+    parser.add_argument(
+        "--model-type",
+        choices=("mace", "schnetpack", "metatomic"),
+        help="the library of --model: mace (mace-torch), schnetpack or metatomic "
+        "(metatomic-torch); extras of the same names",
+    )
+    parser.add_argument(
+        "--model-layer",
+        type=int,
+        action="append",
+        metavar="K",
+        help="audit the invariant features of interaction layer K (1-based) alone; repeat for "
+        "several layers (default: every layer's features concatenated)",
+    )
+    parser.add_argument(
+        "--model-read-out",
+        choices=("features", "energy"),
+        default="features",
+        help="per-atom invariant features (default) or the model's per-atom energies",
+    )
+
+
+def _add_outputs(parser) -> None:
+    """The files an audit can write (all together, or none)."""
     parser.add_argument(
         "--json", nargs="?", const="-", metavar="PATH", help="write JSON (to stdout without PATH)"
     )
@@ -311,18 +341,3 @@ def register(commands) -> None:
         help="write both members of every pair as a chemiscope dataset, verdicts and features "
         "as properties (.json or .json.gz; needs the chemiscope extra)",
     )
-    parser.add_argument(
-        "--no-timings",
-        action="store_true",
-        help="skip the efficiency timings (the only machine-dependent numbers)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random structure")
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="give up on a call of your own descriptor (module:attr) after this long: the "
-        "audit records it as an error instead of hanging (default: no limit)",
-    )
-    _common.add_quiet(parser)
-    parser.set_defaults(run=run)

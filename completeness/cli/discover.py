@@ -7,7 +7,7 @@ from . import _common
 
 
 def run(args) -> int:
-    from ..discovery import discover
+    from ..analysis.discovery import discover
 
     say = _common.printer(args)
     if args.out:

@@ -17,6 +17,7 @@ from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
 from .networks import DistanceMessagePassing, EquivariantMessagePassing
+from .overlap import OverlapMatrixFingerprint
 from .pooling import Pooling
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
@@ -31,6 +32,7 @@ __all__ = [
     "EquivariantMessagePassing",
     "Features",
     "LocalMBTR",
+    "OverlapMatrixFingerprint",
     "Pooling",
     "PowerSpectrum",
     "RadialSpectrum",

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..environments import InputError, check_systems
 from .base import Descriptor, Features
-from .wrappers.dscribe import _Dscribe
+from .wrappers.dscribe import DscribeBase
 
 __all__ = ["AseCalculator", "DscribeObject", "FeatomicCalculator", "adapt", "register_adapter"]
 
@@ -95,7 +95,7 @@ def _dscribe_body_order(obj) -> int | None:
     return None
 
 
-class _DscribeObject(_Dscribe):
+class _DscribeObject(DscribeBase):
     """A configured dscribe descriptor object behind the package's API (see :func:`adapt`).
 
     Values come from its ``create``, gradients from its ``derivatives`` (``attach=True``), laid
@@ -237,25 +237,25 @@ class FeatomicCalculator:
         return names, rows
 
     def compute(self, systems, *, centers=None, gradients: bool = False) -> Features:
-        from ..environments import _centres_per_system
-        from .wrappers._base import _features
-        from .wrappers.featomic import _labels, _selected_samples, _to_dense
+        from ..environments import centres_per_system
+        from .wrappers._base import peer_features
+        from .wrappers.featomic import key_labels, selected_samples, to_dense
 
         systems = check_systems(systems)
-        centres = _centres_per_system(systems, centers)
+        centres = centres_per_system(systems, centers)
         species = [int(z) for z in np.unique(np.concatenate([a.numbers for a in systems]))]
         names, rows = self._keys(species)
         tensor = self.calculator().compute(
             systems,
-            selected_samples=_selected_samples(centres),
-            selected_keys=_labels(names, rows),
+            selected_samples=selected_samples(centres),
+            selected_keys=key_labels(names, rows),
             gradients=["positions"] if gradients else None,
         )
-        values, grads, feature_names = _to_dense(tensor, centres, systems, gradients)
+        values, grads, feature_names = to_dense(tensor, centres, systems, gradients)
         samples = np.array(
             [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
         ).reshape(-1, 2)
-        return _features(self, values, grads, samples, feature_names)
+        return peer_features(self, values, grads, samples, feature_names)
 
     def get_params(self, deep: bool = True) -> dict:
         return {"calculator": self.calculator_class, "parameters": self.parameters}
@@ -310,7 +310,7 @@ class AseCalculator:
         self.name = f"ase.{type(calculator).__name__} {property}"
 
     def compute(self, systems, *, centers=None, gradients: bool = False) -> Features:
-        from ..environments import _centres_per_system
+        from ..environments import centres_per_system
 
         if gradients:
             raise InputError(
@@ -318,7 +318,7 @@ class AseCalculator:
                 "derivatives); the audit uses finite differences"
             )
         systems = check_systems(systems)
-        centres = _centres_per_system(systems, centers)
+        centres = centres_per_system(systems, centers)
         rows = []
         for atoms, cs in zip(systems, centres, strict=True):
             copy = atoms.copy()

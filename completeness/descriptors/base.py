@@ -349,6 +349,16 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     # ---- public API --------------------------------------------------------------------------
 
+    def check_hypers(self) -> None:
+        """Raise :class:`InputError` for a bad hyperparameter (what :meth:`compute` checks)."""
+        self._check_hypers()
+
+    def compute_arrays(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients=False):
+        """``(values, pair_gradients)`` of :meth:`_compute` for fixed species channels, without
+        the names and :class:`Features` of :meth:`compute_neighbourhoods`: for tight loops over
+        many small batches. Hyperparameters are not re-checked: call :meth:`check_hypers` once."""
+        return self._compute(neighbourhoods, species, gradients)
+
     def species_for(self, neighbourhoods: Neighbourhoods) -> np.ndarray:
         """The species channels for ``neighbourhoods`` (the rule of the module docstring)."""
         return self.species_channels(neighbourhoods.species)

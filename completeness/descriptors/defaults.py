@@ -26,6 +26,7 @@ from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
 from .networks import DistanceMessagePassing, EquivariantMessagePassing
+from .overlap import OverlapMatrixFingerprint
 from .spectra import PowerSpectrum, RadialSpectrum
 from .symmetry_functions import SymmetryFunctions
 from .zernike import ZernikeDescriptor
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 #: Libraries wrapped in completeness.descriptors.wrappers ("library:Name" on the command line).
-_PEER_LIBRARIES = ("featomic", "dscribe", "quippy")
+_PEER_LIBRARIES = ("featomic", "dscribe", "quippy", "amd")
 #: Trained-model libraries ("mace:PATH"): completeness.descriptors.models.MODEL_TYPES, unimported.
 _MODEL_TYPES = ("mace", "schnetpack", "metatomic")
 
@@ -77,6 +78,12 @@ def builtin_descriptors() -> dict[str, Descriptor]:
         ),
         "density-correlations-nu4": DensityCorrelations(
             correlation_order=4, cutoff=cutoff, n_radial=2, max_angular=2, density_width=0.5
+        ),
+        # Goedecker's overlap-matrix fingerprint (s + p orbitals); orbitals 1 Å wide: with
+        # covalent radii (the papers' choice for bonded neighbours) the overlaps between
+        # neighbours 3-4 Å apart vanish below round-off
+        "overlap-fingerprint": OverlapMatrixFingerprint(
+            cutoff=cutoff, n_eigenvalues=16, orbital_width=1.0
         ),
         # random-weight families (three weight seeds each, features concatenated over seeds)
         "schnet-like": DistanceMessagePassing(cutoff=cutoff, n_layers=3, width=8, n_radial=8),

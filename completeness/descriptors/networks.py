@@ -67,8 +67,8 @@ from scipy.special import expit
 
 from ..environments import (
     InputError,
-    _centres_per_system_fast,
     build_neighbourhoods,
+    centres_per_system_fast,
     check_systems,
 )
 from .base import Descriptor, Features
@@ -89,7 +89,7 @@ def shifted_softplus(x):
 # --------------------------------------------------------------------------------------------
 
 
-class _Graph:
+class NeighbourGraph:
     """Radius graph of every atom of every system, as one disconnected graph.
 
     ``receivers[e]`` / ``senders[e]``: node indices of edge ``e`` (``vectors[e] = r_sender -
@@ -256,7 +256,7 @@ class _MessagePassing(Descriptor):
     def compute_neighbourhoods(self, neighbourhoods, *, gradients: bool = False):
         return self._compute(neighbourhoods, None, gradients)
 
-    def _node_outputs(self, graph: _Graph, seed: int) -> np.ndarray:
+    def _node_outputs(self, graph: NeighbourGraph, seed: int) -> np.ndarray:
         raise NotImplementedError
 
     def compute(self, systems, *, centers=None, gradients: bool = False) -> Features:
@@ -278,8 +278,8 @@ class _MessagePassing(Descriptor):
                 "gradients=False) and use completeness.testing.finite_difference_gradients"
             )
         systems = check_systems(systems)
-        per_system, _ = _centres_per_system_fast(systems, centers)
-        graph = _Graph(systems, float(self.cutoff))
+        per_system, _ = centres_per_system_fast(systems, centers)
+        graph = NeighbourGraph(systems, float(self.cutoff))
         self.species_channels(graph.present)  # refuses elements outside fixed species
         rows = np.concatenate(
             [
@@ -320,7 +320,7 @@ class _MessagePassing(Descriptor):
         for atoms, centres in zip(systems, per_system, strict=True):
             centres = np.asarray(centres, dtype=np.int64)
             stop = start + len(centres)
-            graph = _Graph([atoms], float(self.cutoff))
+            graph = NeighbourGraph([atoms], float(self.cutoff))
             graph.prune(centres, int(self.n_layers))
             tangents = graph.distance_tangents()
             n = len(atoms)
@@ -421,9 +421,9 @@ class DistanceMessagePassing(_MessagePassing):
 
     has_gradients = True
 
-    def _node_outputs(self, graph: _Graph, seed: int, tangents=None):
+    def _node_outputs(self, graph: NeighbourGraph, seed: int, tangents=None):
         """Node features after the layers; with ``tangents`` (``d d_e / d x``, from
-        :meth:`_Graph.distance_tangents`) also their derivatives ``(D, n_nodes, width)``."""
+        :meth:`NeighbourGraph.distance_tangents`) also their derivatives ``(D, n_nodes, width)``."""
         width, n_radial = int(self.width), int(self.n_radial)
         cutoff = float(self.cutoff)
         h = _embedding(seed, graph.node_species, width)
@@ -483,7 +483,7 @@ def _couple(a: np.ndarray, b: np.ndarray, cg: np.ndarray) -> np.ndarray:
     return outer.reshape(*outer.shape[:-2], i * j) @ cg.reshape(i * j, k)
 
 
-def _harmonics(graph: _Graph, max_angular: int, tangents: bool = False):
+def _harmonics(graph: NeighbourGraph, max_angular: int, tangents: bool = False):
     """sphericart's real spherical harmonics of the edge directions, split by l: (E, 2l+1).
 
     With ``tangents``, also ``t[3 a + x, e, m] = d Y_lm(r_e) / d r_a[x]`` per l (``+dY/dr`` for
@@ -495,7 +495,7 @@ def _harmonics(graph: _Graph, max_angular: int, tangents: bool = False):
     return graph.cache[key]
 
 
-def _harmonics_uncached(graph: _Graph, max_angular: int, tangents: bool):
+def _harmonics_uncached(graph: NeighbourGraph, max_angular: int, tangents: bool):
     if max_angular not in _HARMONICS:
         import sphericart
 
@@ -615,9 +615,13 @@ class EquivariantMessagePassing(_MessagePassing):
 
     has_gradients = True
 
-    def _node_outputs(self, graph: _Graph, seed: int, tangents=None):
+    def _node_outputs(
+        self, graph: NeighbourGraph, seed: int, tangents=None, equivariant: bool = False
+    ):
         """Scalar node outputs ``(n_nodes, width)``; with ``tangents`` (``d d_e / d x``, from
-        :meth:`_Graph.distance_tangents`) also their derivatives ``(D, n_nodes, width)``.
+        :meth:`NeighbourGraph.distance_tangents`) also their derivatives ``(D, n_nodes, width)``;
+        with ``equivariant`` (no tangents) every node feature after the last layer instead, a
+        list over ``l`` of ``(n_nodes, width, 2 l + 1)`` arrays (the l-channels).
 
         Every tangent ``t*`` has a leading axis ``D`` and follows its value by the chain rule.
         """
@@ -688,7 +692,7 @@ class EquivariantMessagePassing(_MessagePassing):
                                 + radial[None, :, k, :, None] * tcoupled[..., block]
                             )
                         start += 2 * l3 + 1
-            # node-wise work only on the nodes this layer updates (see _Graph.prune)
+            # node-wise work only on the nodes this layer updates (see NeighbourGraph.prune)
             nodes = graph.layer_nodes[layer]
             a = [graph.sum_into_receivers(e, layer=layer)[nodes] for e in edge]
             # MACE product basis: B^(1) = A, B^(k) = sum_paths w (B^(k-1) (x) A)
@@ -747,4 +751,4 @@ class EquivariantMessagePassing(_MessagePassing):
                     th[l][:, nodes] = tnew[l]
         if grad:
             return h[0][:, :, 0], th[0][..., 0]
-        return h[0][:, :, 0]
+        return h if equivariant else h[0][:, :, 0]

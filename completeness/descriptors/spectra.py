@@ -53,7 +53,7 @@ import numpy as np
 from ..environments import Neighbourhoods
 from ._kernels import power_spectrum_pair_gradients, use_compiled
 from .base import Descriptor
-from .spherical_expansion import ExpansionHypers, _pad, _padding, _unpad
+from .spherical_expansion import ExpansionHypers, pad_segments, segment_padding, unpad_segments
 
 __all__ = ["PowerSpectrum", "RadialSpectrum"]
 
@@ -245,13 +245,13 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
             [terms.harmonics[p0:p1, None, :], terms.harmonics_gradient[p0:p1]], axis=1
         )
         sample = neighbourhoods.pair_sample[p0:p1] - s0
-        width, position = _padding(sample, n_samples)
-        padded = _pad(harmonics, sample, position, n_samples, width)  # (S, W, 4, lm)
+        width, position = segment_padding(sample, n_samples)
+        padded = pad_segments(harmonics, sample, position, n_samples, width)  # (S, W, 4, lm)
         uv = np.matmul(
             padded.reshape(n_samples, width * 4, n_lm),
             expanded.reshape(n_samples, n_lm, n_angular * n_channels),
         ).reshape(n_samples, width, 4, n_angular, n_channels)
-        uv = _unpad(uv, sample, position, n_pairs)  # (P, 4, L, Q), already / sqrt(2l+1)
+        uv = unpad_segments(uv, sample, position, n_pairs)  # (P, 4, L, Q), already / sqrt(2l+1)
         uv = np.ascontiguousarray(uv.transpose(1, 2, 3, 0))  # pair axis last: (4, L, Q, P)
         u, v = uv[0], uv[1:]
         # the pair's own radial functions, placed in its species' channels (zero elsewhere)

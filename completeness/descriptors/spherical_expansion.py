@@ -257,9 +257,9 @@ class SphericalExpansion:
                 key = key[order]
             radial = terms.radial if order is None else terms.radial[order]
             harmonics = terms.harmonics if order is None else terms.harmonics[order]
-            width, position = _padding(key, n_keys)
-            radial_padded = _pad(radial, key, position, n_keys, width)  # (k, W, n, L)
-            harmonics_padded = _pad(harmonics, key, position, n_keys, width)  # (k, W, lm)
+            width, position = segment_padding(key, n_keys)
+            radial_padded = pad_segments(radial, key, position, n_keys, width)  # (k, W, n, L)
+            harmonics_padded = pad_segments(harmonics, key, position, n_keys, width)  # (k, W, lm)
             for l in range(max_angular + 1):
                 block = slice(l * l, (l + 1) ** 2)
                 dense[:, :, block] = np.matmul(
@@ -344,7 +344,7 @@ class ExpansionHypers:
         check_cutoff_width(type(self).__name__, self.cutoff, self.cutoff_width)
 
 
-def _padding(key, n_keys):
+def segment_padding(key, n_keys):
     """``(width, position)`` to lay sorted segments ``key`` out as rows padded to ``width``."""
     counts = np.bincount(key, minlength=n_keys)
     width = int(counts.max()) if len(key) else 0
@@ -353,7 +353,7 @@ def _padding(key, n_keys):
     return width, position
 
 
-def _pad(array, key, position, n_keys, width):
+def pad_segments(array, key, position, n_keys, width):
     """Scatter per-pair rows into ``(n_keys, width, ...)`` (a free reshape when already full)."""
     if len(array) == n_keys * width:
         return array.reshape(n_keys, width, *array.shape[1:])
@@ -362,8 +362,8 @@ def _pad(array, key, position, n_keys, width):
     return out
 
 
-def _unpad(padded, key, position, n_pairs):
-    """Inverse of :func:`_pad`."""
+def unpad_segments(padded, key, position, n_pairs):
+    """Inverse of :func:`pad_segments`."""
     if padded.shape[0] * padded.shape[1] == n_pairs:
         return padded.reshape(n_pairs, *padded.shape[2:])
     return padded[key, position]

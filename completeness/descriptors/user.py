@@ -50,7 +50,7 @@ import threading
 
 import numpy as np
 
-from ..environments import InputError, check_systems
+from ..environments import InputError, centres_per_system, check_systems
 from .adapters import adapt
 from .base import Descriptor
 
@@ -214,7 +214,7 @@ class UserDescriptor:
 
     def _call_per_centre(self, systems, centers) -> np.ndarray:
         rows = []
-        per_system = _centres_per_system(systems, centers)
+        per_system = centres_per_system(systems, centers)
         for index, (atoms, centres) in enumerate(zip(systems, per_system, strict=True)):
             if np.any(atoms.pbc):
                 raise InputError(
@@ -373,33 +373,8 @@ def _as_matrix(values, name: str, n_samples: int) -> np.ndarray:
     return array
 
 
-def _centres_per_system(systems, centers) -> list[np.ndarray]:
-    if centers is None:
-        return [np.arange(len(atoms)) for atoms in systems]
-    centers = list(np.atleast_1d(centers)) if np.ndim(centers) <= 1 else list(centers)
-    if all(isinstance(c, (int, np.integer)) for c in centers):
-        out = [np.asarray(centers, dtype=np.int64) for _ in systems]
-    else:
-        if len(centers) != len(systems):
-            raise InputError(
-                f"got centre lists for {len(centers)} systems but {len(systems)} systems"
-            )
-        out = [
-            np.arange(len(atoms)) if c is None else np.atleast_1d(np.asarray(c, dtype=np.int64))
-            for atoms, c in zip(systems, centers, strict=True)
-        ]
-    for index, (atoms, centres) in enumerate(zip(systems, out, strict=True)):
-        bad = centres[(centres < 0) | (centres >= len(atoms))]
-        if bad.size:
-            raise InputError(
-                f"centre index {int(bad[0])} is out of range for system {index} with "
-                f"{len(atoms)} atoms"
-            )
-    return out
-
-
 def _count_centres(systems, centers) -> int:
-    return int(sum(len(c) for c in _centres_per_system(systems, centers)))
+    return int(sum(len(c) for c in centres_per_system(systems, centers)))
 
 
 def load_descriptor(spec: str):

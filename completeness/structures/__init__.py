@@ -1,6 +1,6 @@
 """Degenerate pairs: generators, a registry and their verification by the oracle.
 
-Every class of SCIENCE.md section 2 has a generator module:
+Every class of docs/science.md §2 has a generator module:
 
 =============================  =============================================================
 module                         pairs

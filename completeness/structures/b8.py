@@ -8,7 +8,7 @@ pattern without in-plane mirror symmetry the 3-body, the O(3) 4-body and the *si
 4-body multisets all agree and the 5-body multisets differ; n = 2 gives congruent partners.
 With n = 3 each member has 8 atoms (hence "B8").
 
-Sampling of the data set (as described in SCIENCE.md §2.5 from the paper): n = 3;
+Sampling of the data set (as described in docs/science.md §2.5 from the paper): n = 3;
 r, z1 ~ U(0.5, 2) Å; z2 ~ U(1.5, 1.8) Å; psi ~ U(0, pi); phi = [0, p1, p1 + p2] with
 p1, p2 ~ U(pi/6, pi); a draw is kept only if every centre-neighbour distance is in (1.5, 1.8) Å
 and every interatomic distance exceeds 1.2 Å; ``np.random.default_rng(12345)``; 4000 pairs.

@@ -45,7 +45,13 @@ import numpy as np
 from ..environments import InputError
 from . import load, names, verify
 
-__all__ = ["CATALOG_FORMAT", "catalog_entries", "write_catalog"]
+__all__ = [
+    "CATALOG_FORMAT",
+    "catalog_entries",
+    "pair_entry",
+    "write_catalog",
+    "write_catalog_files",
+]
 
 CATALOG_FORMAT = "completeness-catalog/1"
 _CATALOG_FILES = re.compile(r"^(index\.json|README\.md|[a-z0-9][a-z0-9.-]*\.extxyz)$")
@@ -96,19 +102,39 @@ def catalog_entries(pair_names=None, *, check: bool = True) -> list[tuple[dict, 
             raise InputError(f"registry entry {name!r} builds a pair named {pair.name!r}")
         if check:
             verify(pair)
-        entry = {
-            "name": name,
-            "class": pair.family,
-            "file": f"{name}.extxyz",
-            "n_atoms": len(pair.plus),
-            "claim": pair.claim.as_dict(),
-            "claim_text": _claim_text(pair.claim),
-            "params": pair.params,
-            "reference": pair.reference,
-            "dois": _dois(pair.reference),
-        }
-        entries.append((entry, pair))
+        entries.append((pair_entry(pair), pair))
     return entries
+
+
+def pair_entry(pair) -> dict:
+    """The ``index.json`` entry of one pair (name, class, file, claim, parameters, source)."""
+    return {
+        "name": pair.name,
+        "class": pair.family,
+        "file": f"{pair.name}.extxyz",
+        "n_atoms": len(pair.plus),
+        "claim": pair.claim.as_dict(),
+        "claim_text": _claim_text(pair.claim),
+        "params": pair.params,
+        "reference": pair.reference,
+        "dois": _dois(pair.reference),
+    }
+
+
+def write_catalog_files(directory, entries) -> list[Path]:
+    """The pair files, ``index.json`` and ``README.md`` of ``entries`` (``(entry, pair)`` from
+    :func:`pair_entry`) into the existing ``directory``; returns the written paths."""
+    directory = Path(directory)
+    paths = []
+    for entry, pair in entries:
+        paths.append(directory / entry["file"])
+        ase.io.write(paths[-1], [_clean(pair.plus), _clean(pair.minus)], format="extxyz")
+    index = {"format": CATALOG_FORMAT, "pairs": [entry for entry, _pair in entries]}
+    (directory / "index.json").write_text(
+        json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (directory / "README.md").write_text(_readme(entries), encoding="utf-8")
+    return [*paths, directory / "index.json", directory / "README.md"]
 
 
 def _clean(atoms):
@@ -177,7 +203,8 @@ def write_catalog(out="structures", pair_names=None) -> list[Path]:
         _check_destination(out)  # (again: another writer may have run meanwhile)
         staging = Path(tempfile.mkdtemp(prefix=_prefix(out, "staging"), dir=out.parent))
         try:
-            _write_files(staging, entries)
+            write_catalog_files(staging, entries)
+            os.chmod(staging, 0o755)
             _install(staging, out)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -185,19 +212,6 @@ def write_catalog(out="structures", pair_names=None) -> list[Path]:
         out / "index.json",
         out / "README.md",
     ]
-
-
-def _write_files(staging: Path, entries) -> None:
-    for entry, pair in entries:
-        ase.io.write(
-            staging / entry["file"], [_clean(pair.plus), _clean(pair.minus)], format="extxyz"
-        )
-    index = {"format": CATALOG_FORMAT, "pairs": [entry for entry, _pair in entries]}
-    (staging / "index.json").write_text(
-        json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    (staging / "README.md").write_text(_readme(entries), encoding="utf-8")
-    os.chmod(staging, 0o755)
 
 
 def _prefix(out: Path, kind: str) -> str:

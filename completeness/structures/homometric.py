@@ -1,4 +1,4 @@
-"""Global 2-body homometric sets: equal distance multisets, not congruent (SCIENCE.md §2.8).
+"""Global 2-body homometric sets: equal distance multisets, not congruent (docs/science.md §2.8).
 
 * Bloom's pair of 6-point sets on a line, {0,1,4,10,12,17} and {0,1,8,11,13,17} (the smallest
   homometric pair of integer sets that are not of the U+V / U-V form).

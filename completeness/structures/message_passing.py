@@ -1,4 +1,4 @@
-"""Global / message-passing degeneracies of whole point clouds (SCIENCE.md §2.7).
+"""Global / message-passing degeneracies of whole point clouds (docs/science.md §2.7).
 
 * Centrosymmetric Gram sign-flip clouds (Pozdnyakov & Ceriotti, MLST 2022; Li et al. 2023):
   take p1, p2, p3 and the cloud {+-p1, +-p2, +-p3}. Its interatomic distances are

@@ -162,14 +162,7 @@ class DegeneratePair:
     reference : str
         Source, with DOI.
     family : str
-        Class of the pair (the families are described in ``docs/verdicts.md``).
-    kind : {"catalog", "user", "discovered"}
-        Where the pair comes from; only user pairs are never rescaled (module doc).
-    resolution : float or None
-        Coordinate resolution in Å (None: float64 round-off of the coordinates).
-    notes : tuple of str
-        Facts a report should state about the pair (atoms in a descriptor's smoothing shell,
-        the sites a user chose, ...).
+        Class of the pair (one of the families of docs/science.md §2).
     """
 
     name: str

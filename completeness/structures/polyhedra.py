@@ -44,6 +44,7 @@ __all__ = [
     "POINT_SETS",
     "EnumerationResult",
     "enumerate_pairs",
+    "point_group",
     "point_set",
     "polyhedral_pair",
     "symmetry_permutations",
@@ -148,12 +149,13 @@ def _distance_classes(points: np.ndarray, tolerance: float = 1e-6) -> np.ndarray
     return labels
 
 
-def symmetry_permutations(points, tolerance: float = 1e-6) -> np.ndarray:
-    """Every vertex permutation induced by an orthogonal map (rotation or reflection) that maps
-    the centred point set onto itself, as rows ``perm`` with vertex ``i`` sent to ``perm[i]``.
+def point_group(points, tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """The orthogonal maps that send the point set (centred at its centroid) onto itself.
 
-    The map is fixed by the images of linearly independent vertices (two and their cross product
-    for a planar set); each candidate image triple is tested against the whole set.
+    Returns ``(matrices, perms)``: ``matrices[g]`` (3 x 3, acting on column vectors) maps point
+    ``i`` to point ``perms[g][i]``. The map is fixed by the images of linearly independent
+    points (two and their cross product for a planar set, whose mirror plane is then added);
+    each candidate image is tested against the whole set.
     """
     points = np.asarray(points, dtype=np.float64)
     points = points - points.mean(axis=0)
@@ -164,7 +166,7 @@ def symmetry_permutations(points, tolerance: float = 1e-6) -> np.ndarray:
     if planar:
         source = np.vstack([source, np.cross(*source) / scale])
     gram = points @ points.T
-    perms = set()
+    found: dict[tuple, np.ndarray] = {}
     for images in permutations(range(len(points)), len(basis)):
         if not np.allclose(
             gram[np.ix_(images, images)], gram[np.ix_(basis, basis)], atol=tolerance * scale**2
@@ -180,8 +182,24 @@ def symmetry_permutations(points, tolerance: float = 1e-6) -> np.ndarray:
         if distance[np.arange(len(points)), perm].max() < tolerance * scale and len(
             set(perm.tolist())
         ) == len(points):
-            perms.add(tuple(perm.tolist()))
-    return np.array(sorted(perms), dtype=np.int64)
+            found[tuple(perm.tolist())] = rotation.T
+    perms = sorted(found)
+    matrices = np.array([found[p] for p in perms])
+    perms = np.array(perms, dtype=np.int64)
+    if planar:  # the reflection through the plane fixes every point
+        normal = np.cross(*points[basis])
+        normal /= np.linalg.norm(normal)
+        mirror = np.eye(3) - 2.0 * np.outer(normal, normal)
+        matrices = np.concatenate([matrices, mirror @ matrices])
+        perms = np.concatenate([perms, perms])
+    return matrices, perms
+
+
+def symmetry_permutations(points, tolerance: float = 1e-6) -> np.ndarray:
+    """Every vertex permutation induced by an orthogonal map (rotation or reflection) that maps
+    the centred point set onto itself, as rows ``perm`` with vertex ``i`` sent to ``perm[i]``
+    (see :func:`point_group`)."""
+    return np.unique(point_group(points, tolerance)[1], axis=0)
 
 
 def _independent(points: np.ndarray, tolerance: float) -> list[int]:
@@ -224,16 +242,22 @@ def _apply(tables: np.ndarray, g: int, masks: np.ndarray) -> np.ndarray:
     return image
 
 
-def _orbits(masks: np.ndarray, tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Orbit representatives (the smallest image) among ``masks`` and each orbit's size."""
+def _canonical(masks: np.ndarray, tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest image of each mask under the group, and how many elements fix it."""
     canonical = masks.copy()
-    stabiliser = np.zeros(len(masks), dtype=np.int64)
+    fixed = np.zeros(len(masks), dtype=np.int64)
     for g in range(len(tables)):
         image = _apply(tables, g, masks)
         np.minimum(canonical, image, out=canonical)
-        stabiliser += image == masks
+        fixed += image == masks
+    return canonical, fixed
+
+
+def _orbits(masks: np.ndarray, tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orbit representatives (the smallest image) among ``masks`` and each orbit's size."""
+    canonical, fixed = _canonical(masks, tables)
     keep = canonical == masks
-    return masks[keep], len(tables) // stabiliser[keep]
+    return masks[keep], len(tables) // fixed[keep]
 
 
 def _members(mask: int, n: int) -> list[int]:
@@ -387,67 +411,61 @@ def enumerate_pairs(points, name: str = "", sizes=None) -> EnumerationResult:
     tables = _permutation_tables(perms, n)
     everything = np.arange(1 << n, dtype=np.int64)
     popcount = _popcount(everything)
-    sizes = range(2, n - 1) if sizes is None else sorted(set(int(k) for k in sizes))
     counts, pairs = [], []
-    for k in sizes:
-        reps, orbit_sizes = _orbits(everything[popcount == k], tables)
-        histograms = _distance_histograms(reps, labels)
-        buckets: dict[bytes, list[int]] = {}
-        for index, row in enumerate(histograms):
-            buckets.setdefault(row.tobytes(), []).append(index)
-        palette: dict = {}
-        n_pairs = n_classes = n_labelled = 0
-        for bucket in buckets.values():
-            if len(bucket) < 2:
-                continue
-            by_wl: dict[tuple, list] = {}
-            for index in bucket:
-                members = _members(int(reps[index]), n)
-                round_, colours = _wl_colours(members, labels, palette)
-                key = (round_, tuple(sorted(colours)))
-                by_wl.setdefault(key, []).append((index, members, colours))
-            for group in by_wl.values():
-                found = False
-                for x in range(len(group)):
-                    for y in range(x + 1, len(group)):
-                        (ia, a, ca), (ib, b, cb) = group[x], group[y]
-                        if _isometric(a, b, labels, ca, cb):
-                            continue
-                        found = True
-                        n_pairs += 1
-                        n_labelled += int(orbit_sizes[ia] * orbit_sizes[ib])
-                        pairs.append((k, *sorted((int(reps[ia]), int(reps[ib])))))
-                n_classes += found
-        counts.append(SizeCount(k, len(reps), n_labelled, n_pairs, n_classes))
-    full = (1 << n) - 1
-
-    def canonical(mask: int) -> int:
-        return int(_orbits_min(np.array([mask], dtype=np.int64), tables)[0])
-
-    keys = {(k, a, b) for k, a, b in pairs}
-    distinct = 0
-    for k, a, b in sorted(pairs):
-        ca, cb = sorted((canonical(full ^ a), canonical(full ^ b)))
-        complement = (n - k, ca, cb)
-        if complement in keys and complement < (k, a, b):
-            continue  # counted at the smaller key
-        distinct += 1
+    for k in range(2, n - 1) if sizes is None else sorted({int(k) for k in sizes}):
+        count, found = _pairs_of_size(k, everything[popcount == k], tables, labels)
+        counts.append(count)
+        pairs.extend(found)
     return EnumerationResult(
         name=name or "points",
         n_points=n,
         group_order=len(perms),
         sizes=counts,
         pairs=sorted(pairs),
-        pairs_up_to_complement=distinct,
+        pairs_up_to_complement=_up_to_complement(pairs, n, tables),
         seconds=time.perf_counter() - start,
     )
 
 
-def _orbits_min(masks: np.ndarray, tables: np.ndarray) -> np.ndarray:
-    canonical = masks.copy()
-    for g in range(len(tables)):
-        np.minimum(canonical, _apply(tables, g, masks), out=canonical)
-    return canonical
+def _pairs_of_size(k: int, masks: np.ndarray, tables: np.ndarray, labels: np.ndarray):
+    """The :class:`SizeCount` of the k-subsets ``masks`` and their pairs ``(k, a, b)``."""
+    n = len(labels)
+    reps, orbit_sizes = _orbits(masks, tables)
+    buckets: dict[bytes, list[int]] = {}
+    for index, row in enumerate(_distance_histograms(reps, labels)):
+        buckets.setdefault(row.tobytes(), []).append(index)
+    palette: dict = {}
+    pairs, n_labelled, n_classes = [], 0, 0
+    for bucket in (b for b in buckets.values() if len(b) > 1):
+        by_wl: dict[tuple, list] = {}
+        for index in bucket:
+            members = _members(int(reps[index]), n)
+            round_, colours = _wl_colours(members, labels, palette)
+            by_wl.setdefault((round_, tuple(sorted(colours))), []).append((index, members, colours))
+        for group in by_wl.values():
+            before = len(pairs)
+            for x, (ia, a, ca) in enumerate(group):
+                for ib, b, cb in group[x + 1 :]:
+                    if not _isometric(a, b, labels, ca, cb):
+                        n_labelled += int(orbit_sizes[ia] * orbit_sizes[ib])
+                        pairs.append((k, *sorted((int(reps[ia]), int(reps[ib])))))
+            n_classes += len(pairs) > before
+    return SizeCount(k, len(reps), n_labelled, len(pairs), n_classes), pairs
+
+
+def _up_to_complement(pairs, n: int, tables: np.ndarray) -> int:
+    """Number of pairs when ``{A, B}`` and ``{A^c, B^c}`` (both pairs) count once."""
+    if not pairs:
+        return 0
+    full = (1 << n) - 1
+    complements = np.array([[full ^ a, full ^ b] for _k, a, b in pairs], dtype=np.int64)
+    canonical = _canonical(complements.ravel(), tables)[0].reshape(-1, 2)
+    keys = set(pairs)
+    distinct = 0
+    for (k, a, b), (ca, cb) in zip(pairs, canonical.tolist(), strict=True):
+        complement = (n - k, *sorted((ca, cb)))
+        distinct += not (complement in keys and complement < (k, a, b))  # once, at the smaller
+    return distinct
 
 
 # --------------------------------------------------------------------------------------------

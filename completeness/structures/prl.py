@@ -1,4 +1,6 @@
-"""3-body degenerate environments of Pozdnyakov et al., PRL 125, 166001 (2020) (SCIENCE.md §2.2-3).
+"""3-body degenerate environments of Pozdnyakov et al., PRL 125, 166001 (2020).
+
+Background: docs/science.md §2.2-3.
 
 Construction (a continuous manifold of pairs). Let z be an axis, sigma_y the mirror y -> -y and
 C2 the rotation by pi about z. Neighbours of the centre (at the origin):

@@ -1,4 +1,6 @@
-"""2-body degenerate environments: equal neighbour distances, different angles (SCIENCE.md §2.1).
+"""2-body degenerate environments: equal neighbour distances, different angles.
+
+Background: docs/science.md §2.1.
 
 The radial spectrum (nu = 1) of a centred environment is a function of the multiset of
 centre-neighbour distances ``{|r_j|}`` and the neighbour species only, so any two environments
@@ -98,6 +100,6 @@ def random_two_body(
             "max_distance": max_distance,
             "min_separation": min_separation,
         },
-        reference="generic construction (SCIENCE.md section 2.1); " + JOSHI_REFERENCE,
+        reference="generic construction (docs/science.md §2.1); " + JOSHI_REFERENCE,
         family="two-body",
     )

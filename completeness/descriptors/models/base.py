@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...environments import InputError, check_systems
-from ..user import _centres_per_system
+from ...environments import InputError, centres_per_system, check_systems
 
 __all__ = ["ModelAdapter", "import_torch", "load_pickled_model"]
 
@@ -201,7 +200,7 @@ class ModelAdapter:
         from .. import Features
 
         systems = check_systems(systems)
-        per_system = _centres_per_system(systems, centers)
+        per_system = centres_per_system(systems, centers)
         for atoms in systems:
             self._check_species(atoms)
         max_atoms = max(len(atoms) for atoms in systems)

@@ -182,9 +182,10 @@ def build_metatomic(*, cutoff=5.0, width=8, n_radial=8, species=(1, 6, 8), seed=
     import torch
 
     torch.manual_seed(seed)
-    from ._metatomic_example import DistanceConvolution
+    from ._metatomic_example import distance_convolution_class
 
-    return DistanceConvolution(float(cutoff), int(width), int(n_radial), list(species))
+    module = distance_convolution_class()
+    return module(float(cutoff), int(width), int(n_radial), list(species))
 
 
 def export_metatomic(module, path) -> None:

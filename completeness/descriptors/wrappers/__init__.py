@@ -21,6 +21,7 @@ from __future__ import annotations
 from ...environments import InputError
 from ._base import PeerDescriptor
 from ._runner import PeerCrash, PeerError
+from .amd_invariants import AmdAMD, AmdPDD
 from .dscribe import DscribeACSF, DscribeLMBTR, DscribeMBTR, DscribeSOAP
 from .featomic import (
     FeatomicDensityCorrelations,
@@ -30,6 +31,7 @@ from .featomic import (
 from .quippy import QuippyBispectrumSO3, QuippyBispectrumSO4, QuippyPowerSO3, QuippySoap
 
 __all__ = [
+    "COMPLETE_INVARIANTS",
     "PEERS",
     "PeerCrash",
     "PeerDescriptor",
@@ -55,6 +57,12 @@ PEERS: dict[str, type[PeerDescriptor]] = {
         QuippyBispectrumSO3,
         QuippyBispectrumSO4,
     )
+}
+
+#: Complete (or near-complete) invariants of reference packages, audited like the peers but not
+#: part of ``--peers`` (``completeness audit --descriptor amd:PDD``; extra ``amd``).
+COMPLETE_INVARIANTS: dict[str, type[PeerDescriptor]] = {
+    f"{cls.library}:{cls.peer_name}": cls for cls in (AmdPDD, AmdAMD)
 }
 
 _AUDIT_CUTOFF = 5.0
@@ -107,8 +115,11 @@ _AUDIT_HYPERS = {
 def load_peer(spec: str, **hypers) -> PeerDescriptor:
     """The wrapper named ``"library:Name"`` with the audit's hyperparameters (overridden by
     ``hypers``). Raises :class:`InputError` for an unknown name."""
+    if spec in COMPLETE_INVARIANTS:
+        return COMPLETE_INVARIANTS[spec](**hypers)
     if spec not in PEERS:
-        raise InputError(f"unknown peer descriptor {spec!r}; use one of {sorted(PEERS)}")
+        known = sorted(PEERS) + sorted(COMPLETE_INVARIANTS)
+        raise InputError(f"unknown peer descriptor {spec!r}; use one of {known}")
     return PEERS[spec](**{**_AUDIT_HYPERS[spec], **hypers})
 
 

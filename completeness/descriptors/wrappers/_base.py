@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...environments import InputError, _centres_per_system, check_systems
+from ...environments import InputError, centres_per_system, check_systems
 from ..base import Descriptor, Features
 from ..hypers import Integer, Real, declare
 
@@ -77,13 +77,13 @@ class PeerDescriptor(Descriptor):
         self._check_hypers()
         _require(self.library)
         systems = check_systems(systems)
-        centres = _centres_per_system(systems, centers)
+        centres = centres_per_system(systems, centers)
         species = self._species_list(systems)
         values, grads, names = self._peer_compute(systems, centres, species, bool(gradients))
         samples = np.array(
             [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
         ).reshape(-1, 2)
-        return _features(self, values, grads if gradients else None, samples, names)
+        return peer_features(self, values, grads if gradients else None, samples, names)
 
     def compute_neighbourhoods(self, neighbourhoods, *, gradients: bool = False):
         raise InputError(
@@ -119,7 +119,7 @@ def _naming_system(species):
     return ase.Atoms(numbers=species, positions=positions)
 
 
-def _features(descriptor, values, gradients, samples, names) -> Features:
+def peer_features(descriptor, values, gradients, samples, names) -> Features:
     """The one place where wrappers build :class:`Features` (its layout may evolve)."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if gradients is not None:

@@ -65,7 +65,7 @@ def _tail(text: str) -> str:
     import re
 
     # lines of one or two characters are stray bytes after Fortran's padded messages
-    lines = [line for line in (_clean(raw) for raw in text.splitlines()) if len(line) > 2]
+    lines = [line for line in (clean_line(raw) for raw in text.splitlines()) if len(line) > 2]
     starts = [
         k for k, line in enumerate(lines) if re.match(r"^[A-Za-z_.]+(Error|Exception|Exit)\b", line)
     ]
@@ -75,7 +75,7 @@ def _tail(text: str) -> str:
     return " | ".join(lines[-_TAIL_LINES:])
 
 
-def _clean(line: str) -> str:
+def clean_line(line: str) -> str:
     """One line without non-printable characters (Fortran pads its messages) and runs of blanks."""
     import re
 

@@ -227,6 +227,11 @@ class DscribeACSF(_Dscribe):
         )
 
 
+#: The base of every dscribe wrapper, for adapters of dscribe objects (private name: not a
+#: registered descriptor).
+DscribeBase = _Dscribe
+
+
 class _DscribeMBTRBase(_Dscribe):
     derivative_method = "numerical"
     hyper_constraints = declare(

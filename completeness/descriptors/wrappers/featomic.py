@@ -89,15 +89,15 @@ class _FeatomicSoap(PeerDescriptor):
         return cache[key]
 
 
-def _labels(names, rows):
+def key_labels(names, rows):
     import metatensor
 
     array = np.asarray(rows, dtype=np.int32).reshape(-1, len(names))
     return metatensor.Labels(list(names), array)
 
 
-def _selected_samples(centres):
-    return _labels(["system", "atom"], [[k, int(c)] for k, cs in enumerate(centres) for c in cs])
+def selected_samples(centres):
+    return key_labels(["system", "atom"], [[k, int(c)] for k, cs in enumerate(centres) for c in cs])
 
 
 def _row_index(centres):
@@ -121,7 +121,7 @@ def _column_group(key) -> tuple:
     )
 
 
-def _to_dense(tensor, centres, systems, gradients):
+def to_dense(tensor, centres, systems, gradients):
     """Scatter a featomic TensorMap (samples ``system, atom``) to dense arrays.
 
     Blocks with the same :func:`_column_group` share columns (they differ only by the centre's
@@ -218,14 +218,16 @@ class FeatomicSoapRadialSpectrum(_FeatomicSoap):
 
     def _peer_compute(self, systems, centres, species, gradients):
         calculator = self._calculator("SoapRadialSpectrum")
-        keys = _labels(["center_type", "neighbor_type"], list(itertools.product(species, species)))
+        keys = key_labels(
+            ["center_type", "neighbor_type"], list(itertools.product(species, species))
+        )
         tensor = calculator.compute(
             systems,
-            selected_samples=_selected_samples(centres),
+            selected_samples=selected_samples(centres),
             selected_keys=keys,
             gradients=["positions"] if gradients else None,
         )
-        return _to_dense(tensor, centres, systems, gradients)
+        return to_dense(tensor, centres, systems, gradients)
 
 
 class FeatomicSoapPowerSpectrum(_FeatomicSoap):
@@ -282,14 +284,14 @@ class FeatomicSoapPowerSpectrum(_FeatomicSoap):
             for c in species
             for a, b in itertools.combinations_with_replacement(species, 2)
         ]
-        keys = _labels(["center_type", "neighbor_1_type", "neighbor_2_type"], combos)
+        keys = key_labels(["center_type", "neighbor_1_type", "neighbor_2_type"], combos)
         tensor = calculator.compute(
             systems,
-            selected_samples=_selected_samples(centres),
+            selected_samples=selected_samples(centres),
             selected_keys=keys,
             gradients=["positions"] if gradients else None,
         )
-        return _to_dense(tensor, centres, systems, gradients)
+        return to_dense(tensor, centres, systems, gradients)
 
 
 class FeatomicDensityCorrelations(_FeatomicSoap):
@@ -350,7 +352,7 @@ class FeatomicDensityCorrelations(_FeatomicSoap):
         from featomic.clebsch_gordan import DensityCorrelations
 
         expansion = self._calculator("SphericalExpansion")
-        density_keys = _labels(
+        density_keys = key_labels(
             ["o3_lambda", "o3_sigma", "center_type", "neighbor_type"],
             [
                 (l, 1, c, n)
@@ -361,7 +363,7 @@ class FeatomicDensityCorrelations(_FeatomicSoap):
         )
         density = expansion.compute(
             systems,
-            selected_samples=_selected_samples(centres),
+            selected_samples=selected_samples(centres),
             selected_keys=density_keys,
             gradients=["positions"] if gradients else None,
         )
@@ -372,6 +374,6 @@ class FeatomicDensityCorrelations(_FeatomicSoap):
         tensor = correlations.compute(
             density,
             angular_cutoff=int(self.max_angular),
-            selected_keys=_labels(["o3_lambda", "o3_sigma"], [[0, 1], [0, -1]]),
+            selected_keys=key_labels(["o3_lambda", "o3_sigma"], [[0, 1], [0, -1]]),
         )
-        return _to_dense(tensor, centres, systems, gradients)
+        return to_dense(tensor, centres, systems, gradients)

@@ -56,14 +56,18 @@ def _relative(a, b) -> float:
 
 
 def _centre_finite_difference(descriptor, atoms, step=1e-5):
-    rows = []
-    for axis in range(3):
-        plus, minus = atoms.copy(), atoms.copy()
-        plus.positions[0, axis] += step
-        minus.positions[0, axis] -= step
-        values = descriptor.compute([plus, minus], centers=[0]).values
-        rows.append((values[0] - values[1]) / (2 * step))
-    return np.array(rows)
+    """``d f / d r_centre`` as ``(3, F)``, by central differences."""
+    from ...numerics import central_differences
+
+    def values(batch):
+        systems = []
+        for position in batch:
+            copy = atoms.copy()
+            copy.positions[0] = position
+            systems.append(copy)
+        return descriptor.compute(systems, centers=[0]).values
+
+    return central_differences(values, atoms.positions[0], step)
 
 
 # ---- dscribe ---------------------------------------------------------------------------------
@@ -256,7 +260,7 @@ def run_probes(libraries=None) -> list[dict]:
     """Run every probe (of ``libraries`` when given); one JSON-ready record per probe:
     ``library, descriptor, check, status ("finding" | "no finding" | "skipped" | "error"),
     evidence``."""
-    from ._runner import _clean
+    from ._runner import clean_line
 
     records = []
     for probe in PROBES:
@@ -271,6 +275,6 @@ def run_probes(libraries=None) -> list[dict]:
                 record.update(status="finding" if finding else "no finding", evidence=evidence)
             except Exception as error:  # a failing probe is reported, never hidden
                 record.update(status="error", evidence=f"{type(error).__name__}: {error}")
-        record["evidence"] = _clean(record["evidence"])
+        record["evidence"] = clean_line(record["evidence"])
         records.append(record)
     return records

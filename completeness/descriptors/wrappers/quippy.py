@@ -12,7 +12,7 @@ there comes back as :class:`~._runner.PeerError` (type, message and quippy's For
 an exit or a signal as :class:`~._runner.PeerCrash` (with stderr). Measured here (quippy-ase
 0.10.3): ``Descriptor("soap --help")`` prints the help and raises ``RuntimeError: ...
 soap_initialise failed to parse args_str='soap --help'``; it does not end the process in this
-version (SCIENCE.md §6 reported that it does). One child per :meth:`compute` call (every system
+version (docs/science.md §6 reported that it does). One child per :meth:`compute` call (every system
 of the call in one child), so each call pays quippy's start-up (about half a second): the
 audit's efficiency numbers for quippy include it.
 
