@@ -47,6 +47,7 @@ from sklearn.exceptions import NotFittedError
 
 from .. import __version__
 from ..environments import InputError, Neighbourhoods, build_neighbourhoods, check_systems
+from ..io import json_safe
 from .hypers import Constraint, Real, Species, check_value, declare
 
 __all__ = [
@@ -545,7 +546,7 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     def to_json(self) -> str:
         """The descriptor's class and hyperparameters as a JSON string."""
-        hypers = _jsonable(self.get_params())
+        hypers = json_safe(self.get_params())
         return json.dumps({"descriptor": type(self).__name__, "hypers": hypers})
 
     @property
@@ -568,18 +569,6 @@ def from_json(text: str) -> Descriptor:
             "that defines it first)"
         )
     return _REGISTRY[name](**data.get("hypers", {}))
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _centre_gradients(neighbourhoods: Neighbourhoods, pair_gradients) -> np.ndarray:

@@ -45,6 +45,7 @@ import ase
 import numpy as np
 
 from ..environments import InputError
+from ..io import json_safe
 
 __all__ = ["NEIGHBOUR_FRACTION", "Claim", "ClaimError", "DegeneratePair", "make_atoms"]
 
@@ -131,20 +132,6 @@ def make_atoms(symbols, positions) -> ase.Atoms:
     return ase.Atoms(symbols=symbols, positions=np.asarray(positions, dtype=np.float64))
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
-
-
 @dataclass(frozen=True)
 class DegeneratePair:
     """Two non-congruent structures that a class of invariant features cannot separate.
@@ -192,7 +179,7 @@ class DegeneratePair:
                 f"pair {self.name!r}: members have different species; a degenerate pair "
                 "needs the same atoms arranged differently"
             )
-        object.__setattr__(self, "params", _jsonable(dict(self.params)))
+        object.__setattr__(self, "params", json_safe(dict(self.params)))
         for member, atoms in (("+", self.plus), ("-", self.minus)):
             atoms.info.clear()
             atoms.info.update(self._info(member))
