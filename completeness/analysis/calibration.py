@@ -15,7 +15,7 @@ import numpy as np
 from ..descriptors.user import as_descriptor
 from ..environments import InputError
 from ..structures import NEIGHBOUR_FRACTION
-from .distance import _random_copy, unclaimed_pair, verdicts
+from .distance import random_copy, unclaimed_pair, verdicts
 
 __all__ = ["NEAR_MISS_DISPLACEMENTS", "Calibration", "calibrate", "fold_structure"]
 
@@ -97,7 +97,7 @@ def calibrate(
     pairs = []
     for k in range(n_round_off):
         atoms = _random_environment(rng, species=(1, 8))
-        copy = _random_copy(atoms, rng, "environment")
+        copy = random_copy(atoms, rng, "environment")
         pairs.append(unclaimed_pair(f"round-off {k}", atoms, copy, resolution=resolution))
     base = _random_environment(rng)
     direction = rng.normal(size=3)

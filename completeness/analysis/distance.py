@@ -126,6 +126,7 @@ __all__ = [
     "family_verdicts",
     "feature_distance",
     "noise_floor",
+    "random_copy",
     "unclaimed_pair",
     "verdict",
     "verdicts",
@@ -200,7 +201,9 @@ def feature_distance(a, b, *, numbers_a=None, numbers_b=None) -> float:
     return float(np.sqrt(total) / scale)
 
 
-def _random_copy(atoms: ase.Atoms, rng: np.random.Generator, scope: str) -> ase.Atoms:
+def random_copy(atoms: ase.Atoms, rng: np.random.Generator, scope: str) -> ase.Atoms:
+    """A randomly rotated (about the centre or centroid), permuted (centre kept first in
+    environment scope) and translated copy of ``atoms``."""
     rotation = Rotation.random(random_state=rng).as_matrix()
     n = len(atoms)
     if scope == "environment":
@@ -419,7 +422,7 @@ def noise_floor(
         reference.append(None)
         size = float64_resolution(atoms) if resolution is None else float(resolution)
         for _ in range(n_transforms):
-            systems.append(_random_copy(_perturbed(atoms, rng, size), rng, scope))
+            systems.append(random_copy(_perturbed(atoms, rng, size), rng, scope))
             reference.append(original)
     rows = _features(user, systems, scope)
     worst = 0.0
@@ -469,7 +472,7 @@ class _PairJob:
         # permuted and translated
         for member_index, member in enumerate((plus, minus)):
             for _ in range(n_transforms):
-                copy = _random_copy(_perturbed(member, rng, self.resolution), rng, self.scope)
+                copy = random_copy(_perturbed(member, rng, self.resolution), rng, self.scope)
                 self.systems.append(copy)
                 self.copies_of.append(member_index)
 
