@@ -96,6 +96,26 @@ def cpu_time(function) -> float:
 # --------------------------------------------------------------------------------------------
 
 
+def _our_calls(descriptor, systems) -> dict:
+    return {
+        "values": lambda: descriptor.compute(systems, centers=[0]),
+        "gradients": lambda: descriptor.compute(systems, centers=[0], gradients=True),
+    }
+
+
+def featomic_hypers(n_radial, max_angular, cutoff=CUTOFF, density_width=DENSITY_WIDTH) -> dict:
+    """featomic's hyperparameters equal to ours (``max_radial = n_radial - 1``)."""
+    return {
+        "cutoff": {"radius": cutoff, "smoothing": {"type": "ShiftedCosine", "width": CUTOFF_WIDTH}},
+        "density": {"type": "Gaussian", "width": density_width},
+        "basis": {
+            "type": "TensorProduct",
+            "max_angular": max_angular,
+            "radial": {"type": "Gto", "max_radial": n_radial - 1},
+        },
+    }
+
+
 def ours_power_spectrum(systems, species):
     from completeness.descriptors import PowerSpectrum
 
@@ -107,25 +127,14 @@ def ours_power_spectrum(systems, species):
         cutoff_width=CUTOFF_WIDTH,
         species=list(species),
     )
-    return {
-        "values": lambda: descriptor.compute(systems, centers=[0]),
-        "gradients": lambda: descriptor.compute(systems, centers=[0], gradients=True),
-    }
+    return _our_calls(descriptor, systems)
 
 
 def featomic_power_spectrum(systems, species):
     import featomic
     import metatensor
 
-    calculator = featomic.SoapPowerSpectrum(
-        cutoff={"radius": CUTOFF, "smoothing": {"type": "ShiftedCosine", "width": CUTOFF_WIDTH}},
-        density={"type": "Gaussian", "width": DENSITY_WIDTH},
-        basis={
-            "type": "TensorProduct",
-            "max_angular": MAX_ANGULAR,
-            "radial": {"type": "Gto", "max_radial": N_RADIAL - 1},
-        },
-    )
+    calculator = featomic.SoapPowerSpectrum(**featomic_hypers(N_RADIAL, MAX_ANGULAR))
     centre = metatensor.Labels(["atom"], np.array([[0]], dtype=np.int32))
     return {
         "values": lambda: calculator.compute(systems, selected_samples=centre),
@@ -167,10 +176,7 @@ def ours_bispectrum(systems, species):
         density_width=DENSITY_WIDTH,
         cutoff_width=CUTOFF_WIDTH,
     )
-    return {
-        "values": lambda: descriptor.compute(systems, centers=[0]),
-        "gradients": lambda: descriptor.compute(systems, centers=[0], gradients=True),
-    }
+    return _our_calls(descriptor, systems)
 
 
 def featomic_bispectrum(systems, species):
@@ -178,15 +184,7 @@ def featomic_bispectrum(systems, species):
     import metatensor
     from featomic.clebsch_gordan import DensityCorrelations
 
-    expansion = featomic.SphericalExpansion(
-        cutoff={"radius": CUTOFF, "smoothing": {"type": "ShiftedCosine", "width": CUTOFF_WIDTH}},
-        density={"type": "Gaussian", "width": DENSITY_WIDTH},
-        basis={
-            "type": "TensorProduct",
-            "max_angular": MAX_ANGULAR_4,
-            "radial": {"type": "Gto", "max_radial": N_RADIAL_4 - 1},
-        },
-    )
+    expansion = featomic.SphericalExpansion(**featomic_hypers(N_RADIAL_4, MAX_ANGULAR_4))
     correlations = DensityCorrelations(n_correlations=2, max_angular=MAX_ANGULAR_4)
     centre = metatensor.Labels(["atom"], np.array([[0]], dtype=np.int32))
     invariant = metatensor.Labels(["o3_lambda", "o3_sigma"], np.array([[0, 1]], dtype=np.int32))
@@ -290,12 +288,16 @@ def nu4_section(n_environments):
     )
     print(f"\n## nu = 4 at the B8 settings, {len(systems)} env ({load()})")
     descriptor.compute(systems[:1], centers=[0])  # warm-up: the structure of the selection
-    seconds = cpu_time(lambda: descriptor.compute(systems, centers=[0], gradients=True))
-    rate = len(systems) / seconds
-    n_features = descriptor.n_features([6])
-    print(f"  {n_features} features; values + gradients {rate:.2f} env/cpu-s")
+    result = {}
+
+    def run():
+        result["features"] = descriptor.compute(systems, centers=[0], gradients=True)
+
+    rate = len(systems) / cpu_time(run)
+    n_features = result["features"].values.shape[1]
+    print(f"  {n_features} features (C + 7 H); values + gradients {rate:.2f} env/cpu-s")
     return [
-        (f"nu = 4 (B8 settings, {n_features} features)", "values+gradients", f"{rate:.2f} env/s")
+        (f"nu = 4, B8 settings ({n_features} features)", "values+gradients", f"{rate:.2f} env/s")
     ]
 
 
@@ -375,15 +377,11 @@ def _featomic_following(hypers, ch4):
 
     from completeness.analysis.sensitivity import _complement, rotation_basis
 
-    calculator = featomic.SoapPowerSpectrum(
-        cutoff={"radius": hypers["cutoff"], "smoothing": {"type": "ShiftedCosine", "width": 0.5}},
-        density={"type": "Gaussian", "width": hypers["density_width"], "center_atom_weight": 0.0},
-        basis={
-            "type": "TensorProduct",
-            "max_angular": hypers["max_angular"],
-            "radial": {"type": "Gto", "max_radial": hypers["n_radial"] - 1},
-        },
+    featomic_settings = featomic_hypers(
+        hypers["n_radial"], hypers["max_angular"], hypers["cutoff"], hypers["density_width"]
     )
+    featomic_settings["density"]["center_atom_weight"] = 0.0  # as ours
+    calculator = featomic.SoapPowerSpectrum(**featomic_settings)
     centre = metatensor.Labels(["atom"], np.array([[0]], dtype=np.int32))
 
     def run(n_steps):

@@ -23,19 +23,20 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from importlib import resources
+from types import SimpleNamespace
 
 import numpy as np
 
-from .analysis.report import GLYPHS, ReportCard
+from .analysis.audit_figure import FINDINGS, cell_label
+from .analysis.report import ReportCard
 from .analysis.style import VERDICT_COLOURS, VERDICT_TEXT
 
 __all__ = ["SAME_PLACE", "audit_html", "differing_atoms"]
 
 #: Two atoms closer than this (Å) after centring are "at the same place" (see module docstring).
 SAME_PLACE = 1e-2
-
-_FINDINGS = ("basis-limited", "contradiction")
 
 
 def differing_atoms(plus, minus, scope: str = "environment") -> tuple[list[int], list[int]]:
@@ -147,17 +148,10 @@ def _cell(verdict: dict | None) -> str:
     if verdict is None:
         return "<td class='missing'>-</td>"
     kind = verdict["verdict"]
-    finding = verdict.get("status") in _FINDINGS
-    if kind == "error":
-        label = "!"
-    elif verdict.get("distance") == 0.0:
-        label = "\u2261"  # identical features: log10(0) has no margin
-    elif verdict.get("margin") is None:
-        label = GLYPHS[kind]
-    else:
-        label = f"{verdict['margin']:.0f}"
-    if finding:
-        label += "*"
+    finding = verdict.get("status") in FINDINGS
+    margin = verdict.get("margin")  # None in JSON for a non-finite margin
+    record = {**verdict, "margin": math.nan if margin is None else margin}
+    label = cell_label(SimpleNamespace(**record))
     style = f"background:{VERDICT_COLOURS[kind]};color:{VERDICT_TEXT[kind]}"
     classes = f"verdict {kind}" + (" finding" if finding else "")
     return (

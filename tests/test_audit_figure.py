@@ -44,6 +44,7 @@ def _close_figures():
 
 def test_cell_labels_say_margin_identity_error_and_finding():
     assert cell_label(_verdict(margin=12.3)) == "12"
+    assert cell_label(_verdict("degenerate", margin=-0.4)) == "0"
     assert cell_label(_verdict("degenerate", -math.inf, 0.0)) == IDENTICAL
     assert cell_label(_verdict("error", math.nan, math.nan)) == "!"
     assert cell_label(_verdict("degenerate", -1.6, 1e-16, "basis-limited")) == "-2*"

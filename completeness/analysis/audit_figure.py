@@ -17,10 +17,11 @@ import numpy as np
 
 from .style import VERDICT_COLOURS, VERDICT_TEXT, use
 
-__all__ = ["audit_figure", "cell_label"]
+__all__ = ["FINDINGS", "IDENTICAL", "audit_figure", "cell_label"]
 
 _ORDER = ("degenerate", "inconclusive", "resolved", "error")
-_FINDINGS = ("basis-limited", "contradiction")
+#: Verdict statuses that are findings (the verdict is not what the claim predicts).
+FINDINGS = ("basis-limited", "contradiction")
 IDENTICAL = "\u2261"
 
 
@@ -32,10 +33,10 @@ def cell_label(result) -> str:
     elif result.distance == 0.0:
         label = IDENTICAL
     elif math.isfinite(result.margin):
-        label = f"{result.margin:.0f}"
+        label = str(round(result.margin))  # an int: never "-0"
     else:
         label = "?"
-    return label + ("*" if result.status in _FINDINGS else "")
+    return label + ("*" if result.status in FINDINGS else "")
 
 
 def _legend_text(degenerate: float, resolved: float) -> str:
@@ -88,7 +89,7 @@ def _heat_map(audit, thresholds):
             result = audit.verdicts[name][i]
             ax.text(j, i, cell_label(result), ha="center", va="center", fontsize=7,
                     color=VERDICT_TEXT[result.verdict])  # fmt: skip
-            if result.status in _FINDINGS:
+            if result.status in FINDINGS:
                 ax.add_patch(Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, lw=1.6,
                                        edgecolor="black"))  # fmt: skip
     ax.add_patch(Rectangle((-1.5, -0.5), 1.0, n_rows, color="#f2f2f2", zorder=0))

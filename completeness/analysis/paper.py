@@ -21,29 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from ..environments import InputError
+from .style import DESCRIPTOR_COLOURS
 
 __all__ = ["FIGURES", "PALETTE", "PUBLISHED", "build", "default_analyses"]
 
-#: One colour per descriptor, shared by every figure.
-PALETTE = {
-    "radial-spectrum": "#1b9e77",
-    "power-spectrum": "#d95f02",
-    "bispectrum": "#7570b3",
-    "bispectrum-pseudoscalar": "#b3a9e6",
-    "density-correlations-nu1": "#1b9e77",
-    "density-correlations-nu2": "#d95f02",
-    "density-correlations-nu3": "#7570b3",
-    "density-correlations-nu4": "#e7298a",
-    "acsf-g2": "#66a61e",
-    "acsf-g2-g4": "#a6d854",
-    "lmbtr-k2": "#e6ab02",
-    "lmbtr-k3": "#a6761d",
-    "zernike": "#666666",
-    "chebyshev": "#1f78b4",
-    "schnet-like": "#8dd3c7",
-    "tensor-product-net": "#fb8072",
-    "overlap-fingerprint": "#bc80bd",
-}
+#: One colour per descriptor, shared by every figure (:mod:`completeness.analysis.style`).
+PALETTE = DESCRIPTOR_COLOURS
 
 #: Class name -> palette key (the learning study stores class names).
 _CLASS_KEY = {
@@ -257,7 +240,7 @@ def figure_b8(out: Path, quick: bool = False) -> dict:
 def figure_fold(out: Path, quick: bool = False) -> dict:
     """Fig. 3: response at the PRL fold (delta**2) and along a generic direction (linear)."""
     from ..descriptors.defaults import builtin_descriptors
-    from .distance import fold_structure
+    from .calibration import fold_structure
     from .scan import fold_scan, power_law_exponent
     from .sensitivity import response
 

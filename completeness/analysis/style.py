@@ -13,7 +13,14 @@ from __future__ import annotations
 import contextlib
 from importlib import resources
 
-__all__ = ["OKABE_ITO", "VERDICT_COLOURS", "VERDICT_TEXT", "style_sheet", "use"]
+__all__ = [
+    "DESCRIPTOR_COLOURS",
+    "OKABE_ITO",
+    "VERDICT_COLOURS",
+    "VERDICT_TEXT",
+    "style_sheet",
+    "use",
+]
 
 OKABE_ITO = {
     "black": "#000000",
@@ -24,6 +31,30 @@ OKABE_ITO = {
     "blue": "#0072B2",
     "vermillion": "#D55E00",
     "reddish purple": "#CC79A7",
+}
+
+#: One colour per built-in descriptor, the same in every figure: the Okabe-Ito colours for the
+#: body-order ladder (nu = 1, 2, 3, 4: sky blue, orange, blue, reddish purple; the density
+#: correlations share the colour of the spectrum of the same body order), then colours of P. Tol's
+#: colour-blind-safe "muted" scheme for the others.
+DESCRIPTOR_COLOURS = {
+    "radial-spectrum": OKABE_ITO["sky blue"],
+    "power-spectrum": OKABE_ITO["orange"],
+    "bispectrum": OKABE_ITO["blue"],
+    "bispectrum-pseudoscalar": OKABE_ITO["vermillion"],
+    "density-correlations-nu1": OKABE_ITO["sky blue"],
+    "density-correlations-nu2": OKABE_ITO["orange"],
+    "density-correlations-nu3": OKABE_ITO["blue"],
+    "density-correlations-nu4": OKABE_ITO["reddish purple"],
+    "acsf-g2": OKABE_ITO["bluish green"],
+    "acsf-g2-g4": "#117733",
+    "lmbtr-k2": "#DDCC77",
+    "lmbtr-k3": "#999933",
+    "zernike": "#666666",
+    "chebyshev": "#332288",
+    "schnet-like": "#44AA99",
+    "tensor-product-net": "#882255",
+    "overlap-fingerprint": "#AA4499",
 }
 
 #: Fill colour of each verdict (heat maps, bar charts, the HTML report).

@@ -54,6 +54,7 @@ __all__ = [
     "invariant_count",
     "symmetric_environment",
     "symmetry_table",
+    "table_markdown",
 ]
 
 #: A degree survives when its norm exceeds this fraction of the largest degree's norm.
@@ -143,7 +144,7 @@ def invariant_count(matrices, l: int, *, axial: bool = False) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _expansion_norms(atoms: ase.Atoms, max_angular: int) -> np.ndarray:
+def _expansion_blocks(atoms: ase.Atoms, max_angular: int) -> np.ndarray:
     from ..descriptors.spherical_expansion import SphericalExpansion
 
     expansion = SphericalExpansion(
@@ -212,7 +213,7 @@ def symmetry_table(names=None, *, max_angular: int = 12, network_max: int = 6) -
         matrices, _ = point_group(atoms.positions[1:])
         counts = [invariant_count(matrices, l) for l in range(max_angular + 1)]
         predicted = [l for l, n in enumerate(counts) if n > 0]
-        blocks = _expansion_norms(atoms, max_angular)
+        blocks = _expansion_blocks(atoms, max_angular)
         orientation_predicted = orientation_measured = None
         if STRUCTURES[name][1]:
             orientation_predicted = [
@@ -220,7 +221,7 @@ def symmetry_table(names=None, *, max_angular: int = 12, network_max: int = 6) -
                 for l in range(max_angular + 1)
                 if counts[l] > invariant_count(matrices, l, axial=True)
             ]
-            turned = _expansion_norms(_turned(atoms), max_angular)
+            turned = _expansion_blocks(_turned(atoms), max_angular)
             scale = max(np.linalg.norm(b) for b in blocks)
             orientation_measured = [
                 l

@@ -3,7 +3,7 @@ r"""Compiled kernels (numba) for the hot loops of the spectra, with their numpy 
 numba is an optional dependency (``pip install 'completeness[fast]'``: numba and llvmlite take
 about 200 MB, too heavy for the core). When it is importable the kernels below are compiled on
 first use (and cached on disk) and used for batches of at least :data:`COMPILED_MIN_ENTRIES`
-pair-gradient entries; otherwise, or with ``COMPLETENESS_KERNELS=numpy``, the callers use their
+output entries; otherwise, or with ``COMPLETENESS_KERNELS=numpy``, the callers use their
 pure-numpy code. Both paths compute the same sums in a different order: the tests hold them to
 1e-14 of the largest value.
 
@@ -24,6 +24,12 @@ Power-spectrum pair gradients
     that pair straight into the ``(n_pairs, 3, n_features)`` output; rows of features with no
     channel of the pair's species are left at zero (the output starts zeroed), so the work per
     pair grows linearly with the number of species, not quadratically.
+
+Radial functions times the cutoff
+    :func:`radial_with_cutoff` evaluates the cubic Hermite spline of the radial integrals
+    (:class:`~completeness.descriptors.radial_basis.RadialSpline`) and multiplies it by the
+    cutoff function in one pass over the pairs: :math:`f_c R` and, with derivatives,
+    :math:`f_c R' + f_c' R`, without the ``(pairs, 4, functions)`` gather of the numpy code.
 """
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ class FeatomicCalculator:
         self.__dict__["_calculator"] = calculator
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_calculator"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_calculator", "_keys_cache")}
 
     @property
     def name(self) -> str:
@@ -218,9 +218,15 @@ class FeatomicCalculator:
         return self.__dict__["_calculator"]
 
     def _keys(self, species):
-        """Every invariant key the calculator produces for ``species``: computed on a ring of two
-        atoms of each species, all within each other's cutoff (so every neighbour combination,
-        same-species pairs included, appears)."""
+        """Every invariant key the calculator produces for ``species`` (cached per species)."""
+        cache = self.__dict__.setdefault("_keys_cache", {})
+        if tuple(species) not in cache:
+            cache[tuple(species)] = self._compute_keys(species)
+        return cache[tuple(species)]
+
+    def _compute_keys(self, species):
+        """Computed on a ring of two atoms of each species, all within each other's cutoff (so
+        every neighbour combination, same-species pairs included, appears)."""
         import ase
 
         numbers = [z for z in species for _ in range(2)]

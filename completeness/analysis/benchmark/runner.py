@@ -40,6 +40,7 @@ QUICK = {
     "n_sizes": 3,
     "smallest": 8,
     "tune": False,
+    "checkpoint": None,  # a smoke run never resumes (or clobbers) the full study's checkpoint
 }
 
 
@@ -96,10 +97,10 @@ def load_config(path, *, quick: bool = False) -> BenchmarkConfig:
     from ...io import read_config
 
     data = read_config(path, "benchmark config")
-    if data.get("checkpoint"):
-        data["checkpoint"] = str(Path(path).parent / data["checkpoint"])
     if quick:
         data.update(QUICK)
+    if data.get("checkpoint"):
+        data["checkpoint"] = str(Path(path).parent / data["checkpoint"])
     return config_from_dict(data)
 
 

@@ -13,6 +13,7 @@ declares; a float32 model raises the audit's noise floor to ~1e-7 (see :mod:`.ba
 from __future__ import annotations
 
 from ...environments import InputError
+from ...errors import first_line
 from .base import ModelAdapter
 
 __all__ = ["MetatomicModel"]
@@ -44,7 +45,7 @@ class MetatomicModel(ModelAdapter):
             self._model = self._given or load_atomistic_model(self.path)
         except (RuntimeError, ValueError) as error:
             raise InputError(
-                f"cannot load metatomic model {self.path!r} ({str(error).splitlines()[0]}); "
+                f"cannot load metatomic model {self.path!r} ({first_line(error)}); "
                 "give a file written by AtomisticModel.save"
             ) from None
         capabilities = self._model.capabilities()
