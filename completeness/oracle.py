@@ -46,6 +46,18 @@ Floating-point signatures are compared with the tolerance ``DISTANCE_TOLERANCE +
   whether two structures are the same: a 1e-4 Å displacement is 100 times the tolerance and is
   reported as different (tested).
 
+At a stated resolution. A pair whose coordinates are known to ``resolution`` Å (each coordinate
+within ``± resolution`` of the truth: float64 round-off for structures built in memory,
+:func:`float64_resolution`; the written precision for structures read from files) is judged with
+the tolerance :func:`tolerance_at` ``= RESOLUTION_FACTOR * resolution`` (8): a distance between
+two atoms that each move by at most ``sqrt(3) resolution`` changes by at most ``2 sqrt(3)
+resolution``, and two members carry independent errors, ``4 sqrt(3) = 6.9``; rounded up to 8.
+"Equal at body order k" then means "equal within what the coordinates can tell". Signatures that
+differ by less than ``MARGINAL_FACTOR`` (100) tolerances differ by an amount comparable to the
+resolution: the verdicts (:mod:`completeness.analysis.distance`) expect neither degeneracy nor
+resolution there, for the same factor of 100 separates their "degenerate" and "resolved"
+margins.
+
 Signed volumes (Å^3) are compared with ``3 max(L, 1 Å)^2`` times the distance tolerance: that is
 how much a triple product of vectors of length <= L changes when each vector moves by the
 tolerance.
@@ -76,7 +88,9 @@ from .numerics import kabsch
 
 __all__ = [
     "DISTANCE_TOLERANCE",
+    "MARGINAL_FACTOR",
     "RELATIVE_TOLERANCE",
+    "RESOLUTION_FACTOR",
     "Certificate",
     "Congruence",
     "DegeneracyOrder",
@@ -84,10 +98,12 @@ __all__ = [
     "certify_equal_signatures",
     "congruent",
     "degeneracy_order",
+    "float64_resolution",
     "global_distances_equal",
     "signature",
     "signature_columns",
     "signatures_equal",
+    "tolerance_at",
     "wl_distinguishing_iteration",
 ]
 
@@ -95,6 +111,12 @@ __all__ = [
 DISTANCE_TOLERANCE = 1e-6
 #: Relative part of the default tolerance, times the largest centre-neighbour distance.
 RELATIVE_TOLERANCE = 1e-9
+#: Tolerance at a stated coordinate resolution, in resolutions (module docstring).
+RESOLUTION_FACTOR = 8.0
+#: Signatures within this many tolerances differ by an amount comparable to the resolution.
+MARGINAL_FACTOR = 100.0
+#: float64 round-off of a coordinate, in machine epsilons times max(1 Å, |coordinate|).
+ROUND_OFF_EPSILONS = 8.0
 
 # Tuples of a k-body signature are enumerated in memory: refuse beyond this many rows.
 _MAX_TUPLES = 5_000_000
@@ -117,6 +139,34 @@ def _as_environment(value, name: str) -> Environment:
         f"{name} must be a completeness.environments.Environment or an ase.Atoms (centre = atom "
         f"0), got {type(value).__name__}; build one with Environment.from_vectors(vectors, species)"
     )
+
+
+def float64_resolution(*structures) -> float:
+    """Resolution (Å) of float64 coordinates: ``8 eps max(1 Å, largest |coordinate|)``.
+
+    ``structures``: ase.Atoms, Environments (their neighbour vectors) or coordinate arrays.
+    Eight machine epsilons cover the rounding of the stored coordinates and of the differences
+    and rotations applied to them before any signature or feature is computed.
+    """
+    largest = 1.0
+    for item in structures:
+        if isinstance(item, ase.Atoms):
+            values = item.positions
+        elif isinstance(item, Environment):
+            values = item.vectors
+        else:
+            values = np.asarray(item, dtype=np.float64)
+        if np.size(values):
+            largest = max(largest, float(np.max(np.abs(values))))
+    return ROUND_OFF_EPSILONS * float(np.finfo(np.float64).eps) * largest
+
+
+def tolerance_at(resolution: float) -> float:
+    """The oracle's distance tolerance (Å) for coordinates known to ``resolution`` Å."""
+    resolution = float(resolution)
+    if not (math.isfinite(resolution) and resolution > 0):
+        raise InputError(f"resolution must be a positive number of Å, got {resolution!r}")
+    return RESOLUTION_FACTOR * resolution
 
 
 def _check_body_order(body_order, minimum: int = 1) -> int:
@@ -640,7 +690,12 @@ def _refine(colour: np.ndarray, mask: np.ndarray, label: np.ndarray, palette: di
 
 
 def wl_distinguishing_iteration(
-    a: ase.Atoms, b: ase.Atoms, *, cutoff: float | None = None, max_iterations: int = 10
+    a: ase.Atoms,
+    b: ase.Atoms,
+    *,
+    cutoff: float | None = None,
+    max_iterations: int = 10,
+    tolerance: float | None = None,
 ) -> int | None:
     """First iteration of geometric 1-WL (distance-only) colour refinement that separates a, b.
 
@@ -666,6 +721,8 @@ def wl_distinguishing_iteration(
     cutoff : float, optional
         Neighbours are atoms closer than ``cutoff`` (Å); None: complete graph.
     max_iterations : int
+    tolerance : float, optional
+        Distance tolerance in Å (default: module docstring).
 
     Returns
     -------
@@ -693,7 +750,7 @@ def wl_distinguishing_iteration(
             mask &= d < cutoff
         adjacency.append(mask)
     scale = max(float(d.max(initial=0.0)) for d in matrices)
-    tol = _distance_tolerance(None, scale)
+    tol = _distance_tolerance(tolerance, scale)
     both = np.concatenate([d[mask] for d, mask in zip(matrices, adjacency, strict=True)])
     labels_flat = _distance_labels(both, tol)
     labels = []

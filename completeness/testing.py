@@ -31,10 +31,14 @@ __all__ = [
     "assert_gradients",
     "assert_invariant",
     "finite_difference_gradients",
+    "finite_difference_step",
     "random_cluster",
     "random_environment",
     "relative_difference",
 ]
+
+#: Attributes that hold a descriptor's cutoff radii (Å).
+_CUTOFF_NAMES = ("cutoff", "radial_cutoff", "angular_cutoff")
 
 
 def relative_difference(a, b) -> float:
@@ -147,6 +151,32 @@ def finite_difference_gradients(descriptor, atoms: ase.Atoms, centers, step: flo
     return np.ascontiguousarray(derivatives.transpose(2, 0, 1, 3))
 
 
+def finite_difference_step(descriptor, atoms: ase.Atoms, step: float = 1e-5) -> float:
+    """The central-difference step for ``atoms``: ``step``, or a quarter of the smallest gap
+    between an interatomic distance and one of the descriptor's cutoffs when that is smaller.
+
+    A displacement of ``step`` moves a distance by at most ``2 step``: with the step a quarter of
+    the gap no displaced copy crosses a cutoff, so correct gradients of atoms next to the
+    cutoff pass (a difference across the cutoff measures the cutoff function's kink instead).
+    """
+    from ase.neighborlist import neighbor_list
+
+    cutoffs = [
+        float(value)
+        for name in _CUTOFF_NAMES
+        if isinstance(value := getattr(descriptor, name, None), (int, float, np.floating))
+        and np.isfinite(value)
+        and value > 0
+    ]
+    if not cutoffs or len(atoms) < 2:
+        return float(step)
+    distances = neighbor_list("d", atoms, max(cutoffs) + 4 * step)
+    if distances.size == 0:
+        return float(step)
+    gap = min(float(np.min(np.abs(distances - cutoff))) for cutoff in cutoffs)
+    return float(min(step, gap / 4)) if gap > 0 else float(step)
+
+
 def assert_gradients(
     descriptor,
     atoms: ase.Atoms,
@@ -157,12 +187,14 @@ def assert_gradients(
 ) -> float:
     """Check analytic gradients against central differences; return the relative error.
 
-    Fails when the relative difference ``||g - g_fd|| / ||g_fd||`` exceeds ``rtol``, and also
-    when the analytic gradient is identically zero while the finite-difference one is not (a
-    descriptor that silently returns zeros must not pass).
+    The step is ``step`` or smaller next to a cutoff (:func:`finite_difference_step`). Fails
+    when the relative difference ``||g - g_fd|| / ||g_fd||`` exceeds ``rtol``, and also when the
+    analytic gradient is identically zero while the finite-difference one is not (a descriptor
+    that silently returns zeros must not pass).
     """
     if centers is None:
         centers = list(range(len(atoms)))
+    step = finite_difference_step(descriptor, atoms, step)
     features = descriptor.compute(atoms, centers=centers, gradients=True)
     name = getattr(descriptor, "name", type(descriptor).__name__)
     if getattr(features, "gradients", None) is None:

@@ -80,7 +80,8 @@ elif viewer == "py3Dmol" and plotting.live_kernel():
 # %%
 power_spectrum = descriptors.PowerSpectrum(cutoff=5.0, n_radial=6, max_angular=4)
 bispectrum = descriptors.Bispectrum(cutoff=5.0, n_radial=3, max_angular=3)
-plus, minus, scale = analysis.rescale_pair(pair, cutoff=5.0)
+fitted = pair.fitted(5.0)  # the similarity scale the audit uses for a 5 Å cutoff
+plus, minus = fitted.plus, fitted.minus
 for descriptor in (power_spectrum, bispectrum):
     features = descriptor.compute([plus, minus], centers=[0]).values
     print(

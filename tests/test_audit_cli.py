@@ -20,7 +20,7 @@ FAST = ["--descriptor", "radial-spectrum", "--descriptor", "power-spectrum"]
 
 @pytest.fixture
 def pair_files(tmp_path):
-    pair = structures.load("joshi2023-two-body")
+    pair = structures.load("joshi2023-two-body").fitted(5.0)  # the audit's scale
     paths = []
     for label, atoms in (("a", pair.plus), ("b", pair.minus)):
         path = tmp_path / f"{label}.xyz"
@@ -211,7 +211,7 @@ def test_different_numbers_of_atoms(pair_files, capsys, tmp_path):
         ["audit", *FAST, "--pair", paths[0], str(bigger)],
         capsys,
         tmp_path,
-        "different numbers of atoms",
+        "different numbers of atoms 3 and 4",
     )
 
 
@@ -280,14 +280,14 @@ def test_congruent_user_pair_is_called_congruent(tmp_path, capsys):
     assert "measured degenerate" in out and "measured resolved" not in out
 
 
-def test_periodic_user_pair_is_refused(pair_files, capsys, tmp_path):
+def test_periodic_whole_structure_pair_is_refused(pair_files, capsys, tmp_path):
     _, paths = pair_files
     periodic = ase.io.read(paths[1])
     periodic.cell = [10.0, 10.0, 10.0]
     periodic.pbc = True
     path = tmp_path / "periodic.xyz"
     ase.io.write(path, periodic, format="extxyz")
-    bad(["audit", *FAST, "--pair", paths[0], str(path)], capsys, tmp_path, "periodic")
+    bad(["audit", *FAST, "--pair", paths[0], str(path), "--global"], capsys, tmp_path, "periodic")
 
 
 def test_descriptor_that_raises_gets_a_one_line_error(tmp_path, monkeypatch, capsys):

@@ -9,18 +9,16 @@ import numpy as np
 import pytest
 
 from completeness import oracle, structures
+from completeness.analysis.calibration import NEAR_MISS_DISPLACEMENTS, calibrate
 from completeness.analysis.distance import (
     DEGENERATE_DECADES,
     RESOLVED_DECADES,
     ROUND_OFF_FLOOR,
-    PairClaim,
-    UserPair,
-    calibrate,
     classify,
     expected_verdict,
     feature_distance,
     noise_floor,
-    rescale_pair,
+    unclaimed_pair,
     verdict,
     verdicts,
 )
@@ -84,10 +82,14 @@ def random_environment(rng, n=6, radius=3.5, species=(1,)):
     return ase.Atoms(numbers=numbers, positions=np.vstack([np.zeros(3), vectors]))
 
 
+def claim(o3, so3, max_checked=5):
+    return structures.Claim("environment", o3, so3, statement="", max_checked=max_checked)
+
+
 def claim_of(a, b):
     """The oracle's claim for a pair (environment scope)."""
     order = oracle.degeneracy_order(a, b, max_body_order=4)
-    return PairClaim("environment", order.o3, order.so3, max_checked=order.max_checked)
+    return claim(order.o3, order.so3, max_checked=order.max_checked)
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,36 +134,43 @@ def test_classify_follows_the_documented_thresholds():
 
 
 def test_expected_verdict_reads_the_claim():
-    prl = PairClaim("environment", 3, 3)
+    prl = claim(3, 3)
     assert expected_verdict(3, "O(3)", prl) == "degenerate"
     assert expected_verdict(4, "O(3)", prl) == "resolvable"
-    mirror = PairClaim("environment", 5, 3, max_checked=5)
+    mirror = claim(5, 3)
     assert expected_verdict(4, "O(3)", mirror) == "degenerate"
     assert expected_verdict(4, "SO(3)", mirror) == "resolvable"
     assert expected_verdict(7, "O(3)", mirror) == "degenerate"  # mirror images: every order
-    above = PairClaim("environment", 5, 5, max_checked=5)
+    above = claim(5, 5)
     assert expected_verdict(6, "O(3)", above) == "unknown"
     assert expected_verdict(None, "O(3)", prl) == "unknown"
 
 
-def test_rescale_keeps_ratios_and_only_shrinks():
+def test_catalog_pairs_are_fitted_once_user_pairs_never():
     pair = structures.load("pozdnyakov2020-fig1b")
-    plus, minus, factor = rescale_pair(pair, 5.0)
+    fitted = pair.fitted(5.0)
     farthest = max(
-        np.linalg.norm(a.positions[1:] - a.positions[0], axis=1).max() for a in (plus, minus)
+        np.linalg.norm(a.positions[1:] - a.positions[0], axis=1).max() for a in fitted.members
     )
     assert farthest == pytest.approx(4.0)
-    assert factor == pytest.approx(4.0 / (5 * np.sqrt(3)))
-    np.testing.assert_allclose(plus.positions, pair.plus.positions * factor)
+    factor = 4.0 / (5 * np.sqrt(3))
+    assert fitted.scale_factor == pytest.approx(factor)  # recorded
+    np.testing.assert_allclose(fitted.plus.positions, pair.plus.positions * factor)
     small = structures.load("nigam2024-b8-0000")  # bonds of 1.5-1.8 Å: already inside
-    assert rescale_pair(small, 5.0)[2] == 1.0
+    assert small.fitted(5.0) is small
+    user = unclaimed_pair("user", pair.plus.copy(), pair.minus.copy())
+    assert user.fitted(5.0) is user
+    assert verdict(builtin_descriptors()["bispectrum"], user).scale == 1.0
 
 
-def test_noise_floor_is_round_off():
+def test_noise_floor_is_round_off_and_grows_with_the_resolution():
     rng = np.random.default_rng(0)
     envs = [random_environment(rng, species=(1, 8)) for _ in range(4)]
     floor = noise_floor(DistanceHistogram(), envs)
     assert 0 <= floor < 1e-13
+    # a linear response: perturbations within +-1e-8 Å give relative changes of that order
+    coarse = noise_floor(DistanceHistogram(), envs, resolution=1e-8)
+    assert 1e-11 < coarse < 1e-7
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,9 +182,11 @@ def test_noise_floor_is_round_off():
     "key", ["radial-spectrum", "power-spectrum", "acsf-g2-g4", "chebyshev", "lmbtr-k3"]
 )
 def test_calibration_round_off_and_near_misses(key):
-    result = calibrate(builtin_descriptors()[key], n_round_off=8)
+    result = calibrate(
+        builtin_descriptors()[key], n_round_off=8, displacements=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+    )
     # members that are rotated/permuted/translated copies: degenerate, never beyond the floor's
-    # decade (measured: <= +0.12 for every built-in descriptor)
+    # decade
     assert set(result.verdicts["round-off"]) == {"degenerate"}
     assert result.round_off.max() <= DEGENERATE_DECADES
     # near misses from 1e-6 to 1e-2 Å: never degenerate; generic ones resolved
@@ -189,10 +200,31 @@ def test_calibration_round_off_and_near_misses(key):
 
 
 def test_calibration_with_the_test_descriptor():
-    result = calibrate(DistanceHistogram(), n_round_off=8)
+    result = calibrate(
+        DistanceHistogram(), n_round_off=8, displacements=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+    )
     assert set(result.verdicts["round-off"]) == {"degenerate"}
     assert "degenerate" not in result.verdicts["fold"]
     assert set(result.verdicts["generic"]) == {"resolved"}
+
+
+@pytest.mark.parametrize("key", ["radial-spectrum", "power-spectrum", "bispectrum"])
+@pytest.mark.parametrize("resolution", [None, 1e-8])
+def test_near_miss_sweep_is_monotone_and_nothing_below_the_resolution_is_resolved(key, resolution):
+    result = calibrate(builtin_descriptors()[key], n_round_off=2, resolution=resolution)
+    displacements = np.asarray(NEAR_MISS_DISPLACEMENTS)
+    for kind in ("generic", "fold"):
+        margins = getattr(result, kind)
+        # above the floor (margin > -1: below it the distance is round-off, not a response) the
+        # margin grows with the displacement, by at most 1.5 decades per half decade
+        seen = margins > -1
+        steps = np.diff(margins[seen])
+        assert np.all(steps > 0), (kind, margins)
+        assert np.all(steps <= 1.5), (kind, margins)
+        assert np.all(np.diff(np.flatnonzero(seen)) == 1)  # once seen, always seen
+        if resolution is not None:
+            below = displacements < resolution
+            assert "resolved" not in np.asarray(result.verdicts[kind])[below], kind
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,7 +236,6 @@ def _non_congruent_pairs(n_pairs, seed):
     """Independent random environments, and environments against a copy with one neighbour
     moved by 10**U(-6, -2) Å: all differ in their 2-body signature (checked by the oracle)."""
     rng = np.random.default_rng(seed)
-    unknown = PairClaim("environment", 0, 0)
     pairs = []
     for k in range(n_pairs):
         a = random_environment(rng, n=int(rng.integers(3, 9)), species=(1, 8))
@@ -216,7 +247,7 @@ def _non_congruent_pairs(n_pairs, seed):
             step = 10 ** rng.uniform(-6, -2)
             direction = a.positions[1] / np.linalg.norm(a.positions[1])  # radial: 2-body visible
             b.positions[1] += step * direction
-        pairs.append(UserPair(f"random-{k}", a, b, unknown))
+        pairs.append(unclaimed_pair(f"random-{k}", a, b))
     return pairs
 
 
@@ -247,7 +278,9 @@ def test_no_resolved_verdict_when_the_oracle_says_the_members_coincide():
         (builtin_descriptors()["acsf-g2-g4"], prl),
     ]
     for descriptor, pairs in cases:
-        user_pairs = [UserPair(p.name, p.plus, p.minus, claim_of(p.plus, p.minus)) for p in pairs]
+        user_pairs = [
+            unclaimed_pair(p.name, p.plus, p.minus, claim=claim_of(p.plus, p.minus)) for p in pairs
+        ]
         for pair in user_pairs:
             assert pair.claim.equal_up_to_o3 >= descriptor.body_order
         results = verdicts(descriptor, user_pairs)

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from completeness import oracle
-from completeness.analysis.distance import PairClaim, UserPair, verdicts
+from completeness.analysis.distance import unclaimed_pair, verdicts
 from completeness.descriptors.defaults import builtin_descriptors
 
 DESCRIPTORS = ("radial-spectrum", "power-spectrum", "bispectrum")
@@ -100,14 +100,13 @@ def _first_difference(a, b) -> int:
 
 def _pairs(n_pairs: int, seed: int):
     rng = np.random.default_rng(seed)
-    claim = PairClaim("environment", 0, 0)
     pairs, orders, families = [], [], []
     for k in range(n_pairs):
         family = FAMILIES[k % len(FAMILIES)]
         a, b = _pair(rng, family)
         orders.append(_first_difference(a, b))
         families.append(family)
-        pairs.append(UserPair(f"{family}-{k}", a, b, claim))
+        pairs.append(unclaimed_pair(f"{family}-{k}", a, b))
     return pairs, np.asarray(orders), families
 
 

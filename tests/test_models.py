@@ -203,6 +203,8 @@ def test_load_model_refuses_bad_input(tmp_path):
         load_model(tmp_path / "x", "allegro")
     with pytest.raises(InputError, match="does not exist"):
         load_model(tmp_path / "missing.model", "mace")
+    if importlib.util.find_spec("schnetpack") is None:
+        pytest.skip("schnetpack is not installed")
     state = tmp_path / "state.pt"
     torch.save({"weights": torch.zeros(2)}, state)
     with pytest.raises(InputError, match="not a torch module"):

@@ -21,8 +21,10 @@ def test_model_flags_are_checked_before_anything_runs(tmp_path, capsys):
     assert main(["audit", "--model-type", "mace"]) == 2
     assert "needs --model PATH" in capsys.readouterr().err
     assert main(["audit", "--model", str(tmp_path / "missing.pt"), "--model-type", "mace"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["audit", "--model", str(path), "--model-type", "mace"]) == 2
     err = capsys.readouterr().err
-    if importlib.util.find_spec("torch") is None:  # the extra is named
+    if importlib.util.find_spec("mace") is None:  # the extra is named
         assert "pip install torch==2.13.0 'completeness[mace]'" in err
     else:
-        assert "does not exist" in err
+        assert "cannot load model file" in err

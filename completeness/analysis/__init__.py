@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import importlib
 
+from .calibration import Calibration, calibrate
 from .distance import (
-    Calibration,
-    PairClaim,
-    UserPair,
     Verdict,
-    calibrate,
     classify,
     expected_verdict,
     feature_distance,
     noise_floor,
-    rescale_pair,
-    user_pair,
     verdict,
     verdicts,
 )
@@ -34,6 +29,7 @@ from .report import ReportCard, catalog_pairs, report_card
 from .scan import Scan, b8_scan, fold_scan, power_law_exponent, prl_scan, scan
 
 _SUBMODULES = (
+    "calibration",
     "distance",
     "scan",
     "report",
@@ -47,10 +43,8 @@ _SUBMODULES = (
 
 __all__ = [
     "Calibration",
-    "PairClaim",
     "ReportCard",
     "Scan",
-    "UserPair",
     "Verdict",
     "b8_scan",
     "calibrate",
@@ -63,9 +57,7 @@ __all__ = [
     "power_law_exponent",
     "prl_scan",
     "report_card",
-    "rescale_pair",
     "scan",
-    "user_pair",
     "verdict",
     "verdicts",
 ]

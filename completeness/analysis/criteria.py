@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 
 from ..descriptors.user import UserDescriptor, as_descriptor
 from ..errors import one_line
-from ..testing import finite_difference_gradients, random_environment
+from ..testing import finite_difference_gradients, finite_difference_step, random_environment
 from .distance import Verdict, feature_distance, verdicts
 
 if TYPE_CHECKING:
@@ -40,10 +40,32 @@ ROUNDOFF_JUMP = 1e-12
 # --------------------------------------------------------------------------------------------
 
 
+#: Neighbours this far inside the cutoff (Å) join the invariance and gradient checks.
+NEAR_CUTOFF_GAPS = (1e-4, 1e-3, 1e-2)
+
+
+def _with_near_cutoff_neighbours(atoms: ase.Atoms, cutoff, rng) -> ase.Atoms:
+    """``atoms`` plus one hydrogen at ``cutoff - gap`` from atom 0 for each NEAR_CUTOFF_GAPS,
+    in random directions at least 0.8 Å from every other atom (unchanged without a cutoff)."""
+    if cutoff is None:
+        return atoms
+    out = atoms.copy()
+    for gap in NEAR_CUTOFF_GAPS:
+        for _ in range(1000):
+            direction = rng.normal(size=3)
+            position = atoms.positions[0] + (cutoff - gap) * direction / np.linalg.norm(direction)
+            if np.linalg.norm(out.positions - position, axis=1).min() > 0.8:
+                break
+        out += ase.Atom(1, position)
+    return out
+
+
 def measure_invariance(user: UserDescriptor, card: ReportCard, rng) -> None:
     environments = [
         random_environment(rng, 8, radius=3.5, species=(1, 8), min_gap=0.8) for _ in range(3)
     ]
+    # neighbours 1e-4..1e-2 Å inside the cutoff, where cutoff functions are steepest
+    environments.append(_with_near_cutoff_neighbours(environments[0], user.cutoff, rng))
     systems, kinds = [], []
     for atoms in environments:
         systems.append(atoms)
@@ -187,8 +209,10 @@ def measure_continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
         return
     try:
         atoms = random_environment(rng, 4, radius=3.0, species=(1, 8), min_gap=1.0)
+        atoms = _with_near_cutoff_neighbours(atoms, user.cutoff, rng)
         analytic = user.compute(atoms, centers=[0], gradients=True).gradients[:, : len(atoms)]
-        numeric = finite_difference_gradients(user, atoms, [0], step=1e-5)
+        step = finite_difference_step(user, atoms)
+        numeric = finite_difference_gradients(user, atoms, [0], step=step)
         scale = max(np.linalg.norm(numeric), np.linalg.norm(analytic))
         error = 0.0 if scale == 0 else float(np.linalg.norm(analytic - numeric) / scale)
         section["gradient_error"] = error

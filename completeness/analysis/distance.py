@@ -17,60 +17,74 @@ after the optimal species-preserving assignment of rows (Hungarian algorithm,
 
 so two clouds are at distance 0 exactly when their multisets of atom-centred features agree.
 
-Rescaling. Catalog pairs come in published coordinates (often 5-7 Å from the centre); a
-descriptor with a cutoff only sees atoms inside it. The audit rescales both members by the same
-factor about the centre (environment scope) or the centroid (global scope) so that the farthest
-atom seen sits at ``NEIGHBOUR_FRACTION * cutoff`` = 0.8 cutoff: the farthest neighbour of the
-centre (environment), or the largest interatomic distance (global: every atom then sees every
-other one). Pairs already inside are not touched (factor ``min(1, 0.8 cutoff / farthest)``).
-A similarity maps k-body signatures to k-body signatures, so it keeps every claim.
+Resolution
+----------
+Every pair is judged at one length, its *resolution* ``rho`` (Å): how well its coordinates are
+known. Pairs built in memory carry float64 round-off, ``rho = 8 eps max(1 Å, max |x|)``
+(:func:`completeness.oracle.float64_resolution`, ~4e-15 Å for coordinates of a few Å); pairs read
+from files carry the precision written (:func:`completeness.structures.file_resolution`: 1e-8 Å for
+``ase.io.write``'s 8 decimals); ``DegeneratePair.resolution`` (``--resolution``) states it
+explicitly. The same ``rho`` sets
 
-Noise floor. Each member is copied ``n_transforms`` times with a random rotation about its
-centre (or centroid), a random permutation of its atoms (the centre stays atom 0 in environment
-scope) and a random translation (seeded by the pair's name). The measured floor is the largest
-distance between a member and one of its transformed copies: the size of round-off in this
-descriptor for these structures. It is never taken below ``ROUND_OFF_FLOOR`` = 16 float64 machine
-epsilons (3.6e-15): a relative difference of a few eps is what summing a few hundred terms of
-equal size leaves behind in any implementation, so a smaller distance cannot be told from
-round-off even when the transformed copies happened to agree bit for bit.
+* the oracle's claim (user pairs, :func:`completeness.structures.user_pair`): k-body signatures
+  are "equal" when they agree within ``8 rho`` (:func:`completeness.oracle.tolerance_at`), and
+  "comparable to the resolution" (expected ``marginal``) when they agree only within 100 times
+  that;
+* the noise floor: the descriptor's measured response to perturbations of size ``rho``.
 
-Input precision. When the oracle finds the members of a user's pair congruent up to an alignment
-residual ``rmsd`` (typically coordinates rounded to 8 decimals in an extxyz file: rmsd ~5e-9 Å),
-the members differ by that residual only. The floor then also includes copies of each member
-with random displacements of root-mean-square length ``rmsd`` per atom (same number of copies):
-the descriptor's response to the input's own precision. Such pairs come out degenerate (margins
--1.1 to -0.2 on rounded rotated copies of random CH4 clusters) instead of "resolved at 1e-9".
-Non-congruent pairs and catalog pairs (generated in float64) get no such term.
+Pairs as the descriptor sees them. A catalog pair is judged at the similarity scale
+:meth:`~completeness.structures.DegeneratePair.fitted` chooses once per pair (extent at 0.8
+cutoff) and records (``Verdict.scale``). A user's pair is never rescaled: its members are the
+neighbourhoods inside the descriptor's cutoff (periodic images included), the same atoms the
+oracle judged, so a spectator beyond the cutoff changes nothing.
+
+Noise floor. Each member is copied ``n_transforms`` times: every coordinate moved uniformly
+within ``± rho``, then a random rotation about its centre (or centroid), a random permutation of
+its atoms (the centre stays atom 0 in environment scope) and a random translation (seeded by the
+pair's name). The floor is the largest distance between a member and one of its copies: the
+round-off of this descriptor on these structures, and its response to what the coordinates
+cannot tell. It is never taken below ``ROUND_OFF_FLOOR`` = 16 float64 machine epsilons
+(3.6e-15): a relative difference of a few eps is what summing a few hundred terms of equal size
+leaves behind in any implementation.
 
 Verdict rule
 ------------
 With ``margin = log10(d / floor)`` (decades above the noise floor):
 
 * ``degenerate``   if ``margin <= DEGENERATE_DECADES`` (1): the members are as close as a
-  structure is to a rotated copy of itself, within a factor of 10;
+  structure is to a copy of itself known to ``rho``, within a factor of 10;
 * ``resolved``     if ``margin >= RESOLVED_DECADES`` (2): the distance is at least 100 times
-  the largest round-off seen;
+  the largest response to the resolution;
 * ``inconclusive`` in between.
 
-Calibration (:func:`calibrate`; measured with the ten built-in descriptors of
-:func:`completeness.descriptors.defaults.builtin_descriptors`, seed 0):
+Why one length for both. A difference between the members smaller than ``rho`` moves the
+features no more than the floor's perturbations do: margin <= ~0, "degenerate"; nothing below
+the resolution is a finding. A signature difference of ``s`` Å moves the features of a descriptor
+that sees it by about ``s / rho`` floors: the oracle's "equal" (``s <= 8 rho``) goes with margins
+below ~1, its "differs by more than 800 rho" with margins above ~2, and the band between is
+"marginal" on the oracle's side and "inconclusive" on the verdict's. No number depends on the
+catalog.
 
-* round-off pairs (a random environment against an independently rotated, permuted and
-  translated copy of itself, 16 per descriptor: pairs the rule must never call resolved): the
-  largest margin is +0.12 decade (median about -0.3); the factor of 10 to "degenerate" leaves
-  0.9 decade of safety and "resolved" is 1.9 decades further;
-* near-miss pairs, one neighbour moved by 1e-6, 1e-5, 1e-4, 1e-3, 1e-2 Å: at a generic point the
-  response is linear (margins 7.6-8.6 decades at 1e-6 Å, +1 per decade of displacement); at the
-  fold point of the Pozdnyakov family (C moved off the axis, scaled structure) the response of
-  every descriptor of body order <= 3 is quadratic, +2 decades per decade: margins 1.6-3.1 at
-  1e-6 Å (relative distances ~1e-13, i.e. "inconclusive" for five descriptors, "resolved" for
-  two), >= 3.6 from 1e-5 Å on. Never degenerate. For 4- and 5-body descriptors the point is not a
-  fold (linear, margins >= 7.4);
-* the catalog: the 44 degenerate verdicts with a non-zero distance have margins <= -0.54
-  (the others have a distance of exactly 0), the 124 resolved ones >= 10.9 decades.
+Calibration (:func:`completeness.analysis.calibration.calibrate`; the 13 built-in descriptors of
+:func:`completeness.descriptors.defaults.builtin_descriptors`, seed 0, 16 round-off pairs and
+17 near misses of each kind, displacements 1e-10..1e-2 Å in half decades):
 
-A displacement of 1e-8 Å at a fold point (d ~ 1e-17) is below float64 round-off and no rule
-can see it: the calibration range is stated, not extrapolated.
+* round-off pairs (a random environment against a rotated, permuted, translated copy): largest
+  margin -0.43 at float64 resolution;
+* near misses at float64 resolution: generic (one neighbour moved in a random direction) linear,
+  +0.5 decade per half decade, resolved from 1e-10 Å on for every descriptor; at the fold point
+  of the Pozdnyakov family (C moved off the axis) descriptors of body order <= 3 respond
+  quadratically (+1 decade per half decade) and are resolved from 3e-6 Å on (lmbtr-k3 1e-6 Å),
+  4- and 5-body descriptors linearly (resolved from 1e-10 Å). Above the floor (margin > -1) the
+  margin rises monotonically, by at most 1.32 decades between neighbouring displacements;
+* near misses at ``rho`` = 1e-8 Å (a file's precision): nothing below 1e-8 Å is resolved
+  (generic: resolved from 1e-5 to 3e-5 Å on; fold: from 3e-5 Å for 4-body descriptors, 3e-3 Å
+  for 2/3-body ones); steps of at most 1.15 decades;
+* 6,000 verdicts on random near misses (one neighbour moved tangentially or randomly by
+  10**U(-10, -2) Å; radial spectrum, power spectrum, bispectrum; float64 and 1e-8 Å resolution;
+  claims by the oracle at the same resolution): no contradiction;
+* the catalog written with ``ase.io.write`` (8 decimals) and read back gives every in-memory
+  verdict (27 pairs x 13 descriptors, two files and one two-frame file: 702 of 702).
 
 Expected verdict (the O(3)/SO(3) reading): a descriptor of body order ``nu + 1`` and parity
 ``O(3)`` cannot separate a pair whose O(3) signatures coincide at that order
@@ -86,7 +100,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import ase
 import numpy as np
@@ -96,6 +110,8 @@ from scipy.spatial.transform import Rotation
 from ..descriptors.user import UserDescriptor, as_descriptor
 from ..environments import InputError
 from ..errors import one_line
+from ..oracle import float64_resolution
+from ..structures import NEIGHBOUR_FRACTION, Claim, DegeneratePair
 
 __all__ = [
     "DEGENERATE_DECADES",
@@ -103,19 +119,15 @@ __all__ = [
     "N_TRANSFORMS",
     "RESOLVED_DECADES",
     "ROUND_OFF_FLOOR",
-    "Calibration",
     "FamilyVerdict",
-    "PairClaim",
-    "UserPair",
     "Verdict",
-    "calibrate",
     "classify",
     "expected_verdict",
     "family_verdicts",
     "feature_distance",
     "noise_floor",
-    "rescale_pair",
-    "user_pair",
+    "random_copy",
+    "unclaimed_pair",
     "verdict",
     "verdicts",
 ]
@@ -126,8 +138,6 @@ ROUND_OFF_FLOOR = 16 * float(np.finfo(np.float64).eps)
 DEGENERATE_DECADES = 1.0
 #: At least this many decades above the floor: resolved.
 RESOLVED_DECADES = 2.0
-#: The farthest atom a descriptor with a cutoff sees is put at this fraction of the cutoff.
-NEIGHBOUR_FRACTION = 0.8
 #: Random rotation+permutation+translation copies of each member for the noise floor.
 N_TRANSFORMS = 4
 
@@ -139,141 +149,11 @@ VERDICTS = ("degenerate", "inconclusive", "resolved")
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PairClaim:
-    """The part of a catalog claim the verdict reads (``structures.Claim`` has these fields).
-
-    ``equal_up_to_o3`` / ``equal_up_to_so3``: highest body order at which the O(3) / oriented
-    (SO(3)) signatures of the two members coincide.
-    """
-
-    scope: str
-    equal_up_to_o3: int
-    equal_up_to_so3: int
-    statement: str = ""
-    max_checked: int = 5
-
-    @property
-    def parity_only(self) -> bool:
-        """Mirror images: O(3) equal at every checked order, SO(3) not."""
-        return self.equal_up_to_o3 >= self.max_checked > self.equal_up_to_so3
-
-
-@dataclass(frozen=True)
-class UserPair:
-    """A pair given by the user (two ``ase.Atoms``), with the claim measured by the oracle."""
-
-    name: str
-    plus: ase.Atoms
-    minus: ase.Atoms
-    claim: PairClaim
-    congruent: bool | None = None
-    proper: bool | None = None
-    rmsd: float = float("nan")
-    max_checked: int = 0
-    reference: str = "user input"
-    params: dict = field(default_factory=dict)
-
-
-def user_pair(plus: ase.Atoms, minus: ase.Atoms, name: str = "user-pair", max_body_order=5):
-    """Run the oracle on a user's pair (centre = atom 0, every other atom a neighbour).
-
-    Raises :class:`InputError` for empty members, different numbers of atoms or periodic cells.
-    """
-    from .. import oracle
-
-    for label, atoms in (("first", plus), ("second", minus)):
-        if len(atoms) == 0:
-            raise InputError(
-                f"the {label} structure of the pair has no atoms; give the centre "
-                "(atom 0) and its neighbours"
-            )
-        if np.any(atoms.pbc):
-            raise InputError(
-                f"the {label} structure of the pair is periodic; a pair is two finite "
-                "environments (centre = atom 0, every other atom a neighbour): set pbc=False"
-            )
-    if len(plus) != len(minus):
-        raise InputError(
-            f"the two structures have different numbers of atoms ({len(plus)} and {len(minus)}); "
-            "a degenerate pair needs the same atoms in both members"
-        )
-    order = oracle.degeneracy_order(plus, minus, max_body_order=max_body_order)
-    claim = PairClaim(
-        scope="environment",
-        equal_up_to_o3=int(order.o3),
-        equal_up_to_so3=int(order.so3),
-        statement=_oracle_statement(order),
-        max_checked=int(order.max_checked),
-    )
-    return UserPair(
-        name=name,
-        plus=plus,
-        minus=minus,
-        claim=claim,
-        congruent=order.congruence.congruent,
-        proper=order.congruence.proper,
-        rmsd=float(order.congruence.rmsd),
-        max_checked=int(order.max_checked),
-    )
-
-
-def _oracle_statement(order) -> str:
-    congruence = order.congruence
-    if congruence.congruent is None:
-        head = "congruence undecided (too many neighbours for the exact test)"
-    elif congruence.congruent:
-        how = "a rotation" if congruence.proper else "a reflection"
-        head = f"congruent (by {how}, rmsd {congruence.rmsd:.2g} Å): not a degeneracy"
-    else:
-        head = "not congruent"
-
-    def at_least(k):
-        return f">= {k}" if k >= order.max_checked else f"{k}"
-
-    return (
-        f"{head}; k-body signatures coincide up to body order {at_least(order.o3)} (O(3)) and "
-        f"{at_least(order.so3)} (SO(3), oriented), checked up to {order.max_checked}"
-    )
-
-
 def _pair_scope(pair) -> str:
     scope = getattr(pair.claim, "scope", "environment")
     if scope not in ("environment", "global"):
         raise InputError(f"pair {pair.name!r} has scope {scope!r}; use 'environment' or 'global'")
     return scope
-
-
-def _farthest(atoms: ase.Atoms, scope: str) -> float:
-    positions = np.asarray(atoms.positions, dtype=np.float64)
-    if len(positions) < 2:
-        return 0.0
-    if scope == "environment":
-        return float(np.linalg.norm(positions[1:] - positions[0], axis=1).max())
-    diff = positions[:, None, :] - positions[None, :, :]
-    return float(np.sqrt(np.einsum("ija,ija->ij", diff, diff)).max())
-
-
-def _scaled(atoms: ase.Atoms, factor: float, scope: str) -> ase.Atoms:
-    out = atoms.copy()
-    origin = atoms.positions[0] if scope == "environment" else atoms.positions.mean(axis=0)
-    out.positions = origin + (atoms.positions - origin) * factor
-    return out
-
-
-def rescale_pair(pair, cutoff: float | None) -> tuple[ase.Atoms, ase.Atoms, float]:
-    """Both members scaled by one factor ``min(1, 0.8 cutoff / farthest)`` (see module doc).
-
-    Returns ``(plus, minus, factor)``; ``factor == 1`` when ``cutoff`` is None.
-    """
-    scope = _pair_scope(pair)
-    if cutoff is None:
-        return pair.plus, pair.minus, 1.0
-    farthest = max(_farthest(pair.plus, scope), _farthest(pair.minus, scope))
-    if farthest <= NEIGHBOUR_FRACTION * cutoff:
-        return pair.plus, pair.minus, 1.0
-    factor = NEIGHBOUR_FRACTION * cutoff / farthest
-    return _scaled(pair.plus, factor, scope), _scaled(pair.minus, factor, scope), factor
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,7 +201,9 @@ def feature_distance(a, b, *, numbers_a=None, numbers_b=None) -> float:
     return float(np.sqrt(total) / scale)
 
 
-def _random_copy(atoms: ase.Atoms, rng: np.random.Generator, scope: str) -> ase.Atoms:
+def random_copy(atoms: ase.Atoms, rng: np.random.Generator, scope: str) -> ase.Atoms:
+    """A randomly rotated (about the centre or centroid), permuted (centre kept first in
+    environment scope) and translated copy of ``atoms``."""
     rotation = Rotation.random(random_state=rng).as_matrix()
     n = len(atoms)
     if scope == "environment":
@@ -336,12 +218,10 @@ def _random_copy(atoms: ase.Atoms, rng: np.random.Generator, scope: str) -> ase.
     return out
 
 
-def _jittered(atoms: ase.Atoms, rng: np.random.Generator, rms: float) -> ase.Atoms:
-    """A copy with random displacements of root-mean-square length ``rms`` per atom."""
-    displacement = rng.normal(size=(len(atoms), 3))
-    norm = np.sqrt(np.mean(np.einsum("ia,ia->i", displacement, displacement)))
+def _perturbed(atoms: ase.Atoms, rng: np.random.Generator, resolution: float) -> ase.Atoms:
+    """A copy with every coordinate moved uniformly within ``± resolution``."""
     out = atoms.copy()
-    out.positions = atoms.positions + displacement * (rms / norm)
+    out.positions = atoms.positions + rng.uniform(-resolution, resolution, size=(len(atoms), 3))
     return out
 
 
@@ -379,26 +259,31 @@ def expected_verdict(body_order, parity, claim) -> str:
     degenerate when 1-WL never separates the clouds on the complete graph
     (``wl_iteration`` None or > 1, ``wl_cutoff`` None) and resolvable when it separates them at
     iteration 1; every other case is unknown.
+
+    ``"marginal"``: a claim measured at a finite resolution (a user's pair) whose signatures at
+    the descriptor's body order differ by less than ``MARGINAL_FACTOR`` oracle tolerances
+    (``claim.marginal_o3`` / ``marginal_so3``): a difference comparable to the resolution, which
+    no verdict can contradict (status ``inconclusive``).
     """
     if body_order is None or parity is None:
         return "unknown"
-    if getattr(claim, "scope", "environment") == "global":
-        if body_order != 2 or getattr(claim, "wl_cutoff", None) is not None:
+    marginal = claim.marginal_o3 if parity == "O(3)" else claim.marginal_so3
+    if claim.scope == "global":
+        if body_order != 2 or claim.wl_cutoff is not None:
             return "unknown"
-        iteration = getattr(claim, "wl_iteration", None)
-        if iteration == 1:
-            return "resolvable"
-        if iteration is None and not hasattr(claim, "wl_iteration"):
-            return "unknown"
-        return "degenerate"
+        if claim.equal_up_to_o3 < 2 and marginal is not None and marginal >= 2:
+            return "marginal"
+        return "resolvable" if claim.wl_iteration == 1 else "degenerate"
     equal = claim.equal_up_to_o3 if parity == "O(3)" else claim.equal_up_to_so3
-    max_checked = getattr(claim, "max_checked", None)
+    max_checked = claim.max_checked
     if equal >= body_order:
         return "degenerate"
-    if max_checked is not None and equal >= max_checked:
-        if parity == "O(3)" and getattr(claim, "parity_only", False):
+    if equal >= max_checked:
+        if parity == "O(3)" and claim.parity_only:
             return "degenerate"
         return "unknown"
+    if marginal is not None and marginal >= min(body_order, max_checked):
+        return "marginal"  # within the band up to this order, or at every order checked
     return "resolvable"
 
 
@@ -407,7 +292,7 @@ def _status(measured: str, expected: str) -> str:
         return "error"
     if expected == "unknown":
         return "unknown"
-    if measured == "inconclusive":
+    if measured == "inconclusive" or expected == "marginal":
         return "inconclusive"
     if expected == "degenerate":
         return "as expected" if measured == "degenerate" else "contradiction"
@@ -437,6 +322,7 @@ class Verdict:
     equal_up_to_o3: int
     equal_up_to_so3: int
     scale: float
+    resolution: float = math.nan
     error: str | None = None
 
     @property
@@ -452,8 +338,8 @@ class Verdict:
         return (
             f"{who}; the pair coincides up to body order {self.equal_up_to_o3} (O(3)) and "
             f"{self.equal_up_to_so3} (SO(3)): expected {self.expected}; measured {self.verdict} "
-            f"(distance {self.distance:.2e}, floor {self.noise_floor:.2e}, "
-            f"margin {self.margin:+.1f} decades) -> {self.status}"
+            f"(distance {self.distance:.2e}, floor {self.noise_floor:.2e} at resolution "
+            f"{self.resolution:.1e} Å, margin {self.margin:+.1f} decades) -> {self.status}"
         )
 
     def to_dict(self) -> dict:
@@ -467,7 +353,7 @@ class Verdict:
 
 
 def verdict(descriptor, pair, *, n_transforms: int = N_TRANSFORMS, seed: int = 0) -> Verdict:
-    """The verdict of ``descriptor`` on one ``pair`` (a catalog DegeneratePair or a UserPair)."""
+    """The verdict of ``descriptor`` on one ``pair`` (any DegeneratePair)."""
     return verdicts(descriptor, [pair], n_transforms=n_transforms, seed=seed)[0]
 
 
@@ -486,8 +372,9 @@ def verdicts(
     ``descriptor``: a Descriptor, an object with ``compute`` or a callable (see
     :mod:`completeness.descriptors.user`). A pair whose computation raises gets the verdict
     ``"error"`` with the exception's message (the other pairs are still judged).
-    ``rescale=False`` keeps the pairs' own coordinates (no fit to the cutoff): for graph pairs
-    whose claim fixes the graph by a cutoff (``claim.wl_cutoff``, the dojo's k-chains).
+    ``rescale=False`` keeps every pair's own coordinates; by default catalog pairs are judged
+    at the scale :meth:`~completeness.structures.DegeneratePair.fitted` records (user pairs are
+    never rescaled).
     """
     user = as_descriptor(descriptor, name=name)
     if n_transforms < 1:
@@ -512,22 +399,30 @@ def verdicts(
 
 
 def noise_floor(
-    descriptor, structures, *, scope: str = "environment", n_transforms=N_TRANSFORMS, seed=0
+    descriptor,
+    structures,
+    *,
+    scope: str = "environment",
+    resolution: float | None = None,
+    n_transforms=N_TRANSFORMS,
+    seed=0,
 ):
     """Measured noise floor of ``descriptor`` on ``structures`` (before ``ROUND_OFF_FLOOR``).
 
-    The largest distance between a structure and a random rotated, permuted, translated copy.
+    The largest distance between a structure and a copy perturbed within ``± resolution`` per
+    coordinate (default: float64 round-off of its coordinates), then randomly rotated, permuted
+    and translated.
     """
     user = as_descriptor(descriptor)
-    structures = list(structures)
     rng = np.random.default_rng(seed)
     systems, reference = [], []
     for atoms in structures:
         original = len(systems)
         systems.append(atoms)
         reference.append(None)
+        size = float64_resolution(atoms) if resolution is None else float(resolution)
         for _ in range(n_transforms):
-            systems.append(_random_copy(atoms, rng, scope))
+            systems.append(random_copy(_perturbed(atoms, rng, size), rng, scope))
             reference.append(original)
     rows = _features(user, systems, scope)
     worst = 0.0
@@ -564,22 +459,22 @@ class _PairJob:
         self.error = None
         self.distance = math.nan
         self.floor = math.nan
-        plus, minus, self.scale = rescale_pair(pair, user.cutoff if rescale else None)
+        fitted = pair.fitted(user.cutoff) if rescale else pair
+        self.scale = fitted.scale_factor / pair.scale_factor
+        plus, minus = fitted.plus, fitted.minus
+        self.resolution = (
+            float64_resolution(plus, minus) if fitted.resolution is None else fitted.resolution
+        )
         rng = _rng_for(pair.name, seed)
         self.systems = [plus, minus]
         self.copies_of = []
+        # the floor: each member against copies perturbed within the resolution, then rotated,
+        # permuted and translated
         for member_index, member in enumerate((plus, minus)):
             for _ in range(n_transforms):
-                self.systems.append(_random_copy(member, rng, self.scope))
+                copy = random_copy(_perturbed(member, rng, self.resolution), rng, self.scope)
+                self.systems.append(copy)
                 self.copies_of.append(member_index)
-        # members the oracle found congruent up to a residual (e.g. coordinates rounded in a
-        # file) differ by that residual only: measure the response to displacements of its size
-        residual = float(getattr(pair, "rmsd", 0.0) or 0.0) * self.scale
-        if getattr(pair, "congruent", None) and residual > 0:
-            for member_index, member in enumerate((plus, minus)):
-                for _ in range(n_transforms):
-                    self.systems.append(_jittered(member, rng, residual))
-                    self.copies_of.append(member_index)
 
     def take(self, rows):
         s = self.systems
@@ -613,6 +508,7 @@ class _PairJob:
             equal_up_to_o3=int(claim.equal_up_to_o3),
             equal_up_to_so3=int(claim.equal_up_to_so3),
             scale=float(self.scale),
+            resolution=float(self.resolution),
             error=self.error,
         )
 
@@ -699,106 +595,20 @@ def family_verdicts(
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# calibration of the rule
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Margins (decades above the noise floor) of the verdict rule's calibration pairs.
-
-    Attributes
-    ----------
-    round_off : (n,) float array
-        Margins of round-off pairs: a random environment against an independently rotated,
-        permuted and translated copy of itself (must never be "resolved").
-    displacements : (m,) float array
-        Displacements in Å of the near-miss pairs.
-    generic : (m,) float array
-        Margins of a random environment against itself with one neighbour moved by each
-        displacement in a random direction (linear response).
-    fold : (m,) float array
-        Margins at the fold point of the PRL family: C on the axis against C moved off the axis
-        by each displacement (quadratic response, the hardest near-miss).
-    verdicts : dict
-        The verdict strings of every calibration pair, by kind.
-    """
-
-    descriptor: str
-    round_off: np.ndarray
-    displacements: np.ndarray
-    generic: np.ndarray
-    fold: np.ndarray
-    verdicts: dict
-
-
-def _random_environment(rng, n_neighbours=8, inner=1.2, outer=3.6, species=(1,)):
-    while True:
-        directions = rng.normal(size=(n_neighbours, 3))
-        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-        radii = rng.uniform(inner, outer, size=n_neighbours)
-        vectors = directions * radii[:, None]
-        gaps = np.linalg.norm(vectors[:, None] - vectors[None], axis=-1)
-        if gaps[np.triu_indices(n_neighbours, 1)].min() > 0.8:
-            break
-    numbers = [6, *rng.choice(species, size=n_neighbours).tolist()]
-    return ase.Atoms(numbers=numbers, positions=np.vstack([np.zeros(3), vectors]))
-
-
-def fold_structure(y_c: float, cutoff: float | None) -> ase.Atoms:
-    """PRL Fig. 1(b) with C at (0, y_c, 5) after scaling the published 5 Å lattice to fit the
-    cutoff (farthest neighbour, B at 5 sqrt(3) Å, at 0.8 cutoff); ``y_c`` is in scaled Å."""
-    from ..structures.prl import prl_members
-
-    factor = 1.0 if cutoff is None else NEIGHBOUR_FRACTION * cutoff / (5.0 * np.sqrt(3.0))
-    plus, _ = prl_members(
-        5.0 * factor, 5.0 * factor, np.array([5.0, 5.0, 5.0]) * factor, y_c, 5.0 * factor
-    )
-    return plus
-
-
-def calibrate(
-    descriptor,
-    *,
-    displacements=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2),
-    n_round_off: int = 16,
-    seed: int = 0,
-) -> Calibration:
-    """Run the verdict rule on round-off pairs and near-miss pairs (see the module docstring).
-
-    Every pair is judged by :func:`verdicts` exactly as a catalog pair is (same rescaling, same
-    noise floor), in one batch.
-    """
-    user = as_descriptor(descriptor)
-    rng = np.random.default_rng(seed)
-    displacements = np.asarray(displacements, dtype=np.float64)
-    unknown = PairClaim(scope="environment", equal_up_to_o3=0, equal_up_to_so3=0)
-    pairs = []
-    for k in range(n_round_off):
-        atoms = _random_environment(rng, species=(1, 8))
-        copy = _random_copy(atoms, rng, "environment")
-        pairs.append(UserPair(f"round-off {k}", atoms, copy, unknown))
-    base = _random_environment(rng)
-    direction = rng.normal(size=3)
-    direction /= np.linalg.norm(direction)
-    on_axis = fold_structure(0.0, user.cutoff)
-    for t in displacements:
-        moved = base.copy()
-        moved.positions[1] += t * direction
-        pairs.append(UserPair(f"generic {t:g}", base, moved, unknown))
-        pairs.append(UserPair(f"fold {t:g}", on_axis, fold_structure(t, user.cutoff), unknown))
-    results = verdicts(user, pairs, seed=seed)
-    by_kind: dict[str, list] = {"round-off": [], "generic": [], "fold": []}
-    for result in results:
-        if result.error is not None:
-            raise InputError(f"calibration pair {result.pair} failed: {result.error}")
-        by_kind[result.pair.split(" ")[0]].append(result)
-    return Calibration(
-        descriptor=user.name,
-        round_off=np.array([r.margin for r in by_kind["round-off"]]),
-        displacements=displacements,
-        generic=np.array([r.margin for r in by_kind["generic"]]),
-        fold=np.array([r.margin for r in by_kind["fold"]]),
-        verdicts={kind: [r.verdict for r in rows] for kind, rows in by_kind.items()},
+def unclaimed_pair(
+    name: str, plus, minus, *, claim=None, resolution=None, reference="calibration"
+) -> DegeneratePair:
+    """A pair judged at its own coordinates (``kind="user"``) with a given claim, by default
+    none (orders 0: the verdict's expectation is then "unknown")."""
+    if claim is None:
+        claim = Claim(scope="environment", equal_up_to_o3=0, equal_up_to_so3=0, statement="")
+    return DegeneratePair(
+        name=name,
+        plus=plus,
+        minus=minus,
+        claim=claim,
+        params={},
+        reference=reference,
+        kind="user",
+        resolution=resolution,
     )

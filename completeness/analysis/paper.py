@@ -223,7 +223,7 @@ def figure_b8(out: Path, quick: bool = False) -> dict:
 def figure_fold(out: Path, quick: bool = False) -> dict:
     """Fig. 3: response at the PRL fold (delta**2) and along a generic direction (linear)."""
     from ..descriptors.defaults import builtin_descriptors
-    from .distance import fold_structure
+    from .calibration import fold_structure
     from .scan import fold_scan, power_law_exponent
     from .sensitivity import response
 

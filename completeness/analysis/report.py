@@ -5,10 +5,11 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
 :mod:`completeness.descriptors.user`):
 
 1. **invariance** -- the largest relative change under random rotations, permutations (centre
-   kept) and translations of a few random two-species environments, and under a mirror of a
-   chiral environment; compared with the declared parity (``O(3)``: mirror invariant).
-   Threshold: a change above ``INVARIANCE_TOLERANCE`` = 1e-8 (half the digits of float64) is a
-   broken invariance, far above any round-off.
+   kept) and translations of a few random two-species environments (one with neighbours 1e-4,
+   1e-3 and 1e-2 Å inside the cutoff), and under a mirror of a chiral environment; compared
+   with the declared parity (``O(3)``: mirror invariant). Threshold: a change above
+   ``INVARIANCE_TOLERANCE`` = 1e-8 (half the digits of float64) is a broken invariance, far
+   above any round-off.
 2. **uniqueness** -- the verdict (:mod:`completeness.analysis.distance`) on every catalog pair,
    and the highest body order resolved: ``1 + max(claim.equal_up_to_o3)`` over the resolved
    environment pairs that differ at some O(3) order (mirror images excluded), and ``1 +
@@ -21,7 +22,9 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    1e-6 Å. Continuous when the jump shrinks by at least 10x between the two (it scales with eps
    or faster) or is at round-off (below ``ROUNDOFF_JUMP`` = 1e-12 at eps = 1e-6, where a smooth
    cutoff leaves nothing but float64 noise that cannot shrink); discontinuous otherwise.
-   Gradients against central finite differences (step 1e-5 Å, all displaced structures in one
+   Gradients against central finite differences (on an environment with neighbours 1e-4, 1e-3
+   and 1e-2 Å inside the cutoff; step 1e-5 Å or a quarter of the smallest gap to the cutoff,
+   :func:`completeness.testing.finite_difference_step`; all displaced structures in one
    ``compute`` call, the same formula as
    :func:`completeness.testing.finite_difference_gradients`); above ``GRADIENT_TOLERANCE`` =
    1e-5 relative is a finding. Two neighbours meeting: one neighbour placed at distance eps from
@@ -415,8 +418,9 @@ class Audit:
         timings = self.timings if timings is None else timings
         lines = [
             f"completeness audit: {len(self.descriptors)} descriptor(s) x {len(self.pairs)} "
-            f"pair(s). Verdict: relative feature distance against the noise floor (random "
-            f"rotations and permutations of each member): degenerate <= "
+            f"pair(s). Verdict: relative feature distance against the noise floor (copies of "
+            f"each member perturbed within the coordinates' resolution, rotated, permuted and "
+            f"translated): degenerate <= "
             f"{10**DEGENERATE_DECADES:g}x the floor, resolved >= {10**RESOLVED_DECADES:g}x.",
             "",
         ]
@@ -479,14 +483,18 @@ class Audit:
 
 def _pair_record(pair) -> dict:
     claim = pair.claim
-    return {
+    record = {
         "name": pair.name,
-        "scope": getattr(claim, "scope", "environment"),
+        "scope": claim.scope,
         "equal_up_to_o3": int(claim.equal_up_to_o3),
         "equal_up_to_so3": int(claim.equal_up_to_so3),
-        "statement": getattr(claim, "statement", ""),
-        "reference": getattr(pair, "reference", ""),
+        "statement": claim.statement,
+        "reference": pair.reference,
     }
+    if pair.kind == "user":  # what the user chose and what the report must say about it
+        record.update(kind=pair.kind, resolution=pair.resolution, notes=list(pair.notes))
+        record.update(pair.params)
+    return record
 
 
 def _descriptor_record(name: str, user: UserDescriptor) -> dict:

@@ -22,13 +22,13 @@ import numpy as np
 
 from ..descriptors.user import as_descriptor
 from ..environments import InputError
+from ..structures import Claim
+from .calibration import fold_structure
 from .distance import (
     N_TRANSFORMS,
     RESOLVED_DECADES,
-    PairClaim,
-    UserPair,
     classify,
-    fold_structure,
+    unclaimed_pair,
     verdicts,
 )
 
@@ -167,14 +167,16 @@ def fold_scan(descriptor, deltas=None, *, seed=0, n_transforms=N_TRANSFORMS) -> 
     deltas = np.asarray(deltas, dtype=np.float64)
     if deltas.ndim != 1 or deltas.size == 0 or np.any(deltas <= 0):
         raise InputError("fold deltas must be a non-empty 1-D sequence of positive numbers (Å)")
-    unknown = PairClaim(scope="environment", equal_up_to_o3=3, equal_up_to_so3=3)
+    unknown = Claim(scope="environment", equal_up_to_o3=3, equal_up_to_so3=3, statement="")
     on_axis = fold_structure(0.0, user.cutoff)
     pairs = []
     for delta in deltas:
         plus = fold_structure(float(delta), user.cutoff)
         minus = fold_structure(-float(delta), user.cutoff)
-        pairs.append(UserPair(f"fold pair {delta:g}", plus, minus, unknown))
-        pairs.append(UserPair(f"fold response {delta:g}", on_axis, plus, unknown))
+        pairs.append(unclaimed_pair(f"fold pair {delta:g}", plus, minus, claim=unknown))
+        pairs.append(
+            unclaimed_pair(f"fold response {delta:g}", on_axis, plus.copy(), claim=unknown)
+        )
     results = verdicts(user, pairs, seed=seed, n_transforms=n_transforms)
     errors = [r for r in results if r.error is not None]
     if errors:

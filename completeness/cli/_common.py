@@ -230,6 +230,7 @@ NUMBER_FLAGS = {
     "rtol": number(above=0.0, below=1.0),
     "test_fraction": number(above=0.0, below=1.0),
     "timeout": number(above=0.0),
+    "resolution": number(above=0.0),
 }
 
 

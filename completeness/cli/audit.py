@@ -7,11 +7,9 @@ import sys
 from ..errors import InputError, first_line
 from ..io import check_outputs, write_together
 from . import _common
-from ._common import read_structure
 
 
 def run(args) -> int:
-    from ..analysis.distance import user_pair
     from ..analysis.report import catalog_pairs, run_audit
     from ..descriptors.defaults import builtin_descriptors, resolve_descriptors
 
@@ -42,11 +40,11 @@ def run(args) -> int:
         descriptors.update(peer_descriptors())
     statement = None
     if args.pair:
-        first, second = (read_structure(path) for path in args.pair)
-        pair = user_pair(first, second, name="user-pair")
+        pair = _user_pair(args, descriptors)
         pairs = [pair]
-        statement = pair.claim.statement
+        statement = "; ".join([pair.claim.statement, *pair.notes])
     else:
+        _refuse_pair_options(args)
         pairs = catalog_pairs()
     _probe(descriptors, pairs[0].plus, args.timeout)
     audit = run_audit(
@@ -66,6 +64,65 @@ def run(args) -> int:
         probes = run_probes()
     _report(args, audit, probes, files)
     return 0
+
+
+def _user_pair(args, descriptors: dict):
+    """The pair of ``--pair`` as the descriptors see it (see completeness.structures.user).
+
+    The neighbourhood is the sphere of the smallest cutoff among the descriptors; atoms within
+    the largest ``cutoff_width`` of the descriptors (else a tenth of the cutoff) of it are named.
+    """
+    from ..descriptors.user import as_descriptor
+    from ..structures import read_pair, user_pair
+
+    if len(args.pair) > 2:
+        raise InputError(
+            f"--pair takes one file with two frames or two files, got {len(args.pair)} paths"
+        )
+    first, second, resolution = read_pair(args.pair)
+    if args.resolution is not None:
+        resolution = args.resolution
+    centres = args.centre or [0]
+    if len(centres) > 2:
+        raise InputError(f"--centre takes one or two atom indices, got {len(centres)}")
+    cutoffs = [
+        float(cutoff)
+        for name, descriptor in descriptors.items()
+        if (cutoff := as_descriptor(descriptor, name=name).cutoff) is not None
+    ]
+    cutoff = min(cutoffs) if cutoffs else None
+    widths = [
+        float(width)
+        for descriptor in descriptors.values()
+        if isinstance(width := getattr(descriptor, "cutoff_width", None), (int, float))
+    ]
+    shell = 0.0 if cutoff is None else max(widths, default=0.1 * cutoff)
+    return user_pair(
+        first,
+        second,
+        centres=(centres[0], centres[-1]),
+        cutoff=cutoff,
+        scope="global" if args.whole else "environment",
+        resolution=resolution,
+        allow_composition_change=args.allow_composition_change,
+        shell=shell,
+        name="user-pair",
+    )
+
+
+def _refuse_pair_options(args) -> None:
+    given = [
+        flag
+        for flag, value in (
+            ("--centre", args.centre),
+            ("--global", args.whole),
+            ("--resolution", args.resolution),
+            ("--allow-composition-change", args.allow_composition_change),
+        )
+        if value
+    ]
+    if given:
+        raise InputError(f"{given[0]} applies to a user pair; add --pair A.xyz B.xyz")
 
 
 def _report(args, audit, probes, files) -> None:
@@ -181,10 +238,39 @@ def register(commands) -> None:
     )
     parser.add_argument(
         "--pair",
-        nargs=2,
-        metavar=("A.xyz", "B.xyz"),
-        help="audit your own pair (centre = atom 0, every other atom a neighbour); the oracle "
-        "first says whether it is congruent and up to which body order it coincides",
+        nargs="+",
+        metavar="FILE",
+        help="audit your own pair: two structure files, or one file with two frames; the "
+        "oracle first says, at the coordinates' resolution, whether the members are congruent "
+        "and up to which body order they coincide. The environments compared are those of the "
+        "--centre atoms: every atom inside the descriptors' (smallest) cutoff, periodic images "
+        "included; the pair is never rescaled",
+    )
+    parser.add_argument(
+        "--centre",
+        nargs="+",
+        type=int,
+        metavar="I",
+        help="centre atom of the first structure and, if given, of the second (default: 0 0)",
+    )
+    parser.add_argument(
+        "--global",
+        dest="whole",
+        action="store_true",
+        help="compare the whole (finite) structures of --pair: per-atom feature multisets "
+        "against the oracle's distance-multiset and 1-WL tests",
+    )
+    parser.add_argument(
+        "--resolution",
+        type=float,
+        metavar="Å",
+        help="coordinate resolution of --pair (default: read from the file's digits; float64 "
+        "round-off for full-precision files)",
+    )
+    parser.add_argument(
+        "--allow-composition-change",
+        action="store_true",
+        help="compare --pair members with different species (refused by default)",
     )
     _add_outputs(parser)
     parser.add_argument(

@@ -23,10 +23,11 @@ channels are, in this order:
 1. the ``species`` hyperparameter, when given;
 2. ``species_``, learned by :meth:`Descriptor.fit` from the systems it saw (``species=None``);
 3. for a descriptor that is neither (unfitted, ``species=None``), the elements present in the
-   systems of that one :meth:`Descriptor.compute` call: rows of one call are comparable with each
-   other (``Features.feature_names`` names the columns), rows of separate calls only when their
-   elements agree. :meth:`Descriptor.transform`, the scikit-learn path, never does this: it
-   needs fixed species (``fit`` first, or ``species=[...]``).
+   systems of that one :meth:`Descriptor.compute` call (every atom, inside the cutoff or not):
+   rows of one call are comparable with each other (``Features.feature_names`` names the
+   columns), rows of separate calls only when their elements agree.
+   :meth:`Descriptor.transform`, the scikit-learn path, never does this: it needs fixed species
+   (``fit`` first, or ``species=[...]``).
 
 With fixed species, a system containing any other element is refused with a one-line
 :class:`~completeness.environments.InputError` that names the element and the fix.
@@ -452,19 +453,24 @@ class Descriptor(TransformerMixin, BaseEstimator):
             Also return the derivatives with respect to every atom position.
         """
         self._check_hypers()
+        systems = check_systems(systems)
         neighbourhoods = build_neighbourhoods(systems, self.cutoff, centers)
-        return self._compute_checked(neighbourhoods, gradients)
+        # every atom of the systems, not only those inside the cutoff of the centres: the
+        # channels of an unfitted descriptor never depend on which atoms the cutoff reaches
+        present = np.concatenate([atoms.numbers for atoms in systems])
+        return self._compute_checked(neighbourhoods, self.species_channels(present), gradients)
 
     def compute_neighbourhoods(
         self, neighbourhoods: Neighbourhoods, *, gradients: bool = False
     ) -> Features:
-        """Compute from an already built :class:`Neighbourhoods` batch."""
+        """Compute from an already built :class:`Neighbourhoods` batch (unfitted and without
+        ``species``: the channels are the elements of its centres and neighbours)."""
         self._check_hypers()
-        return self._compute_checked(neighbourhoods, gradients)
+        return self._compute_checked(neighbourhoods, self.species_for(neighbourhoods), gradients)
 
-    def _compute_checked(self, neighbourhoods: Neighbourhoods, gradients: bool) -> Features:
-        """:meth:`compute_neighbourhoods` once the hyperparameters are checked (once per call)."""
-        species = self.species_for(neighbourhoods)
+    def _compute_checked(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        """:meth:`compute_neighbourhoods` once the hyperparameters are checked (once per call),
+        on the species channels ``species``."""
         values, pair_gradients = self._compute(neighbourhoods, species, gradients)
         names = self._cached_feature_names(species)
         sparse = {}

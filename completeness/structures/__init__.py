@@ -40,9 +40,11 @@ import numpy as np
 
 from ..environments import COINCIDENT_TOLERANCE, Environment, InputError
 from . import b8, dojo, enantiomers, homometric, message_passing, polyhedra, prl, rings, two_body
-from .pair import Claim, ClaimError, DegeneratePair, make_atoms
+from .pair import NEIGHBOUR_FRACTION, Claim, ClaimError, DegeneratePair, make_atoms
+from .user import file_resolution, read_pair, user_pair
 
 __all__ = [
+    "NEIGHBOUR_FRACTION",
     "Claim",
     "ClaimError",
     "DegeneratePair",
@@ -51,6 +53,7 @@ __all__ = [
     "dojo",
     "enantiomers",
     "entry",
+    "file_resolution",
     "homometric",
     "load",
     "make_atoms",
@@ -58,9 +61,11 @@ __all__ = [
     "names",
     "polyhedra",
     "prl",
+    "read_pair",
     "register",
     "rings",
     "two_body",
+    "user_pair",
     "verify",
 ]
 

@@ -14,6 +14,26 @@ basis-free oracle (:mod:`completeness.oracle`) can check exactly:
   species counts agree). ``wl_iteration`` is the first iteration at which distance-only
   message passing (geometric 1-WL) with ``wl_cutoff`` separates the clouds, ``None`` for never
   within ``wl_max_iterations``.
+
+One model for every pair: catalog pairs (``kind="catalog"``, built by the generators of this
+package), pairs a user gives (``kind="user"``, :func:`completeness.structures.user_pair`) and
+pairs found by a search (``kind="discovered"``). One scope rule: in environment scope atom 0 of
+each member is the centre and every other atom a neighbour, in global scope every atom counts.
+One geometry convention, the *extent* (:meth:`DegeneratePair.max_distance`): the farthest
+neighbour from the centre (environment) or the largest interatomic distance (global: a
+descriptor sees the whole cloud only when every atom sees every other one).
+
+Scale. A descriptor with a cutoff judges a catalog pair at one similarity scale, chosen once
+per pair and recorded: :meth:`DegeneratePair.fitted` puts the pair's extent at
+``NEIGHBOUR_FRACTION * cutoff`` (every atom well inside, where smooth cutoff functions are
+still informative) and records the factor in ``params["scale_factor"]``. A similarity keeps
+every claim. A user's pair is never rescaled: its coordinates are the question
+asked, and the descriptor's cutoff decides which atoms count (``fitted`` returns it unchanged).
+
+Resolution. ``resolution`` is the length (Å) to which the members' coordinates are known: None
+for pairs built in memory (float64 round-off, :func:`completeness.oracle.float64_resolution`),
+the written precision for pairs read from files. The oracle's claim and the verdict's noise
+floor are both taken at this resolution (see :mod:`completeness.analysis.distance`).
 """
 
 from __future__ import annotations
@@ -27,9 +47,12 @@ import numpy as np
 from ..environments import InputError
 from ..io import json_safe
 
-__all__ = ["Claim", "ClaimError", "DegeneratePair", "make_atoms"]
+__all__ = ["NEIGHBOUR_FRACTION", "Claim", "ClaimError", "DegeneratePair", "make_atoms"]
 
 SCOPES = ("environment", "global")
+KINDS = ("catalog", "user", "discovered")
+#: A catalog pair's extent is put at this fraction of a descriptor's cutoff (see the module doc).
+NEIGHBOUR_FRACTION = 0.8
 
 
 class ClaimError(InputError):
@@ -58,6 +81,11 @@ class Claim:
     equivariant_hops : int or None
         Global scope, literature value only (not checked by the distance-only oracle): number of
         message-passing hops an *equivariant* network needs, as stated by the source.
+    marginal_o3, marginal_so3 : int or None
+        Pairs judged at a finite resolution (user pairs): the highest body order whose
+        signatures agree within ``MARGINAL_FACTOR`` times the oracle's tolerance. Orders above
+        ``equal_up_to_*`` and up to these differ by an amount comparable to the resolution:
+        neither equal nor resolvable. None for exact (catalog) claims.
     """
 
     scope: str
@@ -69,6 +97,8 @@ class Claim:
     wl_cutoff: float | None = None
     wl_max_iterations: int = 10
     equivariant_hops: int | None = None
+    marginal_o3: int | None = None
+    marginal_so3: int | None = None
 
     def __post_init__(self):
         if self.scope not in SCOPES:
@@ -89,7 +119,12 @@ class Claim:
         )
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a dict (the marginal orders only when set: exact claims omit them)."""
+        fields = asdict(self)
+        for key in ("marginal_o3", "marginal_so3"):
+            if fields[key] is None:
+                del fields[key]
+        return fields
 
 
 def make_atoms(symbols, positions) -> ase.Atoms:
@@ -124,12 +159,22 @@ class DegeneratePair:
     params: dict
     reference: str
     family: str = ""
+    kind: str = "catalog"
+    resolution: float | None = None
+    notes: tuple = ()
 
     def __post_init__(self):
         for label, atoms in (("plus", self.plus), ("minus", self.minus)):
             if not isinstance(atoms, ase.Atoms):
                 raise InputError(f"DegeneratePair.{label} must be an ase.Atoms")
-        if sorted(self.plus.numbers.tolist()) != sorted(self.minus.numbers.tolist()):
+        if self.kind not in KINDS:
+            raise InputError(f"pair kind must be one of {KINDS}, got {self.kind!r}")
+        if self.resolution is not None and not (
+            np.isfinite(self.resolution) and self.resolution > 0
+        ):
+            raise InputError(f"resolution must be a positive number of Å, got {self.resolution}")
+        same = sorted(self.plus.numbers.tolist()) == sorted(self.minus.numbers.tolist())
+        if not same and not self.params.get("composition_change", False):
             raise InputError(
                 f"pair {self.name!r}: members have different species; a degenerate pair "
                 "needs the same atoms arranged differently"
@@ -162,14 +207,32 @@ class DegeneratePair:
         return atoms.positions.mean(axis=0)
 
     def max_distance(self) -> float:
-        """Farthest neighbour from the centre (environment) or atom from the centroid (global)."""
-        return max(
-            float(np.linalg.norm(a.positions - self._origin(a), axis=1).max()) for a in self.members
-        )
+        """The extent: farthest neighbour from the centre (environment) or largest interatomic
+        distance (global)."""
+        return max(extent_of(atoms, self.claim.scope) for atoms in self.members)
+
+    def fitted(self, cutoff: float | None) -> DegeneratePair:
+        """The pair as a descriptor with ``cutoff`` judges it (see the module docstring).
+
+        Catalog and discovered pairs whose extent exceeds ``NEIGHBOUR_FRACTION * cutoff`` are
+        scaled to it (the factor is in ``params["scale_factor"]``); user pairs and pairs already
+        inside are returned unchanged.
+        """
+        if cutoff is None or self.kind == "user":
+            return self
+        extent = self.max_distance()
+        if extent <= NEIGHBOUR_FRACTION * cutoff:
+            return self
+        return self.scaled(NEIGHBOUR_FRACTION * cutoff)
+
+    @property
+    def scale_factor(self) -> float:
+        """The similarity factor applied to the generated coordinates (1 when not scaled)."""
+        return float(self.params.get("scale_factor", 1.0))
 
     def scaled(self, max_distance: float) -> DegeneratePair:
-        """A copy uniformly rescaled about the centre so the farthest neighbour is at
-        ``max_distance`` Å (global scope: about the centroid, farthest atom).
+        """A copy uniformly rescaled about the centre so that the extent is ``max_distance`` Å
+        (global scope: about the centroid, largest interatomic distance).
 
         A similarity keeps every claim: signatures are compared after scaling both members
         alike, and congruence is scale-covariant.
@@ -189,4 +252,23 @@ class DegeneratePair:
         claim = self.claim
         if claim.wl_cutoff is not None:
             claim = replace(claim, wl_cutoff=claim.wl_cutoff * factor)
-        return replace(self, plus=members[0], minus=members[1], params=params, claim=claim)
+        resolution = None if self.resolution is None else self.resolution * factor
+        return replace(
+            self,
+            plus=members[0],
+            minus=members[1],
+            params=params,
+            claim=claim,
+            resolution=resolution,
+        )
+
+
+def extent_of(atoms: ase.Atoms, scope: str) -> float:
+    """Farthest neighbour from atom 0 (environment) or largest interatomic distance (global)."""
+    positions = np.asarray(atoms.positions, dtype=np.float64)
+    if len(positions) < 2:
+        return 0.0
+    if scope == "environment":
+        return float(np.linalg.norm(positions[1:] - positions[0], axis=1).max())
+    diff = positions[:, None, :] - positions[None, :, :]
+    return float(np.sqrt(np.einsum("ija,ija->ij", diff, diff)).max())

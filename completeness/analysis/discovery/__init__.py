@@ -273,6 +273,7 @@ def _classify(candidate, plus, minus, name: str, context) -> FoundPair | None:
         ),
     )
     pair = DegeneratePair(
+        kind="discovered",
         name=name,
         plus=plus,
         minus=minus,

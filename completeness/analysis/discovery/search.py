@@ -351,6 +351,7 @@ def _judge(descriptor, x, problem: Problem, seed: int):
     # a provisional claim: the verdict reads only the scope (the expected verdict is not used)
     claim = Claim(scope="environment", equal_up_to_o3=0, equal_up_to_so3=0, statement="")
     pair = DegeneratePair(
+        kind="discovered",
         name="candidate",
         plus=member_atoms(a, problem.settings),
         minus=member_atoms(b, problem.settings),

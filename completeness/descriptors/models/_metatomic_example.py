@@ -13,10 +13,8 @@ __all__ = ["distance_convolution_class"]
 _CLASS = []
 
 
-def distance_convolution_class():
-    """The ``DistanceConvolution`` module class (built once)."""
-    if _CLASS:
-        return _CLASS[0]
+def _import_names() -> None:
+    """Put the names the class's methods use in this module's globals (TorchScript's lookup)."""
     from typing import Dict, List, Optional
 
     import torch
@@ -35,6 +33,18 @@ def distance_convolution_class():
         NeighborListOptions=NeighborListOptions,
         System=System,
     )
+
+
+def distance_convolution_class():
+    """The ``DistanceConvolution`` module class (built once)."""
+    if _CLASS:
+        return _CLASS[0]
+    _import_names()
+    from typing import Dict, List, Optional
+
+    import torch
+    from metatensor.torch import Labels, TensorBlock, TensorMap
+    from metatomic.torch import ModelOutput, NeighborListOptions, System
 
     class DistanceConvolution(torch.nn.Module):
         """h_i = e(Z_i) + sum_j [W(d_ij) f_c(d_ij)] * e(Z_j): one continuous-filter convolution;

@@ -112,8 +112,6 @@ class ModelAdapter:
         self.read_out = read_out
         self.dtype = dtype
         self.device = device
-        self.torch = import_torch(self.extra, self.library)
-        self._torch_dtype = getattr(self.torch, dtype)
         from pathlib import Path
 
         self._given = None
@@ -128,6 +126,8 @@ class ModelAdapter:
 
             self.path = f"<{type(model).__name__} in memory>"
             self._given = copy.deepcopy(model)
+        self.torch = import_torch(self.extra, self.library)  # after the cheap checks
+        self._torch_dtype = getattr(self.torch, dtype)
         self._load()
         if layer is not None and (
             isinstance(layer, bool)
