@@ -20,7 +20,14 @@ from completeness.environments import InputError
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
-EXPECTED = ["01_tour", "02_manifolds", "03_sensitivity", "04_learning", "05_design_study"]
+EXPECTED = [
+    "01_tour",
+    "02_manifolds",
+    "03_sensitivity",
+    "04_learning",
+    "05_design_study",
+    "06_benchmark",
+]
 
 
 def test_every_notebook_has_a_source_and_a_paired_ipynb():
@@ -157,6 +164,7 @@ FIGURES = {
     "03_sensitivity": 3,
     "04_learning": 2,
     "05_design_study": 1,
+    "06_benchmark": 1,
 }
 
 

@@ -194,11 +194,20 @@ def _fit_linear(normal, right, alphas):
     regularised like the others (its unit-norm coefficient is the mean energy, which a penalty of
     ``alpha`` relative to ``n_structures`` barely shrinks).
     """
-    scale = np.sqrt(np.maximum(np.diag(normal), 1e-300))
-    eigenvalues, vectors = np.linalg.eigh(normal / np.outer(scale, scale))
-    projected = vectors.T @ (right / scale)
+    diagonal = np.diag(normal)
+    # columns that (nearly) vanish on the training structures carry no information there: they
+    # get weight 0 instead of an arbitrarily large one (as FeatureStandardiser drops them)
+    keep = diagonal > 1e-12 * diagonal.max()
+    scale = np.sqrt(diagonal[keep])
+    eigenvalues, vectors = np.linalg.eigh(normal[np.ix_(keep, keep)] / np.outer(scale, scale))
+    projected = vectors.T @ (right[keep] / scale)
     eigenvalues = np.maximum(eigenvalues, 0.0)
-    return [vectors @ (projected / (eigenvalues + a)) / scale for a in np.atleast_1d(alphas)]
+    weights = []
+    for a in np.atleast_1d(alphas):
+        w = np.zeros(len(diagonal))
+        w[keep] = vectors @ (projected / (eigenvalues + a)) / scale
+        weights.append(w)
+    return weights
 
 
 def _force_rmse(weights, derivatives, forces, index) -> float:

@@ -123,40 +123,38 @@ def markdown(result: dict) -> str:
 
 def figure(result: dict):
     """Learning curves (test RMSE / test std against training size), one panel per task, with
-    the min-max band over seeds."""
+    the min-max band over seeds; the package's colour per descriptor (:mod:`..style`)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    from ..style import DESCRIPTOR_COLOURS, use
 
     tasks = list(result["tasks"])
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.2), squeeze=False)
-    cmap = plt.get_cmap("tab20")
-    names = sorted({r["descriptor"] for r in result["records"]})
-    colour = {name: cmap(i % 20) for i, name in enumerate(names)}
-    for ax, task in zip(axes[0], tasks, strict=True):
-        for r in (r for r in result["records"] if r["task"] == task):
-            e = r["energy"]
-            scale = e["test_std"] or 1.0
-            sizes = np.array(e["sizes"])
-            ax.fill_between(
-                sizes,
-                np.array(e["rmse_min"]) / scale,
-                np.array(e["rmse_max"]) / scale,
-                color=colour[r["descriptor"]],
-                alpha=0.15,
-                linewidth=0,
-            )
-            ax.plot(
-                sizes,
-                np.array(e["rmse_mean"]) / scale,
-                "o-",
-                ms=3,
-                color=colour[r["descriptor"]],
-                label=r["descriptor"],
-            )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("training structures")
-        ax.set_ylabel("energy test RMSE / test std")
-        ax.set_title(task)
-    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.tight_layout()
+    with use():
+        fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.2), squeeze=False)
+        for ax, task in zip(axes[0], tasks, strict=True):
+            for r in (r for r in result["records"] if r["task"] == task):
+                e, colour = r["energy"], DESCRIPTOR_COLOURS.get(r["descriptor"])
+                scale = e["test_std"] or 1.0
+                sizes = np.array(e["sizes"])
+                low, high = np.array(e["rmse_min"]) / scale, np.array(e["rmse_max"]) / scale
+                ax.fill_between(sizes, low, high, color=colour, alpha=0.12, linewidth=0)
+                ax.plot(
+                    sizes,
+                    np.array(e["rmse_mean"]) / scale,
+                    "o-",
+                    ms=3,
+                    color=colour,
+                    label=r["descriptor"],
+                )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xticks(e["sizes"])
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel("training structures")
+            ax.set_ylabel("energy test RMSE / test-set std")
+            ax.set_title(task)
+        axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+        fig.tight_layout()
     return fig
