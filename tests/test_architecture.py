@@ -24,7 +24,6 @@ PENDING = {
     "environments.py": "build_neighbourhoods (performance and reliability change it now)",
     "analysis/paper.py": "module; _markdown (architecture: the prose moves to paper/)",
     "descriptors/base.py": "module (descriptor-api, issues 16/18, is extending the base now)",
-    "descriptors/models/_metatomic_example.py": "distance_convolution_class (models, issue 18)",
 }
 
 
