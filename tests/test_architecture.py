@@ -22,7 +22,6 @@ PENDING = {
     "descriptors/networks.py": "module; _node_outputs (performance, issue 15)",
     "descriptors/mbtr.py": "_k3 (performance, issue 15)",
     "environments.py": "build_neighbourhoods (performance and reliability change it now)",
-    "analysis/paper.py": "module; _markdown (architecture: the prose moves to paper/)",
     "descriptors/base.py": "module (descriptor-api, issues 16/18, is extending the base now)",
 }
 

@@ -76,7 +76,7 @@ def test_palette_covers_every_builtin_descriptor():
 
 def test_missing_analyses_fails_early(tmp_path):
     with pytest.raises(InputError, match=r"analyses directory .* --analyses DIR"):
-        paper.build(tmp_path, quick=True, analyses=tmp_path / "nowhere")
+        paper.build_figures(tmp_path, quick=True, analyses=tmp_path / "nowhere")
 
 
 def test_missing_result_file_names_the_study(tmp_path):

@@ -2,8 +2,8 @@
 
 One function per figure (``figure_prl`` ... ``figure_onat``); each writes one PNG at a single
 column's width (3.4 in, except the audit heat map, which spans two columns) and returns the
-numbers the text quotes. :func:`build` runs them all and writes ``paper.md``, where every
-published number we reproduce sits next to ours, read from the result files or computed here.
+numbers the text quotes. :func:`build_figures` runs them all; the paper's text, with the
+published numbers next to ours, is ``paper/`` 's own (``paper/paper_text.py``).
 ``quick=True`` uses fewer scan points (for CI); the numbers quoted come from the same code.
 
 Descriptors keep one colour in every figure (:data:`PALETTE`, keyed by the names of
@@ -23,7 +23,14 @@ import numpy as np
 from ..environments import InputError
 from .style import DESCRIPTOR_COLOURS
 
-__all__ = ["FIGURES", "PALETTE", "PUBLISHED", "build", "default_analyses"]
+__all__ = [
+    "FIGURES",
+    "FOLD_DELTAS",
+    "PALETTE",
+    "build_figures",
+    "default_analyses",
+    "read_result",
+]
 
 #: One colour per descriptor, shared by every figure (:mod:`completeness.analysis.style`).
 PALETTE = DESCRIPTOR_COLOURS
@@ -37,34 +44,9 @@ _CLASS_KEY = {
 }
 
 #: Published numbers we reproduce (typed from the cited sources; ours are never typed).
-PUBLISHED = {
-    "fold_deltas": [0.1, 0.05, 0.025, 0.0125],
-    "fold_distances": [0.180, 0.046, 0.0116, 0.0029],
-    "fold_source": (
-        "docs/science.md §2.3 (one SOAP-like implementation; PRL 125, 166001 (2020) family)"
-    ),
-    "within_pair_rmse": 1.000,
-    "within_pair_source": "Nigam et al., APL Mach. Learn. 2, 016110 (2024), bispectrum on B8",
-    "tangential_perfect": 2.0,
-    "tangential_jitter": 1.0,
-    "onat_source": "Onat, Ortner, Kermode, J. Chem. Phys. 153, 144106 (2020)",
-    "b8_featomic": {
-        "nu=2": 2e-17,
-        "nu=3 even": 2e-17,
-        "nu=3 odd": 5e-15,
-        "nu=4 even": 6e-3,
-        "nu=4 odd": 1.65,
-    },
-    "b8_source": "featomic density correlations (4 radial, l <= 4, width 0.3 Å, cutoff 4 Å), "
-    "docs/science.md §2.5",
-    "ch4_bonds": (1.086, 1.094),
-    "ch4_target": (0.92, 1.23),
-    "ch4_featomic_end_to_end": 0.267,
-    "ch4_featomic_bonds": (1.089, 1.092),
-    "ch4_featomic_ratio": 0.003,
-    "ch4_source": "Parsaeifard & Goedecker, J. Chem. Phys. 156, 034302 (2022); featomic "
-    "reproduction in docs/science.md §3",
-}
+#: The values of delta (Å) at which Fig. 3 evaluates the fold scan (those of the published
+#: comparison, see ``paper/paper_text.py``).
+FOLD_DELTAS = [0.1, 0.05, 0.025, 0.0125]
 
 COLUMN_WIDTH = 3.4  # inches
 PAGE_WIDTH = 7.0
@@ -94,7 +76,8 @@ def _pyplot():
     return plt
 
 
-def _read_json(path: Path) -> dict:
+def read_result(path: Path) -> dict:
+    """One JSON result file of ``analyses/``; InputError naming the study to run if missing."""
     if not path.is_file():
         raise InputError(
             f"result file {path} is missing; run the study's run.py (see its README) first"
@@ -247,7 +230,7 @@ def figure_fold(out: Path, quick: bool = False) -> dict:
     plt = _pyplot()
     descriptors = builtin_descriptors()
     grid = np.logspace(-4, -1, 4 if quick else 10)
-    deltas = np.unique(np.concatenate([grid, PUBLISHED["fold_deltas"]]))
+    deltas = np.unique(np.concatenate([grid, FOLD_DELTAS]))
     folds = {k: fold_scan(descriptors[k], deltas) for k in ("power-spectrum", "bispectrum")}
     power = descriptors["power-spectrum"]
     on_axis = fold_structure(0.0, power.cutoff)
@@ -278,7 +261,7 @@ def figure_fold(out: Path, quick: bool = False) -> dict:
     ps = folds["power-spectrum"]
     table = [
         {"delta": float(d), "distance": float(ps.response[np.argmin(abs(deltas - d))])}
-        for d in PUBLISHED["fold_deltas"]
+        for d in FOLD_DELTAS
     ]
     return {
         "exponents": {k: r.exponent for k, r in folds.items()},
@@ -292,7 +275,7 @@ def figure_learning(out: Path, analyses: Path) -> dict:
     """Fig. 4: learning curves (test RMSE) and within-pair errors, kernel ridge, PRL and B8."""
     plt = _pyplot()
     results = analyses / "learning" / "results"
-    summary = _read_json(results / "summary.json")
+    summary = read_result(results / "summary.json")
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(COLUMN_WIDTH, 5.6), sharex=True, layout="constrained"
     )
@@ -301,7 +284,7 @@ def figure_learning(out: Path, analyses: Path) -> dict:
     studies = {"prl": ("-", "o", "full", 0.94), "b8": ("--", "s", "none", 1.06)}
     for study, (line, marker, fill, shift) in studies.items():
         for role in ("blind", "resolving"):
-            curve = _read_json(results / f"curve_{study}_{role}_krr.json")
+            curve = read_result(results / f"curve_{study}_{role}_krr.json")
             name = curve["descriptor"]
             body = next(
                 row["body_order"]
@@ -420,7 +403,7 @@ def figure_resolution(out: Path, analyses: Path) -> dict:
 def figure_onat(out: Path, analyses: Path) -> dict:
     """Fig. 7: Onat et al.'s radial and tangential response on diamond Si (analyses/sensitivity)."""
     plt = _pyplot()
-    onat = _read_json(analyses / "sensitivity" / "results" / "onat.json")
+    onat = read_result(analyses / "sensitivity" / "results" / "onat.json")
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.8), layout="constrained")
     colour = PALETTE["power-spectrum"]
     styles = {
@@ -466,214 +449,8 @@ FIGURES = [
 ]
 
 
-def _agreement(agrees: bool, what: str) -> str:
-    """One sentence from a computed comparison (never typed as a conclusion)."""
-    return f"Ours agrees ({what})." if agrees else f"**Ours differs** ({what}): see the text."
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.2g}" if value != 0 else "0"
-
-
-def _markdown(numbers: dict, analyses: Path, quick: bool) -> str:
-    fold, b8, onat = numbers["fold"], numbers["b8"], numbers["onat"]
-    learning = numbers["learning"]["summary"]
-    manifold = _read_json(analyses / "sensitivity" / "results" / "manifold.json")
-    fold_json = _read_json(analyses / "sensitivity" / "results" / "fold.json")
-    p = PUBLISHED
-    lines = [
-        "# Completeness of atomic descriptors: figures and reproduced numbers",
-        "",
-        "Generated by `make -C paper` (`completeness paper`) from `completeness.analysis.paper`"
-        + (" in **quick** mode (fewer scan points)" if quick else "")
-        + "; every number in the 'ours' columns is read from `analyses/*/results` or computed "
-        "by the build. Do not edit by hand.",
-        "",
-        "## Figures",
-        "",
-        "1. ![PRL pair](figures/fig1_prl.png) The PRL 3-body pair and the distance of the pair "
-        "along $y_C$ of its family for 2-, 3- and 4-body descriptors.",
-        "2. ![B8 pair](figures/fig2_b8.png) A B8 two-ring pair and density correlations "
-        "nu = 1..4 along the ring twist psi.",
-        "3. ![fold](figures/fig3_fold.png) Distance against displacement at the PRL fold point "
-        "(fold direction and a generic direction).",
-        "4. ![learning](figures/fig4_learning.png) Learning curves and within-pair errors.",
-        "5. ![audit](figures/fig5_audit.png) Verdicts of every built-in descriptor on every "
-        "catalog pair.",
-        "6. ![resolution](figures/fig6_resolution.png) Resolution of the power spectrum against "
-        "its basis size.",
-        "7. ![onat](figures/fig7_onat.png) Radial and tangential sensitivity on diamond Si.",
-        "",
-        "## Published numbers next to ours",
-        "",
-        "### Fold law (PRL family at y_C = 0)",
-        "",
-        f"Published: {p['fold_source']}. Ours: power spectrum of the audit (cutoff 5 Å, "
-        "6 radial, l <= 4, width 0.5 Å), fold structure scaled to 0.8 cutoff "
-        "(`completeness.analysis.scan.fold_scan`).",
-        "",
-        "| delta (Å) | published distance | ours |",
-        "|---|---|---|",
-    ]
-    for delta, published, row in zip(
-        p["fold_deltas"], p["fold_distances"], fold["table"], strict=True
-    ):
-        lines.append(f"| {delta:g} | {published:g} | {row['distance']:.3g} |")
-    published_slope = float(np.polyfit(np.log(p["fold_deltas"]), np.log(p["fold_distances"]), 1)[0])
-    lines += [
-        "",
-        f"Exponent: published {published_slope:.2f} (fit to the four numbers above), ours "
-        f"{fold['exponents']['power-spectrum']:.3f} (power spectrum) and "
-        f"{fold['exponents']['bispectrum']:.3f} (bispectrum) along the fold direction, "
-        f"{fold['generic_exponent']:.3f} along a generic direction; the Jacobian study "
-        f"(`analyses/sensitivity/results/fold.json`, PowerSpectrum n_radial 8, l <= 6) gives "
-        f"{fold_json['fold']['exponent_fold_direction']['exponent']:.4f} / "
-        f"{fold_json['fold']['exponent_generic_direction']['exponent']:.4f} and an extra null "
-        f"singular value (s_min/s_max = "
-        f"{fold_json['fold']['relative_singular_values'][-1]:.1e}). "
-        + _agreement(
-            abs(fold["exponents"]["power-spectrum"] - 2) < 0.05,
-            "3-body fold exponent within 0.05 of 2",
-        )
-        + " **Where ours differs:** the prefactor (ours is "
-        f"{p['fold_distances'][0] / fold['table'][0]['distance']:.0f} times smaller at delta = "
-        "0.1 Å). The absolute distances depend on the implementation, the basis, the "
-        "normalisation and the scale of the structure; only the exponent is universal. The "
-        "bispectrum's response is linear: it resolves the pairs X+(delta), X-(delta) "
-        "(4-body), so the fold is a fold of descriptors of body order <= 3 only.",
-        "",
-        "### Within-pair error (degenerate pairs cannot be learned apart)",
-        "",
-        f"Published: {p['within_pair_rmse']:.3f} ({p['within_pair_source']}).",
-        "",
-        "| data set | descriptor (body order) | model | within-pair rel. RMSE, test (ours) |",
-        "|---|---|---|---|",
-    ]
-    for row in learning:
-        lines.append(
-            f"| {row['study']} ({row['n_pairs']} pairs) | {row['descriptor']} "
-            f"({row['body_order']}) | {row['model']} | {row['test_pair_rmse']:.4f} "
-            f"± {row['test_pair_rmse_std']:.4f} |"
-        )
-    b8_blind = [r for r in learning if r["study"] == "b8" and r["role"] == "blind"]
-    lines += [
-        "",
-        _agreement(
-            all(abs(r["test_pair_rmse"] - p["within_pair_rmse"]) < 1e-3 for r in b8_blind),
-            "B8 bispectrum: "
-            + ", ".join(f"{r['model']} {r['test_pair_rmse']:.4f}" for r in b8_blind),
-        )
-        + " A descriptor blind to a family predicts the same value for both members, so the "
-        "within-pair relative RMSE is 1 to round-off; the next body order learns the difference.",
-        "",
-        "### Tangential exponent on diamond Si",
-        "",
-        f"Published ({p['onat_source']}): {p['tangential_perfect']:g} at the perfect crystal, "
-        f"{p['tangential_jitter']:g} with ±2 % radial jitter (radial exponent 1). Ours "
-        "(power spectrum, cutoff 6.5 Å, 512 atoms, `analyses/sensitivity/results/onat.json`):",
-        "",
-        "| path | published | ours |",
-        "|---|---|---|",
-        f"| perfect, radial | 1 | {onat['perfect_radial']:.4f} |",
-        f"| perfect, tangential | {p['tangential_perfect']:g} | {onat['perfect_tangential']:.4f} |",
-        f"| jitter, radial | 1 | {onat['jitter_radial']:.4f} |",
-        f"| jitter, tangential | {p['tangential_jitter']:g} | {onat['jitter_tangential']:.4f} |",
-        "",
-        _agreement(
-            abs(onat["perfect_tangential"] - p["tangential_perfect"]) < 0.05
-            and abs(onat["jitter_tangential"] - p["tangential_jitter"]) < 0.05,
-            "tangential exponents within 0.05",
-        ),
-        "",
-        "### B8 pair: density correlations nu = 1..4",
-        "",
-        f"Published: {p['b8_source']}, on one B8 pair. Ours: the package's `DensityCorrelations`"
-        " with the same hypers on `nigam2024-b8-0000` (relative distance; noise floor from "
-        "rotated copies).",
-        "",
-        "| order | featomic (published) | ours: even | ours: even + odd |",
-        "|---|---|---|---|",
-    ]
-    pair = b8["pair"]
-    featomic = p["b8_featomic"]
-    for nu in (1, 2, 3, 4):
-        even = pair[f"nu={nu} even"]["distance"]
-        both = pair[f"nu={nu} even+odd"]["distance"]
-        published = (
-            ", ".join(
-                f"{k.split(' ', 1)[1] if ' ' in k else 'even'} {v:g}"
-                for k, v in featomic.items()
-                if k.startswith(f"nu={nu}")
-            )
-            or "-"
-        )
-        lines.append(f"| nu = {nu} | {published} | {_fmt(even)} | {_fmt(both)} |")
-    floor = pair["nu=4 even"]["noise_floor"]
-    same_pattern = all(
-        pair[f"nu={nu} {kind}"]["verdict"] == ("resolved" if nu == 4 else "degenerate")
-        for nu in (1, 2, 3, 4)
-        for kind in ("even", "even+odd")
-    )
-    lines += [
-        "",
-        _agreement(same_pattern, f"nu <= 3 at the noise floor {floor:.1e}, nu = 4 resolved")
-        + " **Where ours differs:** the nu = 4 numbers (ours "
-        f"{pair['nu=4 even']['distance']:.2g} even vs featomic 6e-3). The published pair is "
-        "'one such pair' of the B8 sampling, not necessarily ours, and featomic normalises and "
-        "selects its nu = 4 features differently (23,296 features), so the size of the "
-        "difference is not comparable; our odd terms are reported together with the even ones, "
-        "not alone.",
-        "",
-        "### CH4 quasi-constant manifold of the power spectrum",
-        "",
-        f"Published: {p['ch4_source']}.",
-        "",
-        "| quantity | published | featomic reproduction | ours |",
-        "|---|---|---|---|",
-    ]
-    ps = manifold["power_spectrum"]
-    lines += [
-        f"| steps x step | 20,000 x 1e-4 Å | 20,000 x 1e-4 Å | {ps['n_steps']:,} x "
-        f"{ps['step']:g} Å |",
-        f"| end-to-end (Å) | - | {p['ch4_featomic_end_to_end']:g} | {ps['end_to_end']:.3f} |",
-        f"| C-H range (Å) | {p['ch4_bonds'][0]}-{p['ch4_bonds'][1]} | "
-        f"{p['ch4_featomic_bonds'][0]}-{p['ch4_featomic_bonds'][1]} | "
-        f"{ps['distance_range'][0]:.3f}-{ps['distance_range'][1]:.3f} |",
-        f"| four-body target range | {p['ch4_target'][0]}-{p['ch4_target'][1]} | 0.94-1.25 | "
-        f"{ps['target_range'][0]:.2f}-{ps['target_range'][1]:.2f} |",
-        f"| PS change / random straight change | - | {p['ch4_featomic_ratio']:g} | "
-        f"{ps['ratio']:.4f} |",
-        f"| bispectrum change / random straight change | - | - | "
-        f"{manifold['bispectrum']['ratio']:.3f} |",
-        "",
-        _agreement(
-            ps["distance_range"][1] / ps["distance_range"][0] < 1.01
-            and ps["target_range"][1] - ps["target_range"][0]
-            > 0.8 * (p["ch4_target"][1] - p["ch4_target"][0])
-            and ps["ratio"] < 0.01,
-            "bonds within 1 %, target span at least 80 % of the published one, power spectrum "
-            "change below 1 % of a random one",
-        )
-        + " The bispectrum changes far more along the same path. **Where ours differs:** the "
-        "end-to-end distance and the exact ranges depend on the descriptor implementation "
-        "(radial basis, normalisation), which sets the least sensitive direction followed at "
-        "every step.",
-        "",
-        "## Other numbers in the figures",
-        "",
-        f"- Audit (Fig. 5): {numbers['audit']['n_pairs']} catalog pairs; degenerate / resolved "
-        "per descriptor: "
-        + "; ".join(
-            f"{k} {v['degenerate']}/{v['resolved']}" for k, v in numbers["audit"]["counts"].items()
-        )
-        + ".",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def build(out_dir, *, quick: bool = False, analyses=None, progress=None) -> dict:
-    """Write every figure into ``out_dir/figures`` and ``out_dir/paper.md``; return the numbers.
+def build_figures(out_dir, *, quick: bool = False, analyses=None, progress=None) -> dict:
+    """Write every figure into ``out_dir/figures``; return the numbers the text quotes.
 
     ``analyses``: the ``analyses/`` directory holding the studies' results (default: the source
     tree's). ``progress``: optional callable receiving one line per figure.
@@ -683,8 +460,8 @@ def build(out_dir, *, quick: bool = False, analyses=None, progress=None) -> dict
     if not analyses.is_dir():
         raise InputError(
             f"analyses directory {analyses} does not exist (an installed wheel carries no study "
-            "results): point `completeness paper --analyses DIR` (or build(analyses=DIR)) at the "
-            "analyses/ folder of a clone of the repository"
+            "results): point `completeness paper --analyses DIR` (or build_figures(analyses=DIR)) "
+            "at the analyses/ folder of a clone of the repository"
         )
     figures = out_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -705,5 +482,4 @@ def build(out_dir, *, quick: bool = False, analyses=None, progress=None) -> dict
         if progress is not None:
             progress(f"{name}: {time.perf_counter() - tick:.1f} s")
     numbers["seconds"] = time.perf_counter() - start
-    (out_dir / "paper.md").write_text(_markdown(numbers, analyses, quick))
     return numbers

@@ -11,7 +11,7 @@ def run(args) -> int:
     from ..analysis import paper
 
     report = None if args.quiet else (lambda line: print(line, file=sys.stderr))
-    paper.build(args.out, quick=args.quick, analyses=args.analyses, progress=report)
+    _paper_build()(args.out, quick=args.quick, analyses=args.analyses, progress=report)
     if not args.quiet:
         print(f"wrote {args.out}/paper.md and {len(paper.FIGURES)} figures in {args.out}/figures")
     return 0
@@ -34,3 +34,22 @@ def register(commands) -> None:
     )
     _common.add_quiet(parser)
     parser.set_defaults(run=run)
+
+
+def _paper_build():
+    """``build`` of ``paper/build_paper.py`` in the source tree (the paper owns its text)."""
+    import importlib.util
+
+    from ..analysis.paper import default_analyses
+    from ..errors import InputError
+
+    script = default_analyses().parent / "paper" / "build_paper.py"
+    if not script.is_file():
+        raise InputError(
+            f"{script} does not exist (an installed wheel carries no paper): run "
+            "`completeness paper` from a clone of the repository"
+        )
+    spec = importlib.util.spec_from_file_location("completeness_paper_build", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build
