@@ -23,7 +23,6 @@ PENDING = {
     "descriptors/mbtr.py": "_k3 (performance, issue 15)",
     "environments.py": "build_neighbourhoods (performance and reliability change it now)",
     "descriptors/base.py": "module (descriptor-api, issues 16/18, is extending the base now)",
-    "descriptors/models/_metatomic_example.py": "distance_convolution_class (models, issue 18)",
 }
 
 
