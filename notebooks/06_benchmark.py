@@ -23,7 +23,6 @@
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
 
 from completeness.analysis import benchmark, plotting
 
@@ -44,7 +43,7 @@ plt.show()
 # %%
 text = benchmark.markdown(result)
 table, _, correlation = text.partition("## Rank correlation")
-display(Markdown(table))
+print(table)
 
 # %% [markdown]
 # ## Rank correlation of the audit measures with the learning performance
@@ -53,4 +52,4 @@ display(Markdown(table))
 # descriptors only |rho| near 1 with an interval excluding zero says anything.
 
 # %%
-display(Markdown("## Rank correlation" + correlation))
+print("## Rank correlation" + correlation)
