@@ -36,7 +36,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks
 from sklearn.utils.validation import check_is_fitted
 
-from completeness.descriptors import Pooling, PowerSpectrum
+from completeness.descriptors import Pooling, PowerSpectrum, wrappers
 from completeness.descriptors.defaults import builtin_descriptors
 from completeness.descriptors.wrappers import peer_descriptors
 from completeness.environments import InputError
@@ -86,6 +86,9 @@ def test_sklearn_checks_that_pass_no_data(key, check):
 
 @pytest.mark.parametrize("key", ATOMS_ESTIMATORS)
 def test_estimator_checks_on_atoms(key):
+    library = key.partition(":")[0] if ":" in key else None
+    if library is not None and not wrappers.library_available(library):
+        pytest.skip(f"{library} is not installed (an extra)")
     estimator = clone(ESTIMATORS[key])
     systems = molecules()
     params = estimator.get_params()
