@@ -54,14 +54,17 @@ class Task:
         return np.array([len(atoms) for atoms in self.systems])
 
 
-def _label(atoms: ase.Atoms) -> tuple[float, np.ndarray]:
+def _labelled(name: str, systems: list, description: str) -> Task:
+    """The task of ``systems`` with their EMT energies and forces (no calculator left attached)."""
     from ase.calculators.emt import EMT
 
-    atoms.calc = EMT()
-    energy = float(atoms.get_potential_energy())
-    forces = np.array(atoms.get_forces(), dtype=np.float64)
-    atoms.calc = None
-    return energy, forces
+    energies, forces = [], []
+    for atoms in systems:
+        atoms.calc = EMT()
+        energies.append(float(atoms.get_potential_energy()))
+        forces.append(np.array(atoms.get_forces(), dtype=np.float64))
+        atoms.calc = None
+    return Task(name, systems, np.array(energies), forces, description)
 
 
 def _alloy_structure(rng: np.random.Generator, md_steps: int) -> ase.Atoms:
@@ -107,16 +110,11 @@ def alloy_task(n_structures: int = 400, *, seed: int = 0, md_steps: int = 20) ->
     """Random Cu/Ag/Au fcc and bcc alloy snapshots with EMT energies and forces."""
     rng = np.random.default_rng(seed)
     systems = [_alloy_structure(rng, md_steps) for _ in range(n_structures)]
-    labels = [_label(atoms) for atoms in systems]
-    return Task(
-        name="alloy",
-        systems=systems,
-        energies=np.array([e for e, _ in labels]),
-        forces=[f for _, f in labels],
-        description=(
-            f"{n_structures} Cu/Ag/Au fcc (32 atoms) and bcc (16 atoms) alloy snapshots, "
-            f"{md_steps} Langevin steps of 2 fs at 600-1200 K, EMT labels (seed {seed})"
-        ),
+    return _labelled(
+        "alloy",
+        systems,
+        f"{n_structures} Cu/Ag/Au fcc (32 atoms) and bcc (16 atoms) alloy snapshots, "
+        f"{md_steps} Langevin steps of 2 fs at 600-1200 K, EMT labels (seed {seed})",
     )
 
 
@@ -141,16 +139,11 @@ def molecule_task(n_structures: int = 400, *, seed: int = 0) -> Task:
         atoms = molecules[index].copy()
         atoms.positions += rng.normal(scale=rng.uniform(0.02, 0.08), size=atoms.positions.shape)
         systems.append(atoms)
-    labels = [_label(atoms) for atoms in systems]
-    return Task(
-        name="molecules",
-        systems=systems,
-        energies=np.array([e for e, _ in labels]),
-        forces=[f for _, f in labels],
-        description=(
-            f"{n_structures} rattled conformers (0.02-0.08 Å) of the {len(molecules)} H/C/N/O "
-            f"molecules of ase's G2 collection, EMT labels (seed {seed})"
-        ),
+    return _labelled(
+        "molecules",
+        systems,
+        f"{n_structures} rattled conformers (0.02-0.08 Å) of the {len(molecules)} H/C/N/O "
+        f"molecules of ase's G2 collection, EMT labels (seed {seed})",
     )
 
 
