@@ -4,10 +4,10 @@ learning curves, and whether the measures predict the learning (module docstring
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, replace
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -92,8 +92,6 @@ def config_from_dict(data: dict) -> BenchmarkConfig:
 def load_config(path, *, quick: bool = False) -> BenchmarkConfig:
     """Read a benchmark config (``.json``/``.toml``); a relative ``checkpoint`` is taken relative
     to the config's directory. ``quick=True`` applies :data:`QUICK` on top."""
-    from pathlib import Path
-
     from ...io import read_config
 
     data = read_config(path, "benchmark config")
@@ -107,9 +105,9 @@ def load_config(path, *, quick: bool = False) -> BenchmarkConfig:
 def write_results(result: dict, out) -> list[str]:
     """``benchmark.json``, ``summary.md`` and ``learning_curves.png`` in directory ``out``,
     each written atomically, the figure last (the JSON alone is enough to redraw it)."""
-    from pathlib import Path
+    import matplotlib.pyplot as plt
 
-    from ...io import write_bytes, write_json, write_text
+    from ...io import write_atomically, write_json, write_text
     from .summary import figure, markdown
 
     out = Path(out)
@@ -119,15 +117,13 @@ def write_results(result: dict, out) -> list[str]:
     paths = [out / "benchmark.json", out / "summary.md", out / "learning_curves.png"]
     write_json(paths[0], result)
     write_text(paths[1], markdown(result))
-    import io
-
-    buffer = io.BytesIO()
     fig = figure(result)
-    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    write_bytes(paths[2], buffer.getvalue())
+    try:
+        write_atomically(
+            paths[2], lambda p: fig.savefig(p, format="png", dpi=150, bbox_inches="tight")
+        )
+    finally:
+        plt.close(fig)
     return [str(p) for p in paths]
 
 
@@ -285,14 +281,8 @@ def run_benchmark(config: BenchmarkConfig, *, progress: bool | None = None) -> d
         progress=progress,
     )
     return {
-        "config": {k: v for k, v in asdict(replace(config, checkpoint=None)).items()},
+        "config": asdict(replace(config, checkpoint=None)),
         "tasks": {t.name: t.description for t in tasks},
         "records": records,
         "correlations": correlations(records) if config.audit else {},
     }
-
-
-def relative_error(record: dict) -> float:
-    """Test RMSE at the largest training size over the test-set standard deviation."""
-    energy = record["energy"]
-    return energy["rmse_mean"][-1] / energy["test_std"] if energy["test_std"] else math.nan
