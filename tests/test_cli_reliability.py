@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import time
 from pathlib import Path
 
 import ase
@@ -38,6 +39,17 @@ USER_MODULE = textwrap.dedent(
 
     def sleeps(positions, numbers):
         time.sleep(600)
+
+    def stubborn(positions, numbers):  # starts a process, then ignores every exception
+        import os, subprocess
+        helper = subprocess.Popen(["sleep", "600"])
+        with open("pids.txt", "w") as stream:
+            stream.write(f"{os.getpid()} {helper.pid}")
+        while True:
+            try:
+                time.sleep(600)
+            except BaseException:
+                pass
     """
 )
 
@@ -225,6 +237,31 @@ def test_a_misbehaving_descriptor_stops_cleanly(attr, options, code, message, ca
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert re.search(message, err), err
     assert new_files == []
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_timeout_kills_the_descriptor_and_what_it_started(capsys, workdir):
+    """A descriptor that swallows every exception (so no signal handler could stop it) and has
+    started a process of its own: the timeout kills both, nothing survives the audit."""
+    _, module = workdir
+    argv = ["audit", "--descriptor", f"{module}:stubborn", "--no-timings", "--timeout", "2"]
+    code, _, err, new_files = run(argv, capsys, workdir)
+    assert code == 2 and re.search(r"did not return within 2 s", err), err
+    assert new_files == ["pids.txt"]
+    pids = [int(pid) for pid in Path("pids.txt").read_text().split()]
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids), pids
 
 
 def test_catalog_out_dot_in_an_empty_directory(capsys, tmp_path, monkeypatch):

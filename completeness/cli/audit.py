@@ -198,8 +198,10 @@ def _probe(descriptors: dict, atoms, timeout=None) -> None:
     for name, descriptor in descriptors.items():
         if _is_peer(descriptor):
             continue  # a wrapped library's failure is a finding of its card, not a usage error
+        user = as_descriptor(descriptor, name=name, timeout=timeout)
+        descriptors[name] = user  # the audit goes on with it (and its child process, if any)
         try:
-            as_descriptor(descriptor, name=name, timeout=timeout).compute(atoms, centers=[0])
+            user.compute(atoms, centers=[0])
         except InputError:
             raise
         except Exception as error:  # the user's code failed: say so in one line
