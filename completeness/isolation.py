@@ -69,18 +69,31 @@ class Isolated:
         self._target = target
         self._process: subprocess.Popen | None = None
         self._socket: socket.socket | None = None
+        self._lock = threading.Lock()  # one call at a time through the one socket
+
+    def __getstate__(self):  # a copy (e.g. in a worker process) starts a child of its own
+        return {"target": self._target, "label": self.label}
+
+    def __setstate__(self, state):
+        self.__init__(state["target"], label=state["label"])
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (None while no child runs)."""
+        return None if self._process is None else self._process.pid
 
     def call(self, method: str | None, args=(), kwargs=None, *, timeout: float):
         """``target.method(*args, **kwargs)`` (``target(...)`` when ``method`` is None) in the
         child; :class:`TimeLimit` after ``timeout`` seconds (the child is killed first)."""
-        try:
-            if self._process is None:
-                self._start()
-            _send(self._socket, (method, args, kwargs or {}))
-            kind, value = self._receive(timeout)
-        except BaseException:  # a time limit, a dead child or a Ctrl-C: no child left behind
-            self.close()
-            raise
+        with self._lock:
+            try:
+                if self._process is None:
+                    self._start()
+                _send(self._socket, (method, args, kwargs or {}))
+                kind, value = self._receive(timeout)
+            except BaseException:  # a time limit, a dead child or a Ctrl-C: no child left
+                self.close()
+                raise
         if kind == "value":
             return value
         if kind == "exit":
