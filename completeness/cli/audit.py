@@ -285,8 +285,9 @@ def register(commands) -> None:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="give up on a call of your own descriptor (module:attr) after this long: the "
-        "audit records it as an error instead of hanging (default: no limit)",
+        help="give up on a call of your own descriptor (module:attr) after this long: it runs "
+        "in a child process, killed when a call takes longer, and the audit reports it instead "
+        "of hanging (default: no limit, in the audit's own process)",
     )
     _common.add_quiet(parser)
     parser.set_defaults(run=run)
