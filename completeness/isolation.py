@@ -120,8 +120,9 @@ class Isolated:
                 f"({one_line(error)}); define it at the top level of a module or script"
             ) from None
         ours, theirs = socket.socketpair()
-        package_parent = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_parent, *sys.path])}
+        # this package importable in the child (then it takes the caller's whole sys.path)
+        path = [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
         command = "import sys, completeness.isolation as m; m._serve(*map(int, sys.argv[1:]))"
         with theirs:
             self._process = subprocess.Popen(
@@ -151,7 +152,10 @@ class Isolated:
         except TimeoutError:
             raise TimeLimit(f"{self.label} did not return within {timeout:g} s") from None
         except (EOFError, ConnectionError, OSError):
-            code = self._process.wait() if self._process is not None else None
+            try:
+                code = self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                code = "still running"
             raise IsolationError(
                 f"the child process running {self.label} ended (exit status {code}) without "
                 "an answer; see its message above"
