@@ -33,20 +33,11 @@ import numpy as np
 
 from ..environments import InputError, Neighbourhoods
 from ._kernels import radial_with_cutoff, use_compiled
+from .harmonics import spherical_harmonics
 from .hypers import Choice, Integer, Real, check_cutoff_width, check_value, declare
 from .radial_basis import RADIAL_BASES, radial_spline, shifted_cosine_cutoff
 
 __all__ = ["Expansion", "ExpansionHypers", "SphericalExpansion", "check_expansion_hypers"]
-
-_HARMONICS: dict = {}
-
-
-def _spherical_harmonics(max_angular: int):
-    if max_angular not in _HARMONICS:
-        import sphericart
-
-        _HARMONICS[max_angular] = sphericart.SphericalHarmonics(max_angular)
-    return _HARMONICS[max_angular]
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,24 +195,14 @@ class SphericalExpansion:
             radial, dradial = radial_with_cutoff(spline, distances, fc, dfc, gradients)
         else:
             radial, dradial = spline(distances, derivatives=gradients)
-        harmonics_calculator = _spherical_harmonics(max_angular)
         n_pairs = len(distances)
         directions = vectors / distances[:, None] if n_pairs else np.zeros((0, 3))
         if gradients:
-            if n_pairs:
-                y, dy = harmonics_calculator.compute_with_gradients(np.ascontiguousarray(vectors))
-            else:
-                y = np.zeros((0, (max_angular + 1) ** 2))
-                dy = np.zeros((0, 3, (max_angular + 1) ** 2))
+            y, dy = spherical_harmonics(vectors, max_angular, gradients=True)
             if not compiled:
                 dradial = dradial * fc[:, None, None] + radial * dfc[:, None, None]
         else:
-            if n_pairs:
-                y = harmonics_calculator.compute(np.ascontiguousarray(vectors))
-            else:
-                y = np.zeros((0, (max_angular + 1) ** 2))
-            dy = None
-            dradial = None
+            y, dy, dradial = spherical_harmonics(vectors, max_angular), None, None
         if not compiled:
             radial = radial * fc[:, None, None]
         return _PairTerms(radial, dradial, y, dy, directions)
