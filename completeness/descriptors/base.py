@@ -378,10 +378,15 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
         Raises :class:`InputError` naming the first element that is not in the fixed species.
         """
-        present = np.unique(np.asarray(present, dtype=np.int64))
+        present = np.asarray(present, dtype=np.int64).reshape(-1)
         fixed = self.fixed_species()
         if fixed is None:
-            return present
+            return np.unique(present)
+        if fixed.size and (present.size == 0 or 0 <= present.min() <= present.max() <= fixed[-1]):
+            known = np.zeros(int(fixed[-1]) + 1, dtype=bool)  # the common case: a table look-up
+            known[fixed] = True
+            if known[present].all():
+                return fixed
         unknown = np.setdiff1d(present, fixed)
         if unknown.size:
             z = int(unknown[0])
