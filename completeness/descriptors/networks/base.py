@@ -37,6 +37,7 @@ def _valid_seeds(seeds) -> bool:
 class MessagePassing(Descriptor):
     """Shared machinery: hypers, whole-system compute, read-out at the requested centres."""
 
+    abstract_base = True
     parity = "O(3)"
     #: True when ``_node_outputs`` accepts distance tangents (forward-mode gradients).
     has_gradients = False

@@ -34,6 +34,7 @@ class PeerDescriptor(Descriptor):
     ``species_`` learned by ``fit``, else the atomic numbers present in one ``compute`` call.
     """
 
+    abstract_base = True
     library: str = ""
     peer_name: str = ""
     # the package's vocabulary, as every wrapper takes it (each wrapper adds its own)
