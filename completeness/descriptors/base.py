@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from ase import Atoms
 from ase.data import chemical_symbols
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
@@ -463,8 +464,8 @@ class Descriptor(TransformerMixin, BaseEstimator):
             Also return the derivatives with respect to every atom position.
         """
         self._check_hypers()
-        systems = check_systems(systems)
-        neighbourhoods = build_neighbourhoods(systems, self.cutoff, centers)
+        neighbourhoods = build_neighbourhoods(systems, self.cutoff, centers)  # checks `systems`
+        systems = [systems] if isinstance(systems, Atoms) else systems
         # every atom of the systems, not only those inside the cutoff of the centres: the
         # channels of an unfitted descriptor never depend on which atoms the cutoff reaches
         present = np.concatenate([atoms.numbers for atoms in systems])
