@@ -27,25 +27,27 @@ def test_no_points_give_empty_arrays():
 
 
 @pytest.mark.parametrize("n_points", [5, harmonics.THREADED_POINTS])
-def test_small_inputs_run_on_one_thread_and_the_count_is_restored(n_points, monkeypatch):
-    openmp = harmonics._openmp_of_sphericart()
-    if openmp is None:
+def test_small_inputs_run_on_one_thread_and_the_counts_are_restored(n_points, monkeypatch):
+    runtimes = harmonics._openmp_runtimes()
+    if not runtimes:
         pytest.skip("this sphericart build has no OpenMP runtime")
-    get, set_ = openmp
     seen = []
     calculator = harmonics._calculator(2)
 
     class Recording:
         def compute(self, vectors):
-            seen.append(get())
+            seen.append([get() for get, _ in runtimes])
             return calculator.compute(vectors)
 
     monkeypatch.setattr(harmonics, "_calculator", lambda max_angular: Recording())
-    before = get()
-    set_(2)
+    before = [get() for get, _ in runtimes]
+    for _, set_ in runtimes:
+        set_(2)
     try:
         harmonics.spherical_harmonics(np.ones((n_points, 3)), 2)
-        assert get() == 2
+        assert [get() for get, _ in runtimes] == [2] * len(runtimes)
     finally:
-        set_(before)
-    assert seen == [1 if n_points < harmonics.THREADED_POINTS else 2]
+        for (_, set_), count in zip(runtimes, before, strict=True):
+            set_(count)
+    expected = 1 if n_points < harmonics.THREADED_POINTS else 2
+    assert seen == [[expected] * len(runtimes)]

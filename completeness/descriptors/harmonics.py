@@ -6,9 +6,10 @@ threads spin: with two threads one power-spectrum environment of manifold follow
 of CPU instead of 1.0 ms (measured on 2 cores with ``benchmarks/throughput.py --sections ch4
 --threads default``). So inputs of fewer than :data:`THREADED_POINTS` points run on one OpenMP
 thread, whatever the process's thread policy (:mod:`completeness.threads`); larger inputs use
-the thread count in force. The switch sets the OpenMP thread count of the calling thread for
-the OpenMP runtime sphericart is bound to and restores it after the call (OpenMP keeps that
-count per calling thread, so other threads and libraries are unaffected).
+the thread count in force. The switch sets the OpenMP thread count of the calling thread in
+each runtime sphericart may be bound to (its own, and one in the process's global scope such
+as PyTorch's) and restores it after the call; OpenMP keeps that count per calling thread, so
+other threads are unaffected.
 """
 
 from __future__ import annotations
@@ -32,28 +33,53 @@ def _calculator(max_angular: int):
 
 
 @functools.cache
-def _openmp_of_sphericart():
-    """``(omp_get_max_threads, omp_set_num_threads)`` of the OpenMP runtime sphericart's library
-    is bound to (looked up through that library, so the right runtime even when another package
-    loaded one of the same name first), or None (no library file found, or built without
-    OpenMP)."""
+def _sphericart_library():
+    """sphericart's shared library (ctypes), or None when its file is not where the wheels put
+    it."""
     import ctypes
     import glob
     import os
 
     import sphericart
 
-    _calculator(0)  # loads sphericart's library: the lookup below finds it already bound
+    _calculator(0)  # loads the library: the look-up below returns the same handle
     folder = os.path.join(os.path.dirname(sphericart.__file__), "lib")
-    for path in sorted(glob.glob(os.path.join(folder, "libsphericart.*"))):
-        library = ctypes.CDLL(path)
+    paths = sorted(glob.glob(os.path.join(folder, "libsphericart.*")))
+    return ctypes.CDLL(paths[0]) if paths else None
+
+
+def _openmp_runtimes() -> list:
+    """``(omp_get_max_threads, omp_set_num_threads)`` of every OpenMP runtime sphericart may be
+    bound to: the one it was linked with, and the one in the process's global scope (PyTorch
+    puts its own there; whichever was there first serves sphericart's parallel regions). Looked
+    up again on every call until both are found (a runtime can be loaded later)."""
+    import ctypes
+
+    if len(_RUNTIMES) == 2:
+        return _RUNTIMES
+    found, addresses = [], set()
+    for library in (_sphericart_library(), _process_scope()):
         try:
             get, set_ = library.omp_get_max_threads, library.omp_set_num_threads
-        except AttributeError:
-            return None
-        get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
-        return get, set_
-    return None
+        except AttributeError:  # no OpenMP there (or no library file)
+            continue
+        address = ctypes.cast(set_, ctypes.c_void_p).value
+        if address not in addresses:
+            addresses.add(address)
+            get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
+            found.append((get, set_))
+    _RUNTIMES[:] = found
+    return found
+
+
+_RUNTIMES: list = []
+
+
+@functools.cache
+def _process_scope():
+    import ctypes
+
+    return ctypes.CDLL(None)
 
 
 def spherical_harmonics(vectors: np.ndarray, max_angular: int, gradients: bool = False):
@@ -66,12 +92,14 @@ def spherical_harmonics(vectors: np.ndarray, max_angular: int, gradients: bool =
         return (y, np.zeros((0, 3, y.shape[1]))) if gradients else y
     calculator = _calculator(max_angular)
     compute = calculator.compute_with_gradients if gradients else calculator.compute
-    openmp = _openmp_of_sphericart() if len(vectors) < THREADED_POINTS else None
-    threads = openmp[0]() if openmp is not None else 1
-    if threads == 1:
+    if len(vectors) >= THREADED_POINTS:
         return compute(vectors)
-    openmp[1](1)
+    runtimes = _openmp_runtimes()
+    threads = [get() for get, _ in runtimes]
+    for _, set_ in runtimes:
+        set_(1)
     try:
         return compute(vectors)
     finally:
-        openmp[1](threads)
+        for (_, set_), count in zip(runtimes, threads, strict=True):
+            set_(count)
