@@ -20,7 +20,6 @@ PENDING = {
     "descriptors/correlations.py": "module; _bispectrum_plan, _run (performance, issue 15)",
     "descriptors/networks.py": "module; _node_outputs (performance, issue 15)",
     "descriptors/mbtr.py": "_k3 (performance, issue 15)",
-    "descriptors/base.py": "module (descriptor-api, issues 16/18, is extending the base now)",
 }
 
 
