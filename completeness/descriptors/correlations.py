@@ -250,7 +250,7 @@ class Bispectrum(_CorrelationMixin, Descriptor):
         if gradients:
             # the pair terms (R, dR/dr, Y, grad Y) go straight into the column layout of the
             # Jacobian GEMMs (_pair_derivatives), without the expansion's per-l pair gradients
-            dense, species_index, terms, _ = self._expansion()._dense(
+            dense, species_index, terms, _ = self._expansion().dense(
                 neighbourhoods, species, gradients=True
             )
             coefficients = [
