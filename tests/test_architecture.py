@@ -16,9 +16,6 @@ MAX_FUNCTION_LINES = 80
 #: grows or is fixed without being removed from here, and for anything new.
 PENDING = {
     "analysis/search.py": "module; search() (performance, issue 15, owns the search internals)",
-    "descriptors/correlations.py": "module; _bispectrum_plan, _run (performance, issue 15)",
-    "descriptors/networks.py": "module; _node_outputs (performance, issue 15)",
-    "descriptors/mbtr.py": "_k3 (performance, issue 15)",
 }
 
 
