@@ -254,6 +254,15 @@ def raise_coincident(system_index: int, i: int, j: int, distance: float):
     )
 
 
+def check_apart(system_index: int, i, j, distances) -> None:
+    """:class:`InputError` naming the first pair ``(i[k], j[k])`` of a neighbour list closer than
+    ``COINCIDENT_TOLERANCE``."""
+    close = distances < COINCIDENT_TOLERANCE
+    if close.any():
+        k = int(np.flatnonzero(close)[0])
+        raise_coincident(system_index, int(i[k]), int(j[k]), float(distances[k]))
+
+
 def centres_per_system_fast(systems: list[ase.Atoms], centers):
     """:func:`centres_per_system`, vectorised for a flat list; also says if all lists agree."""
     if centers is None or isinstance(centers, (int, np.integer)):

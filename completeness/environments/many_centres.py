@@ -10,6 +10,7 @@ import numpy as np
 from .checks import (
     COINCIDENT_TOLERANCE,
     centres_per_system_fast,
+    check_apart,
     check_cutoff,
     check_size,
     check_systems,
@@ -195,17 +196,14 @@ def _one_system(atoms, index, centres, cutoff, max_pairs, samples_of: _Samples):
         i = j = np.zeros(0, dtype=np.int64)
         vectors, distances = np.zeros((0, 3)), np.zeros(0)
     elif len(atoms) <= BRUTE_FORCE_ATOMS and not np.any(atoms.pbc):
-        i, j, vectors, distances = all_pairs(atoms, index)
+        i, j, vectors, distances = all_pairs(atoms)
         inside = distances < cutoff
         i, j, vectors, distances = i[inside], j[inside], vectors[inside], distances[inside]
     else:
         if np.any(atoms.pbc):
             check_size(atoms, cutoff, len(atoms), index, max_pairs)
         i, j, vectors, distances = cutoff_pairs(atoms, cutoff)
-    close = distances < COINCIDENT_TOLERANCE
-    if close.any():
-        k = int(np.flatnonzero(close)[0])
-        raise_coincident(index, int(i[k]), int(j[k]), float(distances[k]))
+    check_apart(index, i, j, distances)
     first = samples_of.offsets[index]
     rows = first + np.arange(len(centres))
     samples_of.samples[rows, 1] = centres

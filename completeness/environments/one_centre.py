@@ -10,14 +10,13 @@ import numpy as np
 
 from ..errors import InputError
 from .checks import (
-    COINCIDENT_TOLERANCE,
     atomic_number,
+    check_apart,
     check_atomic_numbers,
     check_centres,
     check_cutoff,
     check_size,
     check_systems,
-    raise_coincident,
 )
 from .pairs import all_pairs, cutoff_pairs
 
@@ -114,16 +113,13 @@ def environment(
             raise InputError(
                 "a periodic system needs a cutoff to define environments; pass cutoff=..."
             )
-        i, j, vectors, distances = all_pairs(atoms, 0)
+        i, j, vectors, distances = all_pairs(atoms)
     else:
         cutoff = check_cutoff(cutoff)
         if np.any(atoms.pbc):
             check_size(atoms, cutoff, len(atoms), 0, max_pairs)
         i, j, vectors, distances = cutoff_pairs(atoms, cutoff)
-    close = distances < COINCIDENT_TOLERANCE
-    if close.any():
-        k = int(np.flatnonzero(close)[0])
-        raise_coincident(0, int(i[k]), int(j[k]), float(distances[k]))
+    check_apart(0, i, j, distances)
     mine = i == centre
     return Environment(
         vectors=vectors[mine],

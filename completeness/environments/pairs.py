@@ -6,12 +6,12 @@ from __future__ import annotations
 import ase
 import numpy as np
 
-# Finite clusters up to this size get all pairs by numpy broadcasting: for the small molecules and
-# clusters of typical scans this is several times faster than a neighbour-list call.
+#: Finite clusters up to this size get all pairs by numpy broadcasting: for the small molecules
+#: and clusters of typical scans this is several times faster than a neighbour-list call.
 BRUTE_FORCE_ATOMS = 64
 
 
-def all_pairs(atoms: ase.Atoms, system_index: int):
+def all_pairs(atoms: ase.Atoms):
     """Every ordered pair (i, j != i) of a non-periodic system: the 'no cutoff' neighbour list."""
     positions = atoms.positions
     n = len(positions)
