@@ -18,8 +18,9 @@ def test_model_flags_are_checked_before_anything_runs(tmp_path, capsys):
     path.write_bytes(b"not a model")
     assert main(["audit", "--model", str(path)]) == 2
     assert "needs --model-type" in capsys.readouterr().err
-    assert main(["audit", "--model-type", "mace"]) == 2
-    assert "needs --model PATH" in capsys.readouterr().err
+    for flags in (["--model-type", "mace"], ["--model-dtype", "float32"]):
+        assert main(["audit", *flags]) == 2
+        assert f"{flags[0]} needs --model PATH" in capsys.readouterr().err
     assert main(["audit", "--model", str(tmp_path / "missing.pt"), "--model-type", "mace"]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["audit", "--model", str(path), "--model-type", "mace"]) == 2
