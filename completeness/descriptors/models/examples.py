@@ -177,9 +177,11 @@ def build_nequip(
     n_radial=8,
     species=(1, 6, 8),
     parity=True,
+    model_dtype="float64",
     seed=0,
 ):
-    """A NequIP ``EnergyModel`` (nequip 0.6, ``model_from_config``) in float64.
+    """A NequIP ``EnergyModel`` (nequip 0.6, ``model_from_config``); ``model_dtype`` as in
+    nequip's configuration (its own default is float32 weights with float64 energy sums).
 
     The configuration that ``nequip-deploy`` needs travels with the model as
     ``model.nequip_config`` (a plain dict: what ``nequip-train`` writes to ``config.yaml``).
@@ -206,7 +208,7 @@ def build_nequip(
         "seed": seed,
         "dataset_seed": seed,
         "default_dtype": "float64",
-        "model_dtype": "float64",
+        "model_dtype": model_dtype,
         "model_builders": list(_NEQUIP_BUILDERS),
         "r_max": float(cutoff),
         "num_layers": int(n_layers),

@@ -127,8 +127,8 @@ class NequIPModel(ModelAdapter):
 
     def _per_atom(self, systems, positions):
         # TorchScript's profiling executor re-specialises the graph for each new number of atoms
-        # and edges (nequip tunes it process-wide when it loads a model); without it, the
-        # audit's many small structures run ~100x faster and the process's options stay as set
+        # and edges (nequip tunes it process-wide when it loads a model); for the audit's many
+        # small structures that costs more than it saves, and the process's options stay as set
         with self.torch.jit.optimized_execution(False):
             return self._read_out(self._graph(systems, positions))
 
