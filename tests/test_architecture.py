@@ -18,7 +18,6 @@ PENDING = {
     "analysis/distance.py": "module (verdicts, issue 14, is rewriting it)",
     "oracle.py": "module; congruent, wl_distinguishing_iteration (verdicts, issue 14)",
     "analysis/search.py": "module; search() (performance, issue 15, owns the search internals)",
-    "descriptors/correlations.py": "module; _bispectrum_plan, _run (performance, issue 15)",
     "environments.py": "build_neighbourhoods (performance and reliability change it now)",
     "descriptors/base.py": "module (descriptor-api, issues 16/18, is extending the base now)",
 }
