@@ -41,6 +41,9 @@ ROUNDOFF_JUMP = 1e-12
 # --------------------------------------------------------------------------------------------
 
 
+#: A median noise floor above this is the round-off of single precision, not of float64: two
+#: decades below float32's machine epsilon (1.2e-7), five above float64's floors (~1e-15).
+SINGLE_PRECISION_FLOOR = float(np.finfo(np.float32).eps) / 100
 #: Neighbours this far inside the cutoff (Å) join the invariance and gradient checks.
 NEAR_CUTOFF_GAPS = (1e-4, 1e-3, 1e-2)
 
@@ -160,6 +163,16 @@ def measure_uniqueness(user, card: ReportCard, pairs, seed, results=None) -> Non
             )
         elif result.status == "error":
             card.finding("uniqueness", f"{result.pair}: {result.error}")
+    floors = [r.noise_floor for r in results if r.verdict != "error" and r.noise_floor > 0]
+    floor = float(np.median(floors)) if floors else 0.0
+    if floor > SINGLE_PRECISION_FLOOR:
+        card.finding(
+            "uniqueness",
+            f"noise floor {floor:.1e} (median over the pairs): single-precision round-off "
+            "(float64 gives ~1e-15), so pairs whose features differ by less than "
+            f"~{100 * floor:.0e} relative cannot read as resolved, and invariance is checked "
+            "against that round-off; compute in float64 (--model-dtype float64 for a model)",
+        )
 
 
 def _max_checked(result: Verdict, pairs) -> int:

@@ -64,6 +64,7 @@ from ..io import json_safe
 from . import criteria
 from .criteria import GRADIENT_TOLERANCE, INVARIANCE_TOLERANCE
 from .distance import verdicts
+from .inference import infer_body_order_and_parity
 
 __all__ = [
     "GLYPHS",
@@ -399,11 +400,15 @@ class Audit:
         lines.append("")
         for k, name in enumerate(names):
             user = self.descriptors[name]
-            flavour = (
-                f"{user.parity} {user.body_order}-body"
-                if user.body_order is not None and user.parity is not None
-                else "undeclared body order/parity"
-            )
+            if user.body_order is not None and user.parity is not None:
+                flavour = f"{user.parity} {user.body_order}-body"
+            else:  # what the report card infers, from the same verdicts
+                inferred = infer_body_order_and_parity(self.verdicts[name], self.pairs)
+                flavour = "undeclared body order/parity" + (
+                    ""
+                    if inferred is None
+                    else f"; inferred {inferred['parity']} {inferred['body_order']}-body"
+                )
             lines.append(f"{k + 1:>3}  {name} ({flavour})")
         lines.append("")
         lines.append(_LEGEND)
