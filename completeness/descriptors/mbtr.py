@@ -27,12 +27,13 @@ with dscribe's polynomial smooth cutoff ``f(r) = 1 + y (r/r_c)^(y+1) - (y+1) (r/
 
 Continuity where two neighbours meet: the angle at a neighbour ``j`` between the centre and a
 neighbour ``k`` is undefined when ``k`` sits on ``j``, and its limit depends on the direction from
-which ``k`` arrives. The k = 3 channels ``(X, a, b)`` therefore jump (by tens of percent of the
-features) when two neighbours approach each other from different directions, and their
-gradients grow as 1/r_jk. This is a property of the published k = 3 definition (every angle of
-the triangle is a geometry value), kept here for fidelity to it; the report card's continuity
-criterion finds and reports it. Physical structures keep atoms apart, so it matters only for
-near-coincident neighbours.
+which ``k`` arrives. The k = 3 channels ``(X, a, b)`` therefore jump (by a few percent to more
+than 100 % of the features, depending on the geometry) when two neighbours approach each other
+from different directions, and their gradients grow as 1/r_jk. This is a property of the
+published k = 3 definition (every angle of the triangle is a geometry value), kept here for
+fidelity to it; the report card's continuity criterion finds and reports it, and
+``tests/test_meeting_neighbours.py`` checks it. Physical structures keep atoms apart, so it
+matters only for near-coincident neighbours.
 
 Feature layout: k = 2 channels ``(X, a)`` for each species ``a``; then k = 3 channels
 ``(a, X, b)`` for ``a <= b`` followed by ``(X, a, b)`` for every ordered ``(a, b)``; each

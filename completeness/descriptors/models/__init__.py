@@ -12,6 +12,8 @@ model_type      library (extra)              file
                                              ``NeuralNetworkPotential``
 ``metatomic``   metatomic-torch              ``AtomisticModel.save(path)`` (TorchScript)
                 (``metatomic``)
+``nequip``      nequip 0.6 (``nequip``)      ``nequip-deploy build`` (TorchScript and
+                                             metadata)
 ==============  ===========================  ==============================================
 
 A model object already in memory (a ``mace.modules`` model, a SchNetPack
@@ -29,7 +31,7 @@ from ...environments import InputError
 
 __all__ = ["MODEL_TYPES", "adapter_rules", "load_model"]
 
-MODEL_TYPES = ("mace", "schnetpack", "metatomic")
+MODEL_TYPES = ("mace", "schnetpack", "metatomic", "nequip")
 
 
 def load_model(path, model_type: str, **options):
@@ -37,7 +39,8 @@ def load_model(path, model_type: str, **options):
     also be the model object itself.
 
     ``options``: ``layer`` (1-based interaction layer, None for all), ``read_out``
-    (``"features"`` or ``"energy"``), ``dtype`` (``"float64"``), ``device`` (``"cpu"``).
+    (``"features"`` or ``"energy"``), ``dtype`` (``"float64"``, or ``"float32"``; a metatomic
+    model runs only in the dtype it declares), ``device`` (``"cpu"``).
     """
     if model_type == "mace":
         from .mace import MACEModel
@@ -51,6 +54,10 @@ def load_model(path, model_type: str, **options):
         from .metatomic import MetatomicModel
 
         return MetatomicModel(path, **options)
+    if model_type == "nequip":
+        from .nequip import NequIPModel
+
+        return NequIPModel(path, **options)
     raise InputError(f"model type {model_type!r} is not one of {', '.join(MODEL_TYPES)}")
 
 
