@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 INVARIANCE_TOLERANCE = 1e-8
 #: Analytic gradients further than this (relative) from central differences are a finding.
 GRADIENT_TOLERANCE = 1e-5
-#: A relative jump this small at the cutoff is round-off, not a discontinuity.
+#: A relative difference this small at the fine step of a two-step continuity check (an atom
+#: crossing the cutoff, two neighbours meeting) is round-off, not a discontinuity.
 ROUNDOFF_JUMP = 1e-12
 
 
@@ -197,11 +198,7 @@ def measure_continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
             values = user.compute(systems, centers=[0]).values
             coarse = feature_distance(values[0], values[1])
             fine = feature_distance(values[2], values[3])
-            continuous = fine <= ROUNDOFF_JUMP or coarse >= 10.0 * fine
-            section["cutoff_jump"] = fine
-            section["cutoff_jump_1e-4"] = coarse
-            section["cutoff_reading"] = "continuous" if continuous else "DISCONTINUOUS"
-            if not continuous:
+            if not _two_step_reading(section, "cutoff", coarse, fine, "1e-4"):
                 card.finding(
                     "continuity",
                     f"features jump by {fine:.1e} (relative) when an atom crosses the cutoff, "
@@ -241,6 +238,17 @@ def measure_continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
     _coincidence(user, card, rng)
 
 
+def _two_step_reading(section: dict, name: str, coarse: float, fine: float, coarse_step: str):
+    """Record a two-step continuity check in ``section`` and return whether it is continuous:
+    the difference at the fine step is round-off (``<= ROUNDOFF_JUMP``) or at least 10 times
+    smaller than at the coarse step."""
+    continuous = fine <= ROUNDOFF_JUMP or coarse >= 10.0 * fine
+    section[f"{name}_jump"] = fine
+    section[f"{name}_jump_{coarse_step}"] = coarse
+    section[f"{name}_reading"] = "continuous" if continuous else "DISCONTINUOUS"
+    return continuous
+
+
 def _coincidence(user: UserDescriptor, card: ReportCard, rng) -> None:
     """Two neighbours meeting from six directions: does the spread vanish with the distance?"""
     section = card.sections["continuity"]
@@ -260,11 +268,7 @@ def _coincidence(user: UserDescriptor, card: ReportCard, rng) -> None:
             max(feature_distance(rows[0], row) for row in rows[1:])
             for rows in (values[:6], values[6:])
         )
-        continuous = fine == 0.0 or coarse >= 10.0 * fine
-        section["coincidence_jump"] = fine
-        section["coincidence_jump_1e-3"] = coarse
-        section["coincidence_reading"] = "continuous" if continuous else "DISCONTINUOUS"
-        if not continuous:
+        if not _two_step_reading(section, "coincidence", coarse, fine, "1e-3"):
             card.finding(
                 "continuity",
                 f"features depend on the direction from which two neighbours meet: they differ "
