@@ -30,9 +30,10 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    1e-5 relative is a finding. Two neighbours meeting: one neighbour placed at distance eps from
    another, from six random directions, for eps = 1e-3 and 1e-5 Å; a continuous descriptor's
    features then differ by O(eps) across the directions, so the spread shrinks with eps. When
-   it does not shrink at least 10x, the features depend on the direction from which the two
-   approach each other (a discontinuity where neighbours coincide, with gradients growing as
-   1/distance): a finding. Also the sensitivity at the fold point of the PRL family
+   it does not shrink at least 10x (and is above the same round-off ``ROUNDOFF_JUMP`` at eps =
+   1e-5 Å), the features depend on the direction from which the two approach each other (a
+   discontinuity where neighbours coincide, with gradients growing as 1/distance): a finding.
+   Also the sensitivity at the fold point of the PRL family
    (:func:`completeness.analysis.scan.fold_scan`, delta = 1e-4..1e-1 Å): the exponent ``k`` of
    ``d(X(0), X(delta)) ~ delta**k`` (2 = quadratic, insensitive; 1 = linear).
 4. **efficiency** -- environments per second for values and for values + gradients on a seeded
@@ -63,6 +64,7 @@ from ..io import json_safe
 from . import criteria
 from .criteria import GRADIENT_TOLERANCE, INVARIANCE_TOLERANCE
 from .distance import verdicts
+from .inference import infer_body_order_and_parity
 
 __all__ = [
     "GLYPHS",
@@ -398,11 +400,15 @@ class Audit:
         lines.append("")
         for k, name in enumerate(names):
             user = self.descriptors[name]
-            flavour = (
-                f"{user.parity} {user.body_order}-body"
-                if user.body_order is not None and user.parity is not None
-                else "undeclared body order/parity"
-            )
+            if user.body_order is not None and user.parity is not None:
+                flavour = f"{user.parity} {user.body_order}-body"
+            else:  # what the report card infers, from the same verdicts
+                inferred = infer_body_order_and_parity(self.verdicts[name], self.pairs)
+                flavour = "undeclared body order/parity" + (
+                    ""
+                    if inferred is None
+                    else f"; inferred {inferred['parity']} {inferred['body_order']}-body"
+                )
             lines.append(f"{k + 1:>3}  {name} ({flavour})")
         lines.append("")
         lines.append(_LEGEND)

@@ -56,15 +56,18 @@ class SearchSettings:
 def search_settings(
     descriptor,
     n_neighbours,
-    species,
-    centre_species,
-    inner_radius,
-    outer_radius,
-    min_neighbour_distance,
-    min_separation,
-    max_iterations,
+    *,
+    species=None,
+    centre_species=6,
+    inner_radius=None,
+    outer_radius=None,
+    min_neighbour_distance=None,
+    min_separation=None,
+    max_iterations=400,
     min_radial_spread=0.0,
 ) -> SearchSettings:
+    """The checked :class:`SearchSettings` of a search (the arguments of
+    :func:`~completeness.analysis.discovery.discover` that shape it)."""
     from ..distance import NEIGHBOUR_FRACTION
 
     if isinstance(n_neighbours, bool) or not isinstance(n_neighbours, (int, np.integer)):
