@@ -16,7 +16,10 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    max(claim.equal_up_to_so3)`` over all resolved environment pairs (SO(3)); likewise the
    lowest body order at which a difference is missed (``1 + min`` over degenerate pairs). A
    pair the claim says the descriptor cannot resolve, and that it resolves, is a contradiction;
-   a pair it could resolve but does not is a basis-limited finding.
+   a pair it could resolve but does not is a basis-limited finding. A median noise floor above
+   ``SINGLE_PRECISION_FLOOR`` (float32's epsilon / 100 = 1.2e-9; float64 floors are ~1e-15) is
+   a finding: the descriptor computes in single precision, and pairs closer than ~100x that
+   floor cannot read as resolved.
 3. **continuity** -- the jump when an atom crosses the cutoff: the relative distance between the
    environment with a neighbour at ``cutoff - eps`` and at ``cutoff + eps``, for eps = 1e-4 and
    1e-6 Å. Continuous when the jump shrinks by at least 10x between the two (it scales with eps
