@@ -1,9 +1,10 @@
-"""Misbehaving descriptors of tests/test_user_descriptor_fence.py, in a module of their own: a
-child process that runs one under a timeout imports only this (numpy), not the test module."""
+"""Misbehaving user descriptors of the fence and CLI tests, in a module of their own: a child
+process that runs one under a timeout imports only this (numpy), not a test module."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 
@@ -39,3 +40,16 @@ def raising(positions, numbers):
 
 def one_per_atom(positions, numbers):
     return np.ones(len(positions))
+
+
+def stubborn(positions, numbers):
+    """Starts a process of its own, writes both process ids to pids.txt, then ignores every
+    exception (no signal handler can stop it)."""
+    helper = subprocess.Popen(["sleep", "600"])
+    with open("pids.txt", "w") as stream:
+        stream.write(f"{os.getpid()} {helper.pid}")
+    while True:
+        try:
+            time.sleep(600)
+        except BaseException:  # (the point of this descriptor)
+            pass

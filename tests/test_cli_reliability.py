@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 import time
 from pathlib import Path
 
@@ -19,47 +18,13 @@ import pytest
 
 from completeness.cli import _common, build_parser, main
 
-USER_MODULE = textwrap.dedent(
-    """
-    import sys, time
-    import numpy as np
-
-    def first_distance(positions, numbers):
-        return np.sort(np.linalg.norm(positions[1:] - positions[0], axis=1))[:2]
-
-    def prints(positions, numbers):
-        print("a line on stdout from the descriptor")
-        return first_distance(positions, numbers)
-
-    def exits(positions, numbers):
-        sys.exit(3)
-
-    def interrupts(positions, numbers):
-        raise KeyboardInterrupt
-
-    def sleeps(positions, numbers):
-        time.sleep(600)
-
-    def stubborn(positions, numbers):  # starts a process, then ignores every exception
-        import os, subprocess
-        helper = subprocess.Popen(["sleep", "600"])
-        with open("pids.txt", "w") as stream:
-            stream.write(f"{os.getpid()} {helper.pid}")
-        while True:
-            try:
-                time.sleep(600)
-            except BaseException:
-                pass
-    """
-)
-
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    """A directory with a structure, a tiny-cell structure, a study config and a user module."""
+    """A directory with a structure, a tiny-cell structure and a study config; the user's
+    descriptors are those of ``tests/fenced_descriptors.py`` (importable here, like any module on
+    the path)."""
     monkeypatch.chdir(tmp_path)
-    module = f"user_descriptors_{tmp_path.name.replace('-', '_')}"
-    (tmp_path / f"{module}.py").write_text(USER_MODULE)
     rng = np.random.default_rng(0)
     positions = np.vstack([[0, 0, 0], rng.normal(size=(5, 3))])
     positions[1:] *= 1.6 / np.linalg.norm(positions[1:], axis=1)[:, None]
@@ -79,7 +44,7 @@ def workdir(tmp_path, monkeypatch):
         "[fixed]\ncutoff = 5.0\ndensity_width = 0.5\n[grid]\nn_radial = [2]\nmax_angular = [1]\n"
     )
     Path("adir").mkdir()
-    return tmp_path, module
+    return tmp_path, "fenced_descriptors"
 
 
 def run(argv, capsys, workdir):
@@ -213,20 +178,20 @@ def test_atomic_numbers_outside_the_table_are_refused(number, capsys, workdir):
 
 def test_a_printing_descriptor_keeps_json_on_stdout_valid(capfd, workdir):
     _, module = workdir
-    code = main(["audit", "--descriptor", f"{module}:prints", "--no-timings", "--json", "-"])
+    code = main(["audit", "--descriptor", f"{module}:printing", "--no-timings", "--json", "-"])
     out, err = capfd.readouterr()
     assert code == 0
     data = json.loads(out)  # valid JSON: the descriptor's prints went to stderr
     assert data["cards"] or data["verdicts"]
-    assert "a line on stdout from the descriptor" in err
+    assert "python print" in err
 
 
 @pytest.mark.parametrize(
     "attr, options, code, message",
     [
-        ("exits", [], 2, r"called sys\.exit\(3\)"),
-        ("sleeps", ["--timeout", "0.5"], 2, r"did not return within 0\.5 s"),
-        ("interrupts", [], 130, "interrupted"),
+        ("exiting", [], 2, r"called sys\.exit\(3\)"),
+        ("sleeping", ["--timeout", "0.5"], 2, r"did not return within 0\.5 s"),
+        ("interrupted", [], 130, "interrupted"),
     ],
 )
 def test_a_misbehaving_descriptor_stops_cleanly(attr, options, code, message, capsys, workdir):
