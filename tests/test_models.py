@@ -219,8 +219,15 @@ def test_nequip_trained_deployed_loaded_and_audited(tmp_path, training_set):
     np.testing.assert_allclose(single, both.compute(training_set[0]).values, atol=1e-5)
     with pytest.raises(InputError, match="built for atomic numbers"):
         first.compute(ase.Atoms("N2", positions=[[0, 0, 0], [0, 0, 1.1]]))
-    with pytest.raises(InputError, match="deployed file"):
-        load_model(model, "nequip")
+    from completeness.descriptors import adapt
+
+    for given in (lambda: load_model(model, "nequip"), lambda: adapt(model)):
+        with pytest.raises(InputError, match="deployed file"):
+            given()
+    # without parity, e3nn's "0e" channels can be pseudoscalars: declared SO(3) only
+    unsigned = build_nequip(cutoff=4.0, n_layers=1, max_angular=1, width=2, parity=False)
+    save_model(unsigned, tmp_path / "unsigned.pth")
+    assert load_model(tmp_path / "unsigned.pth", "nequip").parity == "SO(3)"
     with pytest.raises(InputError, match="nequip-deploy build"):
         load_model(training_set_file(tmp_path, training_set), "nequip")
 

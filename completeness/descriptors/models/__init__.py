@@ -19,6 +19,7 @@ model_type      library (extra)              file
 A model object already in memory (a ``mace.modules`` model, a SchNetPack
 ``NeuralNetworkPotential``, a metatomic ``AtomisticModel``) is adapted the same way by
 :func:`completeness.descriptors.adapt` (every layer's features; the adapter works on a copy).
+A NequIP model is read from its deployed file only (its metadata maps species to types).
 
 Each library is imported only when its adapter is used; install it with
 ``pip install torch==2.13.0 'completeness[mace]'`` (the CPU build of torch first, so that the
@@ -81,8 +82,12 @@ def adapter_rules() -> list:
         name = type(obj).__name__
         return module_of(obj).startswith("metatomic.torch") and name == "AtomisticModel"
 
+    def is_nequip(obj) -> bool:  # refused with a line that says to deploy it and give the file
+        return module_of(obj).startswith("nequip.") and is_torch_module(obj)
+
     return [
         (is_mace, lambda obj: load_model(obj, "mace")),
         (is_schnetpack, lambda obj: load_model(obj, "schnetpack")),
         (is_metatomic, lambda obj: load_model(obj, "metatomic")),
+        (is_nequip, lambda obj: load_model(obj, "nequip")),
     ]
