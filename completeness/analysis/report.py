@@ -40,11 +40,12 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    (:func:`completeness.analysis.scan.fold_scan`, delta = 1e-4..1e-1 Å): the exponent ``k`` of
    ``d(X(0), X(delta)) ~ delta**k`` (2 = quadratic, insensitive; 1 = linear).
 4. **efficiency** -- environments per second for values and for values + gradients on a seeded
-   benchmark set (centre + 12 neighbours uniform in a 4 Å ball; 64 environments for values, 8
-   with gradients), and the exponent ``p`` of ``time ~ n_neighbours**p`` over 4..32 neighbours
-   (16 environments each; best of two runs, one when a run takes over 0.25 s). Timings are
-   machine dependent: they are kept apart (``ReportCard.timings``) so everything else is
-   reproducible bit for bit.
+   benchmark set (centre + 12 neighbours uniform in a 4 Å ball; up to 128 environments for
+   values, 32 with gradients), and the exponent ``p`` of ``time ~ n_neighbours**p`` over 8..64
+   neighbours (up to 64 environments each). Each batch is sized to take about 0.05 s (at least
+   4 environments), so a slow descriptor is timed on fewer environments; best of two runs, one
+   when a run takes over 0.25 s. Timings are machine dependent: they are kept apart
+   (``ReportCard.timings``) so everything else is reproducible bit for bit.
 5. **structure** -- fixed length (the same ``n_features`` for 2, 6 and 20 neighbours), and
    ``n_features`` for 1..4 species with the exponent ``q`` of ``n_features ~ n_species**q``.
 6. **generality** -- several species (4 in one environment), a periodic cell (diamond Si, every
