@@ -449,7 +449,7 @@ def hardware_section(n_environments, repeats):
     expansion = descriptor._expansion()
     neighbourhoods = build_neighbourhoods(systems, CUTOFF, [0])
     species = np.array([6])
-    dense, species_index, terms, _ = expansion._dense(neighbourhoods, species, True)
+    dense, species_index, terms, _ = expansion.dense(neighbourhoods, species, True)
     channels = dense.reshape(n_environments, N_RADIAL, -1)
 
     def gradients():
@@ -463,7 +463,7 @@ def hardware_section(n_environments, repeats):
 
     stages = {
         "neighbour list": lambda: build_neighbourhoods(systems, CUTOFF, [0]),
-        "expansion": lambda: expansion._dense(neighbourhoods, species, True),
+        "expansion": lambda: expansion.dense(neighbourhoods, species, True),
         "values": lambda: _power_spectrum_values(channels, MAX_ANGULAR),
         "gradients": gradients,
     }

@@ -17,9 +17,6 @@ MAX_FUNCTION_LINES = 80
 PENDING = {
     "analysis/distance.py": "module (verdicts, issue 14, is rewriting it)",
     "oracle.py": "module; congruent, wl_distinguishing_iteration (verdicts, issue 14)",
-    "descriptors/correlations.py": "module; _bispectrum_plan, _run (performance, issue 15)",
-    "descriptors/networks.py": "module; _node_outputs (performance, issue 15)",
-    "descriptors/mbtr.py": "_k3 (performance, issue 15)",
     "environments.py": "build_neighbourhoods (performance and reliability change it now)",
     "descriptors/base.py": "module (descriptor-api, issues 16/18, is extending the base now)",
 }

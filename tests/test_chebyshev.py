@@ -8,7 +8,7 @@ import pytest
 from descriptor_helpers import SPECIES, centre_distance, random_cluster, scaled_pair
 from numpy.polynomial import chebyshev as npcheb
 
-from completeness.descriptors import ChebyshevDescriptor, symmetry_functions
+from completeness.descriptors import ChebyshevDescriptor, neighbour_sums
 from completeness.descriptors.chebyshev import chebyshev_polynomials, typespins
 from completeness.testing import assert_gradients, relative_difference
 
@@ -139,7 +139,7 @@ def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):
     systems = [random_cluster(seed, n_neighbours=4 + seed) for seed in range(4)]
     d = descriptor()
     single = [d.compute(s, centers=[0, 1], gradients=True) for s in systems]
-    monkeypatch.setattr(symmetry_functions, "MAX_TRIPLETS_PER_CHUNK", 2)
+    monkeypatch.setattr(neighbour_sums, "MAX_TRIPLETS_PER_CHUNK", 2)
     batch = d.compute(systems, centers=[0, 1], gradients=True)
     np.testing.assert_allclose(batch.values, np.concatenate([f.values for f in single]), rtol=1e-14)
     for k, (f, s) in enumerate(zip(single, systems, strict=True)):

@@ -16,6 +16,7 @@ from completeness.descriptors import (
     PowerSpectrum,
     RadialSpectrum,
 )
+from completeness.descriptors.clebsch_gordan import real_clebsch_gordan
 from completeness.descriptors.spherical_expansion import SphericalExpansion
 from completeness.environments import build_neighbourhoods
 from completeness.testing import assert_gradients, random_cluster, relative_difference
@@ -72,6 +73,61 @@ def test_bispectrum_gradients_uneven_neighbour_counts():
         n = len(system)
         np.testing.assert_allclose(features.gradients[k, :n], single.gradients[0], atol=1e-15)
     assert_gradients(descriptor, atoms[1], centers=[0], rtol=1e-6)
+
+
+def _bispectrum_by_the_product_rule(descriptor, systems):
+    """Values and pair gradients from the expansion and its pair gradients, feature by feature:
+    ``dB/dr_p = sum_j sum_m dB/dc_{t_j m} dc_{t_j m}/dr_p`` with each partial an einsum."""
+    neighbourhoods = build_neighbourhoods(systems, descriptor.cutoff, centers=[0])
+    species = np.unique(np.concatenate([s.numbers for s in systems]))
+    n_radial = descriptor.n_radial
+    expansion = SphericalExpansion(
+        descriptor.cutoff, n_radial, descriptor.max_angular, descriptor.density_width
+    ).compute(neighbourhoods, species, gradients=True)
+    coefficients = [c.reshape(len(c), -1, c.shape[-1]) for c in expansion.coefficients]
+    values, gradients = [], []
+    pairs = np.arange(neighbourhoods.n_pairs)
+    for name in descriptor.feature_names(species):
+        channels = [
+            (int(np.searchsorted(species, int(a))) * n_radial + int(n), int(l))
+            for a, n, l in re.findall(r"\(a(\d+),n(\d+),l(\d+)\)", name)
+        ]
+        tensor = real_clebsch_gordan(*(l for _, l in channels))
+        c1, c2, c3 = (coefficients[l][:, k] for k, l in channels)
+        values.append(np.einsum("abc,sa,sb,sc->s", tensor, c1, c2, c3))
+        partials = (
+            np.einsum("abc,sb,sc->sa", tensor, c2, c3),
+            np.einsum("abc,sa,sc->sb", tensor, c1, c3),
+            np.einsum("abc,sa,sb->sc", tensor, c1, c2),
+        )
+        gradient = np.zeros((neighbourhoods.n_pairs, 3))
+        for (k, l), g in zip(channels, partials, strict=True):
+            own = expansion.pair_species_index == k // n_radial
+            dc = expansion.pair_gradients[l][pairs, :, k % n_radial]  # (P, 3, 2l+1)
+            gradient += own[:, None] * np.einsum("pxm,pm->px", dc, g[neighbourhoods.pair_sample])
+        gradients.append(gradient)
+    return np.stack(values, axis=1), np.stack(gradients, axis=2)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_bispectrum_gradients_equal_the_product_rule(monkeypatch, compiled):
+    from completeness.descriptors import _kernels
+
+    if compiled:
+        pytest.importorskip("numba", reason="the compiled kernels need the 'fast' extra")
+        monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 0)
+        monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")
+    # three species, one sample with one neighbour, one without any, uneven counts
+    systems = [random_environment(seed, n) for seed, n in ((20, 6), (21, 1), (22, 9))]
+    systems.append(ase.Atoms("O", positions=[[0.0, 0.0, 0.0]]))
+    descriptor = Bispectrum(cutoff=3.0, n_radial=2, max_angular=3, include_pseudoscalar=True)
+    features = descriptor.compute(systems, centers=[0], gradients=True)
+    values, gradients = _bispectrum_by_the_product_rule(descriptor, systems)
+    scale = np.abs(gradients).max()
+    assert np.abs(features.values - values).max() <= 1e-13 * np.abs(values).max()
+    assert np.abs(features.pair_gradients - gradients).max() <= 1e-13 * scale
 
 
 @pytest.mark.parametrize("nu", [1, 2, 3, 4])

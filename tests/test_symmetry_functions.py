@@ -9,8 +9,8 @@ from descriptor_helpers import centre_distance, scaled_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from completeness.descriptors import SymmetryFunctions, symmetry_functions
-from completeness.descriptors.symmetry_functions import pair_triplets, sample_chunks
+from completeness.descriptors import SymmetryFunctions, neighbour_sums
+from completeness.descriptors.neighbour_sums import pair_triplets, sample_chunks
 from completeness.testing import (
     assert_gradients,
     assert_invariant,
@@ -210,7 +210,7 @@ def test_batches_split_into_chunks_match_one_system_at_a_time(monkeypatch):
     systems = [random_cluster(seed, n_neighbours=4 + seed) for seed in range(4)]
     descriptor = full()
     single = [descriptor.compute(s, centers=[0, 1], gradients=True) for s in systems]
-    monkeypatch.setattr(symmetry_functions, "MAX_TRIPLETS_PER_CHUNK", 7)
+    monkeypatch.setattr(neighbour_sums, "MAX_TRIPLETS_PER_CHUNK", 7)
     batch = descriptor.compute(systems, centers=[0, 1], gradients=True)
     np.testing.assert_allclose(batch.values, np.concatenate([f.values for f in single]), rtol=1e-14)
     for k, (f, s) in enumerate(zip(single, systems, strict=True)):

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..environments import InputError, check_systems
 from .base import Descriptor, Features
+from .wrappers._base import peer_features, sample_rows
 from .wrappers.dscribe import DscribeBase
 
 __all__ = ["AseCalculator", "DscribeObject", "FeatomicCalculator", "adapt", "register_adapter"]
@@ -244,24 +245,15 @@ class FeatomicCalculator:
 
     def compute(self, systems, *, centers=None, gradients: bool = False) -> Features:
         from ..environments import centres_per_system
-        from .wrappers._base import peer_features
-        from .wrappers.featomic import key_labels, selected_samples, to_dense
+        from .wrappers.featomic import compute_selected, to_dense
 
         systems = check_systems(systems)
         centres = centres_per_system(systems, centers)
         species = [int(z) for z in np.unique(np.concatenate([a.numbers for a in systems]))]
         names, rows = self._keys(species)
-        tensor = self.calculator().compute(
-            systems,
-            selected_samples=selected_samples(centres),
-            selected_keys=key_labels(names, rows),
-            gradients=["positions"] if gradients else None,
-        )
+        tensor = compute_selected(self.calculator(), names, rows, systems, centres, gradients)
         values, grads, feature_names = to_dense(tensor, centres, systems, gradients)
-        samples = np.array(
-            [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
-        ).reshape(-1, 2)
-        return peer_features(self, values, grads, samples, feature_names)
+        return peer_features(self, values, grads, sample_rows(centres), feature_names)
 
     def get_params(self, deep: bool = True) -> dict:
         return {"calculator": self.calculator_class, "parameters": self.parameters}
@@ -332,11 +324,10 @@ class AseCalculator:
             per_atom = np.asarray(self.calculator.get_property(self.property, copy), dtype=float)
             rows.append(per_atom.reshape(len(copy), -1)[np.asarray(cs, dtype=np.int64)])
         values = np.concatenate(rows) if rows else np.zeros((0, 1))
-        samples = np.array(
-            [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
-        ).reshape(-1, 2)
         names = tuple(f"{self.property}[{k}]" for k in range(values.shape[1]))
-        return Features(values=values, samples=samples, feature_names=names, descriptor=self.name)
+        return Features(
+            values=values, samples=sample_rows(centres), feature_names=names, descriptor=self.name
+        )
 
 
 register_adapter(_is_ase_calculator, AseCalculator)

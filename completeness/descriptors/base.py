@@ -300,9 +300,14 @@ class Descriptor(TransformerMixin, BaseEstimator):
         species=Species(),
     )
 
+    #: Set to True in the body of a base class that is not a descriptor by itself (like a
+    #: private base, it is not registered; its subclasses are unless they set it again).
+    abstract_base: bool = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):  # private bases are not user-facing descriptors
+        # private and abstract bases are not user-facing descriptors
+        if not cls.__name__.startswith("_") and not cls.__dict__.get("abstract_base", False):
             _REGISTRY[cls.__name__] = cls
 
     # ---- to implement ------------------------------------------------------------------------

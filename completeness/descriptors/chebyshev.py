@@ -25,16 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..environments import InputError, Neighbourhoods
-from . import symmetry_functions
 from .base import Descriptor
 from .hypers import Integer, Real, declare
-from .symmetry_functions import (
-    cosine_cutoff,
-    pair_triplets,
-    sample_chunks,
-    scatter_rows,
-    triplet_pair_gradients,
-)
+from .neighbour_sums import scatter_rows, triplet_chunks
+from .symmetry_functions import cosine_cutoff
 
 __all__ = ["ChebyshevDescriptor", "chebyshev_polynomials", "typespins"]
 
@@ -193,28 +187,17 @@ class ChebyshevDescriptor(Descriptor):
         columns = [slice(n_radial, block)]
         if weighted:
             columns.append(slice(block + n_radial, 2 * block))
-        for s0, s1 in sample_chunks(
-            neighbourhoods.pair_offsets, symmetry_functions.MAX_TRIPLETS_PER_CHUNK
-        ):
-            p0 = neighbourhoods.pair_offsets[s0]
-            p1 = neighbourhoods.pair_offsets[s1]
-            first, second = pair_triplets(neighbourhoods.pair_offsets[s0 : s1 + 1] - p0)
-            if len(first) == 0:
-                continue
-            a = neighbourhoods.pair_vectors[first + p0]
-            b = neighbourhoods.pair_vectors[second + p0]
-            ra = neighbourhoods.pair_distances[first + p0]
-            rb = neighbourhoods.pair_distances[second + p0]
+        for chunk in triplet_chunks(neighbourhoods):
+            a, b, ra, rb = chunk.a, chunk.b, chunk.ra, chunk.rb
             fa, dfa = cosine_cutoff(ra, angular_cutoff)
             fb, dfb = cosine_cutoff(rb, angular_cutoff)
             cos = np.einsum("tx,tx->t", a, b) / (ra * rb)
             t, dt = chebyshev_polynomials(cos, n_angular - 1)
             weight = fa * fb
             terms = t * weight[:, None]
-            sample = neighbourhoods.pair_sample[first + p0] - s0
             spins = [None]
             if weighted:
-                spins.append(spin[first + p0] * spin[second + p0])
+                spins.append(spin[chunk.first + chunk.p0] * spin[chunk.second + chunk.p0])
             if gradients:
                 # d cos/da = -cos/ra^2 a + b/(ra rb), d cos/db = -cos/rb^2 b + a/(ra rb);
                 # d weight/da = f'(ra) f(rb)/ra a, d weight/db = f(ra) f'(rb)/rb b
@@ -222,17 +205,16 @@ class ChebyshevDescriptor(Descriptor):
                 cross = along / (ra * rb)[:, None]
                 own_a = along * (-cos / ra**2)[:, None] + t * (dfa * fb / ra)[:, None]
                 own_b = along * (-cos / rb**2)[:, None] + t * (fa * dfb / rb)[:, None]
-                row_vectors = neighbourhoods.pair_vectors[p0:p1]
             for cols, w in zip(columns, spins, strict=True):
                 scale = 1.0 if w is None else w[:, None]
-                values[s0:s1, cols] = scatter_rows(sample, s1 - s0, terms * scale)
+                values[chunk.s0 : chunk.s1, cols] = chunk.channel_values(
+                    chunk.sample, 1, terms * scale
+                )
                 if gradients:
-                    pair_gradients[p0:p1, :, cols] = triplet_pair_gradients(
-                        a,
-                        b,
-                        first,
-                        second,
-                        row_vectors,
+                    pair_gradients[chunk.p0 : chunk.p1, :, cols] = chunk.pair_gradients(
+                        chunk.first,
+                        chunk.second,
+                        1,
                         (own_a * scale, cross * scale, own_b * scale, cross * scale),
                     )
         return values, pair_gradients

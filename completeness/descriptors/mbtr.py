@@ -47,14 +47,15 @@ import numpy as np
 from scipy.special import ndtr
 
 from ..environments import InputError, Neighbourhoods
-from . import symmetry_functions
+from . import neighbour_sums
 from .base import Descriptor
 from .hypers import Choice, Real, Rule, declare
-from .symmetry_functions import (
-    pair_triplets,
-    sample_chunks,
-    scatter_rows,
-    triplet_pair_gradients,
+from .neighbour_sums import (
+    TripletChunk,
+    channel_values,
+    radial_pair_gradients,
+    triplet_chunks,
+    unordered_channel,
 )
 
 __all__ = ["LocalMBTR", "polynomial_cutoff"]
@@ -283,9 +284,6 @@ class LocalMBTR(Descriptor):
 
     def _k2(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients: bool):
         grid = _grid(self.k2_grid)
-        n = grid[2]
-        n_species = len(species)
-        n_samples, n_pairs = neighbourhoods.n_samples, neighbourhoods.n_pairs
         r = neighbourhoods.pair_distances
         weight, d_weight = polynomial_cutoff(r, float(self.cutoff), float(self.cutoff_sharpness))
         if self.k2_weighting == "exponential":
@@ -298,130 +296,128 @@ class LocalMBTR(Descriptor):
             g, d_g = 1.0 / r, -1.0 / r**2
         gauss, d_gauss = _broadened(g, grid, gradients)
         channel = np.searchsorted(species, neighbourhoods.pair_species)
-        rows = neighbourhoods.pair_sample * n_species + channel
-        values = scatter_rows(rows, n_samples * n_species, gauss * weight[:, None])
-        values = values.reshape(n_samples, n_species * n)
+        values = channel_values(neighbourhoods, channel, len(species), gauss * weight[:, None])
         if not gradients:
             return values, None
         radial = d_gauss * (weight * d_g)[:, None] + gauss * d_weight[:, None]  # (P, n)
-        unit = neighbourhoods.pair_vectors / r[:, None]
-        out = np.zeros((n_pairs, 3, n_species * n))
-        columns = channel[:, None] * n + np.arange(n)
-        out[np.arange(n_pairs)[:, None, None], np.arange(3)[None, :, None], columns[:, None, :]] = (
-            unit[:, :, None] * radial[:, None, :]
-        )
-        return values, out
+        return values, radial_pair_gradients(neighbourhoods, channel, len(species), radial)
 
     def _k3(self, neighbourhoods, species, gradients, grid, values, pair_gradients):
+        """Fill ``values`` and ``pair_gradients`` with the k = 3 channels, chunk by chunk."""
         n = grid[2]
         n_species = len(species)
-        n_centre_channels = n_species * (n_species + 1) // 2
         n_channels = self._k3_channels(n_species)
-        cutoff, sharpness = float(self.cutoff), float(self.cutoff_sharpness)
-        exponential = self.k3_weighting == "exponential"
-        scale = float(self.k3_scale)
-        angle = self.k3_geometry == "angle"
         species_index = np.searchsorted(species, neighbourhoods.pair_species)
         # per triplet: 3 angles x ~6 arrays of n grid values (n ~ 50 -> ~10x ACSF's per triplet)
-        max_triplets = max(1, symmetry_functions.MAX_TRIPLETS_PER_CHUNK * 10 // max(n, 1))
-        for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, max_triplets):
-            p0 = neighbourhoods.pair_offsets[s0]
-            p1 = neighbourhoods.pair_offsets[s1]
-            first, second = pair_triplets(neighbourhoods.pair_offsets[s0 : s1 + 1] - p0)
-            if len(first) == 0:
-                continue
-            a = neighbourhoods.pair_vectors[first + p0]
-            b = neighbourhoods.pair_vectors[second + p0]
-            c = b - a  # r_jk
-            ra = neighbourhoods.pair_distances[first + p0]
-            rb = neighbourhoods.pair_distances[second + p0]
+        max_triplets = max(1, neighbour_sums.MAX_TRIPLETS_PER_CHUNK * 10 // max(n, 1))
+        for chunk in triplet_chunks(neighbourhoods, max_triplets):
+            c = chunk.b - chunk.a  # r_jk
             rc = np.sqrt(np.einsum("tx,tx->t", c, c))
-            # weight, shared by the three angles of the triangle (i, j, k); its gradient is
-            # dw/da = wa_own a + wa_cross b and dw/db = wb_own b + wb_cross a
-            fa, dfa = polynomial_cutoff(ra, cutoff, sharpness)
-            fb, dfb = polynomial_cutoff(rb, cutoff, sharpness)
-            weight = fa * fb
-            wa_own, wb_own = dfa * fb / ra, fa * dfb / rb
-            wa_cross = wb_cross = np.zeros_like(ra)
-            if exponential:
-                # d (ra + rb + rc)/da = a/ra - (b - a)/rc, d (ra + rb + rc)/db = b/rb + (b - a)/rc
-                decay = np.exp(-scale * (ra + rb + rc))
-                wa_own = (wa_own - scale * weight * (1 / ra + 1 / rc)) * decay
-                wb_own = (wb_own - scale * weight * (1 / rb + 1 / rc)) * decay
-                wa_cross = wb_cross = scale * weight / rc * decay
-                weight = weight * decay
-
-            # the three angles, with d cos/da = alpha_a a + beta_a b, d cos/db = alpha_b b +
-            # beta_b a (from d cos(u, v)/du = v/(|u||v|) - cos u/|u|^2 and the chain rule)
-            inv_ab, inv_ac, inv_bc = 1 / (ra * rb), 1 / (ra * rc), 1 / (rb * rc)
-            cos_i = np.einsum("tx,tx->t", a, b) * inv_ab  # at the centre: (a, b)
-            cos_j = -np.einsum("tx,tx->t", a, c) * inv_ac  # at j: (-a, c)
-            cos_k = np.einsum("tx,tx->t", b, c) * inv_bc  # at k: (-b, -c)
-            angles = [
-                (cos_i, -cos_i / ra**2, inv_ab, -cos_i / rb**2, inv_ab),
-                (
-                    cos_j,
-                    2 * inv_ac - cos_j / ra**2 - cos_j / rc**2,
-                    cos_j / rc**2 - inv_ac,
-                    -cos_j / rc**2,
-                    cos_j / rc**2 - inv_ac,
-                ),
-                (
-                    cos_k,
-                    -cos_k / rc**2,
-                    cos_k / rc**2 - inv_bc,
-                    2 * inv_bc - cos_k / rb**2 - cos_k / rc**2,
-                    cos_k / rc**2 - inv_bc,
-                ),
-            ]
-
-            sa, sb = species_index[first + p0], species_index[second + p0]
-            high, low = np.maximum(sa, sb), np.minimum(sa, sb)
+            weights = self._k3_weights(chunk, rc)
+            sa = species_index[chunk.first + chunk.p0]
+            sb = species_index[chunk.second + chunk.p0]
+            n_centre_channels = n_species * (n_species + 1) // 2
             channels = [
-                high * (high + 1) // 2 + low,  # (a, X, b), a <= b
+                unordered_channel(sa, sb),  # (a, X, b), a <= b
                 n_centre_channels + sa * n_species + sb,  # (X, Zj, Zk), angle at j
                 n_centre_channels + sb * n_species + sa,  # (X, Zk, Zj), angle at k
             ]
-            sample = neighbourhoods.pair_sample[first + p0] - s0
-
             term_rows, term_values, rows_a, rows_b, parts = [], [], [], [], []
-            for (cos, alpha_a, beta_a, alpha_b, beta_b), channel in zip(
-                angles, channels, strict=True
-            ):
-                cos = np.clip(cos, -1.0, 1.0)
-                if angle:
-                    g = np.degrees(np.arccos(cos))
-                    with np.errstate(divide="ignore"):
-                        d_g = -(180.0 / np.pi) / np.sqrt(1.0 - cos * cos)
-                else:
-                    g, d_g = cos, np.ones_like(cos)
-                gauss, d_gauss = _broadened(g, grid, gradients)
-                term_rows.append(sample * n_channels + channel)
-                term_values.append(gauss * weight[:, None])
+            for angle, channel in zip(_k3_angles(chunk, c, rc), channels, strict=True):
+                gauss, along = self._k3_terms(angle[0], grid, weights[0], gradients)
+                term_rows.append(chunk.sample * n_channels + channel)
+                term_values.append(gauss * weights[0][:, None])
                 if gradients:
-                    along = d_gauss * (weight * d_g)[:, None]  # d term / d cos
-                    rows_a.append(first * n_channels + channel)
-                    rows_b.append(second * n_channels + channel)
-                    parts.append(
-                        (
-                            along * alpha_a[:, None] + gauss * wa_own[:, None],
-                            along * beta_a[:, None] + gauss * wa_cross[:, None],
-                            along * alpha_b[:, None] + gauss * wb_own[:, None],
-                            along * beta_b[:, None] + gauss * wb_cross[:, None],
-                        )
-                    )
-            summed = scatter_rows(
-                np.concatenate(term_rows), (s1 - s0) * n_channels, np.concatenate(term_values)
+                    rows_a.append(chunk.first * n_channels + channel)
+                    rows_b.append(chunk.second * n_channels + channel)
+                    parts.append(_k3_coefficients(angle, weights, gauss, along))
+            values[chunk.s0 : chunk.s1] = chunk.channel_values(
+                np.concatenate(term_rows), n_channels, np.concatenate(term_values)
             )
-            values[s0:s1] = summed.reshape(s1 - s0, n_channels * n)
             if gradients:
-                summed = triplet_pair_gradients(
-                    np.tile(a, (3, 1)),
-                    np.tile(b, (3, 1)),
+                pair_gradients[chunk.p0 : chunk.p1] = chunk.pair_gradients(
                     np.concatenate(rows_a),
                     np.concatenate(rows_b),
-                    np.repeat(neighbourhoods.pair_vectors[p0:p1], n_channels, axis=0),
+                    n_channels,
                     tuple(np.concatenate(x) for x in zip(*parts, strict=True)),
+                    a=np.tile(chunk.a, (3, 1)),
+                    b=np.tile(chunk.b, (3, 1)),
                 )
-                summed = summed.reshape(p1 - p0, n_channels, 3, n)
-                pair_gradients[p0:p1] = summed.transpose(0, 2, 1, 3).reshape(p1 - p0, 3, -1)
+
+    def _k3_weights(self, chunk: TripletChunk, rc: np.ndarray):
+        """``w3`` of each triangle ``(i, j, k)``, shared by its three angles, and its gradient
+        coefficients: ``(w, wa_own, wa_cross, wb_own, wb_cross)`` with ``dw/da = wa_own a +
+        wa_cross b`` and ``dw/db = wb_own b + wb_cross a``."""
+        cutoff, sharpness = float(self.cutoff), float(self.cutoff_sharpness)
+        ra, rb = chunk.ra, chunk.rb
+        fa, dfa = polynomial_cutoff(ra, cutoff, sharpness)
+        fb, dfb = polynomial_cutoff(rb, cutoff, sharpness)
+        weight = fa * fb
+        wa_own, wb_own = dfa * fb / ra, fa * dfb / rb
+        wa_cross = wb_cross = np.zeros_like(ra)
+        if self.k3_weighting == "exponential":
+            # d (ra + rb + rc)/da = a/ra - (b - a)/rc, d (ra + rb + rc)/db = b/rb + (b - a)/rc
+            scale = float(self.k3_scale)
+            decay = np.exp(-scale * (ra + rb + rc))
+            wa_own = (wa_own - scale * weight * (1 / ra + 1 / rc)) * decay
+            wb_own = (wb_own - scale * weight * (1 / rb + 1 / rc)) * decay
+            wa_cross = wb_cross = scale * weight / rc * decay
+            weight = weight * decay
+        return weight, wa_own, wa_cross, wb_own, wb_cross
+
+    def _k3_terms(self, cos: np.ndarray, grid, weight: np.ndarray, gradients: bool):
+        """The broadened geometry values of one angle of every triangle, ``(T, n)``, and (with
+        ``gradients``) the derivative of the weighted terms with respect to ``cos``."""
+        cos = np.clip(cos, -1.0, 1.0)
+        if self.k3_geometry == "angle":
+            g = np.degrees(np.arccos(cos))
+            with np.errstate(divide="ignore"):
+                d_g = -(180.0 / np.pi) / np.sqrt(1.0 - cos * cos)
+        else:
+            g, d_g = cos, np.ones_like(cos)
+        gauss, d_gauss = _broadened(g, grid, gradients)
+        if not gradients:
+            return gauss, None
+        return gauss, d_gauss * (weight * d_g)[:, None]
+
+
+def _k3_angles(chunk: TripletChunk, c: np.ndarray, rc: np.ndarray):
+    """The cosines of the three angles of each triangle (at the centre i, at j, at k; ``a =
+    r_ij``, ``b = r_ik``, ``c = r_jk``), each as ``(cos, alpha_a, beta_a, alpha_b, beta_b)``
+    with ``d cos/da = alpha_a a + beta_a b`` and ``d cos/db = alpha_b b + beta_b a`` (from ``d
+    cos(u, v)/du = v/(|u||v|) - cos u/|u|^2`` and the chain rule)."""
+    a, b, ra, rb = chunk.a, chunk.b, chunk.ra, chunk.rb
+    inv_ab, inv_ac, inv_bc = 1 / (ra * rb), 1 / (ra * rc), 1 / (rb * rc)
+    cos_i = np.einsum("tx,tx->t", a, b) * inv_ab  # at the centre: (a, b)
+    cos_j = -np.einsum("tx,tx->t", a, c) * inv_ac  # at j: (-a, c)
+    cos_k = np.einsum("tx,tx->t", b, c) * inv_bc  # at k: (-b, -c)
+    return [
+        (cos_i, -cos_i / ra**2, inv_ab, -cos_i / rb**2, inv_ab),
+        (
+            cos_j,
+            2 * inv_ac - cos_j / ra**2 - cos_j / rc**2,
+            cos_j / rc**2 - inv_ac,
+            -cos_j / rc**2,
+            cos_j / rc**2 - inv_ac,
+        ),
+        (
+            cos_k,
+            -cos_k / rc**2,
+            cos_k / rc**2 - inv_bc,
+            2 * inv_bc - cos_k / rb**2 - cos_k / rc**2,
+            cos_k / rc**2 - inv_bc,
+        ),
+    ]
+
+
+def _k3_coefficients(angle, weights, gauss, along):
+    """``(C_a, D_a, C_b, D_b)`` of :func:`~.neighbour_sums.triplet_pair_gradients` for the terms
+    ``w B(g(cos))`` of one angle: the angle's and the weight's gradients combined."""
+    _, alpha_a, beta_a, alpha_b, beta_b = angle
+    _, wa_own, wa_cross, wb_own, wb_cross = weights
+    return (
+        along * alpha_a[:, None] + gauss * wa_own[:, None],
+        along * beta_a[:, None] + gauss * wa_cross[:, None],
+        along * alpha_b[:, None] + gauss * wb_own[:, None],
+        along * beta_b[:, None] + gauss * wb_cross[:, None],
+    )

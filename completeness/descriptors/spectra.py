@@ -103,7 +103,7 @@ class RadialSpectrum(ExpansionHypers, Descriptor):
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         expansion = self._expansion()
-        dense, species_index, terms, _ = expansion._dense(neighbourhoods, species, gradients)
+        dense, species_index, terms, _ = expansion.dense(neighbourhoods, species, gradients)
         n_samples, n_species, n_radial, _ = dense.shape
         values = dense[..., 0].reshape(n_samples, n_species * n_radial)
         if not gradients:
@@ -176,7 +176,7 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         expansion = self._expansion()
-        dense, species_index, terms, _ = expansion._dense(neighbourhoods, species, gradients)
+        dense, species_index, terms, _ = expansion.dense(neighbourhoods, species, gradients)
         n_samples, n_species, n_radial, n_lm = dense.shape
         max_angular = int(self.max_angular)
         n_channels = n_species * n_radial

@@ -226,8 +226,14 @@ class SphericalExpansion:
             radial = radial * fc[:, None, None]
         return _PairTerms(radial, dradial, y, dy, directions)
 
-    def _dense(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
-        """``(c (n_samples, n_species, n_radial, (L+1)^2), species index (P,), pair terms)``.
+    def dense(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        """The coefficients as one dense array, with what the invariants' gradients need.
+
+        Returns ``(c, species_index, terms, l_of_lm)``: ``c`` (n_samples, n_species, n_radial,
+        (L+1)^2), the species index of each pair (P,), the per-pair radial functions and
+        harmonics (with their derivatives when ``gradients``) and the ``l`` of each ``lm``
+        column. The invariant descriptors (:mod:`~completeness.descriptors.spectra`,
+        :mod:`~completeness.descriptors.correlations`) build on it.
 
         The sum over the pairs of each (sample, species) channel is a batched matrix product
         per ``l``: ``c_l[k] = R_l[k]^T Y_l[k]`` with the pairs of channel ``k`` stacked (padded
@@ -293,7 +299,7 @@ class SphericalExpansion:
                 f"species must be sorted unique atomic numbers, got {species.tolist()}; "
                 "pass np.unique(...)"
             )
-        dense, species_index, terms, l_of_lm = self._dense(neighbourhoods, species, gradients)
+        dense, species_index, terms, l_of_lm = self.dense(neighbourhoods, species, gradients)
         blocks = [slice(l * l, (l + 1) ** 2) for l in range(max_angular + 1)]
         coefficients = [np.ascontiguousarray(dense[..., block]) for block in blocks]
         pair_gradients = None

@@ -18,155 +18,25 @@ sorted order, ``[G1, G2..., G3...]``; then for each unordered species pair, in t
 ``(0,0), (1,0), (1,1), (2,0), (2,1), (2,2), ...`` of species indices, ``[G4..., G5...]``. The
 centre's species is not encoded.
 
-The module also holds the triplet machinery shared with the Chebyshev and MBTR descriptors:
-:func:`pair_triplets` builds every unordered pair of neighbours of every sample with numpy
-(no Python loop over environments), :func:`scatter_rows` sums per-term contributions into
-samples or pairs with one sparse matrix product, and :func:`triplet_pair_gradients` sums
-triplet gradients into pairs using that they lie in the plane of the two pair vectors.
+The cosine cutoff :func:`cosine_cutoff` is shared with the Chebyshev descriptor; the sums over
+neighbour pairs and triplets are :mod:`completeness.descriptors.neighbour_sums`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse
 
 from ..environments import Neighbourhoods
 from .base import Descriptor
 from .hypers import Rule, declare
+from .neighbour_sums import (
+    channel_values,
+    radial_pair_gradients,
+    triplet_chunks,
+    unordered_channel,
+)
 
-__all__ = [
-    "MAX_TRIPLETS_PER_CHUNK",
-    "SymmetryFunctions",
-    "pair_triplets",
-    "sample_chunks",
-    "scatter_rows",
-    "triplet_pair_gradients",
-]
-
-
-# --------------------------------------------------------------------------------------------
-# shared helpers (also used by chebyshev.py and mbtr.py)
-# --------------------------------------------------------------------------------------------
-
-#: Triplets (neighbour pairs) processed at once; bounds the memory of per-triplet arrays
-#: (~ 100 MB for the descriptors here). Tests lower it to exercise the chunking.
-MAX_TRIPLETS_PER_CHUNK = 200_000
-
-
-def pair_triplets(pair_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every unordered pair ``(p, q)``, ``p < q``, of pairs belonging to the same sample.
-
-    Parameters
-    ----------
-    pair_offsets : (n_samples + 1,) int array
-        The pairs of sample ``s`` are ``pair_offsets[s]:pair_offsets[s + 1]``.
-
-    Returns
-    -------
-    first, second : (n_triplets,) int arrays of global pair indices, ``first < second``, sorted
-        by ``first`` (hence by sample).
-    """
-    pair_offsets = np.asarray(pair_offsets, dtype=np.int64)
-    counts = np.diff(pair_offsets)
-    n_pairs = int(pair_offsets[-1]) if pair_offsets.size else 0
-    if n_pairs == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    sample = np.repeat(np.arange(len(counts)), counts)
-    local = np.arange(n_pairs) - pair_offsets[sample]
-    partners = counts[sample] - 1 - local  # how many later pairs each pair is matched with
-    first = np.repeat(np.arange(n_pairs), partners)
-    starts = np.cumsum(partners) - partners
-    second = first + 1 + (np.arange(len(first)) - np.repeat(starts, partners))
-    return first, second
-
-
-def sample_chunks(pair_offsets: np.ndarray, max_triplets: int) -> list[tuple[int, int]]:
-    """Split samples into contiguous ranges holding at most ~``max_triplets`` neighbour pairs.
-
-    Bounds the memory of per-triplet gradient arrays; a single sample larger than the limit gets
-    a range of its own.
-    """
-    counts = np.diff(np.asarray(pair_offsets, dtype=np.int64))
-    n_samples = len(counts)
-    if n_samples == 0:
-        return []
-    cost = np.cumsum(counts * (counts - 1) // 2 + counts)
-    chunks = []
-    start = 0
-    while start < n_samples:
-        base = cost[start - 1] if start > 0 else 0
-        stop = int(np.searchsorted(cost, base + max_triplets, side="right"))
-        stop = min(max(stop, start + 1), n_samples)
-        chunks.append((start, stop))
-        start = stop
-    return chunks
-
-
-def scatter_rows(rows: np.ndarray, n_rows: int, data: np.ndarray) -> np.ndarray:
-    """``out[r] = sum of data[t] over t with rows[t] == r`` (a sparse matrix product).
-
-    ``data`` has shape ``(n_terms, ...)``; the result has shape ``(n_rows, ...)``.
-    """
-    n_terms = len(rows)
-    trailing = data.shape[1:]
-    if n_terms == 0:
-        return np.zeros((n_rows, *trailing))
-    matrix = scipy.sparse.csr_matrix(
-        (np.ones(n_terms), (rows, np.arange(n_terms))), shape=(n_rows, n_terms)
-    )
-    return np.asarray(matrix @ data.reshape(n_terms, -1)).reshape(n_rows, *trailing)
-
-
-def triplet_pair_gradients(
-    vectors_first: np.ndarray,
-    vectors_second: np.ndarray,
-    rows_first: np.ndarray,
-    rows_second: np.ndarray,
-    row_vectors: np.ndarray,
-    coefficients: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> np.ndarray:
-    """Sum triplet-term gradients into per-pair rows without (n_terms, 3, F) temporaries.
-
-    Every 3-body term ``F_t(a, b)`` of two pair vectors ``a`` (the term's first pair) and ``b``
-    (its second) has gradients in the plane of ``a`` and ``b``::
-
-        dF_t/da = C_a[t] a + D_a[t] b,        dF_t/db = C_b[t] b + D_b[t] a
-
-    so the derivative with respect to pair ``p`` is ``r_p (sum of C over the terms of p) +
-    sum of (partner vector) D``. The first sum is a plain scatter of ``(n_terms, F)`` arrays
-    multiplied by the row's own vector; the second is one sparse product whose entries are the
-    partner's coordinates.
-
-    Parameters
-    ----------
-    vectors_first, vectors_second : (T, 3) arrays ``a`` and ``b`` of every term
-    rows_first, rows_second : (T,) int arrays, the output row of the term's first / second pair
-    row_vectors : (n_rows, 3) array, the pair vector of each output row
-    coefficients : ``(C_a, D_a, C_b, D_b)``, each (T, F)
-
-    Returns
-    -------
-    (n_rows, 3, F) array
-    """
-    c_a, d_a, c_b, d_b = coefficients
-    n_rows, n_terms = len(row_vectors), len(rows_first)
-    own = scatter_rows(
-        np.concatenate([rows_first, rows_second]), n_rows, np.concatenate([c_a, c_b])
-    )
-    out = row_vectors[:, :, None] * own[:, None, :]
-    if n_terms == 0:
-        return out
-    axis = np.arange(3)
-    rows = np.concatenate(
-        [(rows_first[:, None] * 3 + axis).ravel(), (rows_second[:, None] * 3 + axis).ravel()]
-    )
-    columns = np.concatenate([np.repeat(np.arange(n_terms), 3), np.repeat(np.arange(n_terms), 3)])
-    columns[3 * n_terms :] += n_terms
-    partners = np.concatenate([vectors_second.ravel(), vectors_first.ravel()])
-    matrix = scipy.sparse.csr_matrix((partners, (rows, columns)), shape=(3 * n_rows, 2 * n_terms))
-    cross = np.asarray(matrix @ np.concatenate([d_a, d_b]))
-    return out + cross.reshape(n_rows, 3, -1)
+__all__ = ["SymmetryFunctions", "cosine_cutoff"]
 
 
 def cosine_cutoff(distances: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
@@ -313,23 +183,19 @@ class SymmetryFunctions(Descriptor):
         n_angular = len(g4) + len(g5)
         n_species_pairs = n_species * (n_species + 1) // 2
         n_features = n_species * n_radial + n_species_pairs * n_angular
-        n_samples = neighbourhoods.n_samples
-        n_pairs = neighbourhoods.n_pairs
-
         species_index = np.searchsorted(species, neighbourhoods.pair_species)
-        values = np.zeros((n_samples, n_features))
-        pair_gradients = np.zeros((n_pairs, 3, n_features)) if gradients else None
+        values = np.zeros((neighbourhoods.n_samples, n_features))
+        pair_gradients = np.zeros((neighbourhoods.n_pairs, 3, n_features)) if gradients else None
 
         # ---- radial: G1, G2, G3 per neighbour species -------------------------------------
+        offset = n_species * n_radial
         r = neighbourhoods.pair_distances
         fc, dfc = cosine_cutoff(r, cutoff)
         shifted = r[:, None] - g2[:, 1]
         gauss = np.exp(-g2[:, 0] * shifted**2)
         cosines = np.cos(r[:, None] * g3)
         radial = np.concatenate([fc[:, None], gauss * fc[:, None], cosines * fc[:, None]], axis=1)
-        rows = neighbourhoods.pair_sample * n_species + species_index
-        radial_block = scatter_rows(rows, n_samples * n_species, radial)
-        values[:, : n_species * n_radial] = radial_block.reshape(n_samples, -1)
+        values[:, :offset] = channel_values(neighbourhoods, species_index, n_species, radial)
         if gradients:
             d_radial = np.concatenate(
                 [
@@ -339,49 +205,28 @@ class SymmetryFunctions(Descriptor):
                 ],
                 axis=1,
             )
-            unit = neighbourhoods.pair_vectors / r[:, None]
-            columns = species_index[:, None] * n_radial + np.arange(n_radial)
-            pair_gradients[
-                np.arange(n_pairs)[:, None, None], np.arange(3)[None, :, None], columns[:, None, :]
-            ] = unit[:, :, None] * d_radial[:, None, :]
-
-        if n_angular == 0 or n_pairs == 0:
+            pair_gradients[:, :, :offset] = radial_pair_gradients(
+                neighbourhoods, species_index, n_species, d_radial
+            )
+        if n_angular == 0:
             return values, pair_gradients
 
         # ---- angular: G4, G5 per unordered species pair ----------------------------------
-        offset = n_species * n_radial
-        for s0, s1 in sample_chunks(neighbourhoods.pair_offsets, MAX_TRIPLETS_PER_CHUNK):
-            p0 = neighbourhoods.pair_offsets[s0]
-            p1 = neighbourhoods.pair_offsets[s1]
-            first, second = pair_triplets(neighbourhoods.pair_offsets[s0 : s1 + 1] - p0)
-            if len(first) == 0:
-                continue
-            first_global, second_global = first + p0, second + p0
-            a = neighbourhoods.pair_vectors[first_global]
-            b = neighbourhoods.pair_vectors[second_global]
-            block_values, coefficients = self._angular(a, b, g4, g5, cutoff, gradients)
-            sa = species_index[first_global]
-            sb = species_index[second_global]
-            high, low = np.maximum(sa, sb), np.minimum(sa, sb)
-            channel = high * (high + 1) // 2 + low
-            sample = neighbourhoods.pair_sample[first_global] - s0
-            summed = scatter_rows(
-                sample * n_species_pairs + channel, (s1 - s0) * n_species_pairs, block_values
+        for chunk in triplet_chunks(neighbourhoods):
+            block_values, coefficients = self._angular(chunk.a, chunk.b, g4, g5, cutoff, gradients)
+            channel = unordered_channel(
+                species_index[chunk.first + chunk.p0], species_index[chunk.second + chunk.p0]
             )
-            values[s0:s1, offset:] = summed.reshape(s1 - s0, -1)
+            rows = chunk.sample * n_species_pairs + channel
+            values[chunk.s0 : chunk.s1, offset:] = chunk.channel_values(
+                rows, n_species_pairs, block_values
+            )
             if gradients:
-                summed = triplet_pair_gradients(
-                    a,
-                    b,
-                    first * n_species_pairs + channel,
-                    second * n_species_pairs + channel,
-                    np.repeat(neighbourhoods.pair_vectors[p0:p1], n_species_pairs, axis=0),
+                pair_gradients[chunk.p0 : chunk.p1, :, offset:] = chunk.pair_gradients(
+                    chunk.first * n_species_pairs + channel,
+                    chunk.second * n_species_pairs + channel,
+                    n_species_pairs,
                     coefficients,
-                )
-                # (pairs, channel, 3, n_angular) -> (pairs, 3, channel * n_angular)
-                summed = summed.reshape(p1 - p0, n_species_pairs, 3, n_angular)
-                pair_gradients[p0:p1, :, offset:] = summed.transpose(0, 2, 1, 3).reshape(
-                    p1 - p0, 3, -1
                 )
         return values, pair_gradients
 

@@ -34,6 +34,7 @@ class PeerDescriptor(Descriptor):
     ``species_`` learned by ``fit``, else the atomic numbers present in one ``compute`` call.
     """
 
+    abstract_base = True
     library: str = ""
     peer_name: str = ""
     # the package's vocabulary, as every wrapper takes it (each wrapper adds its own)
@@ -80,10 +81,9 @@ class PeerDescriptor(Descriptor):
         centres = centres_per_system(systems, centers)
         species = self._species_list(systems)
         values, grads, names = self._peer_compute(systems, centres, species, bool(gradients))
-        samples = np.array(
-            [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
-        ).reshape(-1, 2)
-        return peer_features(self, values, grads if gradients else None, samples, names)
+        return peer_features(
+            self, values, grads if gradients else None, sample_rows(centres), names
+        )
 
     def compute_neighbourhoods(self, neighbourhoods, *, gradients: bool = False):
         raise InputError(
@@ -117,6 +117,13 @@ def _naming_system(species):
     positions = np.zeros((len(species), 3))
     positions[:, 0] = _NAMING_SPACING * np.arange(len(species))
     return ase.Atoms(numbers=species, positions=positions)
+
+
+def sample_rows(centres) -> np.ndarray:
+    """``(n_samples, 2)`` rows ``(system, centre)``: ``centres[k]`` of system ``k`` in order."""
+    return np.array(
+        [(k, int(c)) for k, cs in enumerate(centres) for c in cs], dtype=np.int64
+    ).reshape(-1, 2)
 
 
 def peer_features(descriptor, values, gradients, samples, names) -> Features:

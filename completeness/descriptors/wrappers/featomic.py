@@ -42,7 +42,7 @@ import itertools
 import numpy as np
 
 from ..hypers import Integer, Real, declare
-from ._base import PeerDescriptor
+from ._base import PeerDescriptor, sample_rows
 
 __all__ = [
     "FeatomicDensityCorrelations",
@@ -72,8 +72,30 @@ class _FeatomicSoap(PeerDescriptor):
             "center_atom_weight": float(self.center_atom_weight),
         }
 
-    def _radial_hypers(self):
-        return {"type": "Gto", "max_radial": int(self.n_radial) - 1}
+    def _basis_hypers(self):
+        radial = {"type": "Gto", "max_radial": int(self.n_radial) - 1}
+        if "max_angular" not in self.get_params():  # the radial spectrum: l = 0 only
+            return {"radial": radial, "spline_accuracy": self.spline_accuracy}
+        return {
+            "type": "TensorProduct",
+            "max_angular": int(self.max_angular),
+            "radial": radial,
+            "spline_accuracy": self.spline_accuracy,
+        }
+
+    def featomic_hypers(self) -> dict:
+        """The hyperparameters in featomic's own words (of the spherical expansion, for
+        :class:`FeatomicDensityCorrelations`)."""
+        return {
+            "cutoff": self._cutoff_hypers(),
+            "density": self._density_hypers(),
+            "basis": self._basis_hypers(),
+        }
+
+    def _compute_tensor(self, name, key_names, keys, systems, centres, gradients):
+        return compute_selected(
+            self._calculator(name), key_names, keys, systems, centres, gradients
+        )
 
     def _calculator(self, name: str):
         """featomic's calculator ``name``, cached on the instance (building one splines the
@@ -97,15 +119,22 @@ def key_labels(names, rows):
 
 
 def selected_samples(centres):
-    return key_labels(["system", "atom"], [[k, int(c)] for k, cs in enumerate(centres) for c in cs])
+    return key_labels(["system", "atom"], sample_rows(centres))
+
+
+def compute_selected(calculator, key_names, keys, systems, centres, gradients):
+    """A featomic calculator's TensorMap on the requested centres (``centres[k]`` of
+    ``systems[k]``) and the blocks ``keys`` (rows of ``key_names`` values)."""
+    return calculator.compute(
+        systems,
+        selected_samples=selected_samples(centres),
+        selected_keys=key_labels(key_names, keys),
+        gradients=["positions"] if gradients else None,
+    )
 
 
 def _row_index(centres):
-    return {(k, int(c)): row for row, (k, c) in enumerate(_pairs(centres))}
-
-
-def _pairs(centres):
-    return [(k, int(c)) for k, cs in enumerate(centres) for c in cs]
+    return {(k, c): row for row, (k, c) in enumerate(sample_rows(centres).tolist())}
 
 
 def _column_group(key) -> tuple:
@@ -208,24 +237,15 @@ class FeatomicSoapRadialSpectrum(_FeatomicSoap):
         self.spline_accuracy = spline_accuracy
         self.species = species
 
-    def featomic_hypers(self) -> dict:
-        """The hyperparameters in featomic's own words."""
-        return {
-            "cutoff": self._cutoff_hypers(),
-            "density": self._density_hypers(),
-            "basis": {"radial": self._radial_hypers(), "spline_accuracy": self.spline_accuracy},
-        }
-
     def _peer_compute(self, systems, centres, species, gradients):
-        calculator = self._calculator("SoapRadialSpectrum")
-        keys = key_labels(
-            ["center_type", "neighbor_type"], list(itertools.product(species, species))
-        )
-        tensor = calculator.compute(
+        keys = list(itertools.product(species, species))
+        tensor = self._compute_tensor(
+            "SoapRadialSpectrum",
+            ["center_type", "neighbor_type"],
+            keys,
             systems,
-            selected_samples=selected_samples(centres),
-            selected_keys=keys,
-            gradients=["positions"] if gradients else None,
+            centres,
+            gradients,
         )
         return to_dense(tensor, centres, systems, gradients)
 
@@ -264,33 +284,14 @@ class FeatomicSoapPowerSpectrum(_FeatomicSoap):
         self.spline_accuracy = spline_accuracy
         self.species = species
 
-    def featomic_hypers(self) -> dict:
-        """The hyperparameters in featomic's own words."""
-        return {
-            "cutoff": self._cutoff_hypers(),
-            "density": self._density_hypers(),
-            "basis": {
-                "type": "TensorProduct",
-                "max_angular": int(self.max_angular),
-                "radial": self._radial_hypers(),
-                "spline_accuracy": self.spline_accuracy,
-            },
-        }
-
     def _peer_compute(self, systems, centres, species, gradients):
-        calculator = self._calculator("SoapPowerSpectrum")
-        combos = [
+        names = ["center_type", "neighbor_1_type", "neighbor_2_type"]
+        keys = [
             (c, a, b)
             for c in species
             for a, b in itertools.combinations_with_replacement(species, 2)
         ]
-        keys = key_labels(["center_type", "neighbor_1_type", "neighbor_2_type"], combos)
-        tensor = calculator.compute(
-            systems,
-            selected_samples=selected_samples(centres),
-            selected_keys=keys,
-            gradients=["positions"] if gradients else None,
-        )
+        tensor = self._compute_tensor("SoapPowerSpectrum", names, keys, systems, centres, gradients)
         return to_dense(tensor, centres, systems, gradients)
 
 
@@ -335,37 +336,15 @@ class FeatomicDensityCorrelations(_FeatomicSoap):
     def body_order(self) -> int:  # nu-fold correlations are (nu + 1)-body
         return int(self.correlation_order) + 1
 
-    def featomic_hypers(self) -> dict:
-        """The hyperparameters of the spherical expansion in featomic's own words."""
-        return {
-            "cutoff": self._cutoff_hypers(),
-            "density": self._density_hypers(),
-            "basis": {
-                "type": "TensorProduct",
-                "max_angular": int(self.max_angular),
-                "radial": self._radial_hypers(),
-                "spline_accuracy": self.spline_accuracy,
-            },
-        }
-
     def _peer_compute(self, systems, centres, species, gradients):
         from featomic.clebsch_gordan import DensityCorrelations
 
-        expansion = self._calculator("SphericalExpansion")
-        density_keys = key_labels(
-            ["o3_lambda", "o3_sigma", "center_type", "neighbor_type"],
-            [
-                (l, 1, c, n)
-                for l in range(int(self.max_angular) + 1)
-                for c in species
-                for n in species
-            ],
-        )
-        density = expansion.compute(
-            systems,
-            selected_samples=selected_samples(centres),
-            selected_keys=density_keys,
-            gradients=["positions"] if gradients else None,
+        names = ["o3_lambda", "o3_sigma", "center_type", "neighbor_type"]
+        keys = [
+            (l, 1, c, n) for l in range(int(self.max_angular) + 1) for c in species for n in species
+        ]
+        density = self._compute_tensor(
+            "SphericalExpansion", names, keys, systems, centres, gradients
         )
         density = density.keys_to_properties("neighbor_type")
         correlations = DensityCorrelations(

@@ -1,0 +1,289 @@
+r"""Bispectrum values and pair gradients through the partial contractions of each position.
+
+For a feature :math:`f = (t_1, t_2, t_3)` of the block :math:`(l_1, l_2, l_3)`, the derivative
+with respect to the expansion at position :math:`j` is a Clebsch-Gordan contraction of the two
+other channels, e.g. :math:`G^3_f[m_3] = \partial B_f / \partial c_{t_3 m_3}
+= \sum_{m_1 m_2} C_{m_1 m_2 m_3} c_{t_1 m_1} c_{t_2 m_2}`: a function of the *pair of other
+channels* only, computed once per block and position on the grid of all channel pairs (a
+"grid"). With :math:`\partial c^a_{nlm} / \partial \mathbf r_p = \delta_{a a_p} [R'_{nl}
+\hat{\mathbf r}_p Y_{lm} + R_{nl} \nabla Y_{lm}]` (pair :math:`p`, neighbour species
+:math:`a_p`),
+
+.. math::
+
+    \frac{\partial B_f}{\partial \mathbf r_p} = \sum_{j=1}^{3} \delta_{a_j a_p}
+        \big[R'_{n_j l_j}(r_p)\, \hat{\mathbf r}_p\, U^j_f(p) + R_{n_j l_j}(r_p)\,
+        \mathbf V^j_f(p)\big],\qquad
+    U^j_f = \sum_m G^j_f[m]\, Y_{l_j m}(\hat{\mathbf r}_p),\quad
+    \mathbf V^j_f = \sum_m G^j_f[m]\, \nabla Y_{l_j m}(\mathbf r_p).
+
+:math:`U` and :math:`\mathbf V` are projected once per grid column (all grids of one
+:math:`l` side by side: one batched GEMM per :math:`l`, the pairs of a sample against that
+sample's grids), not once per feature, and never through a per-pair ``(channel, m)`` tensor;
+what is left is a few multiply-adds per output entry. They are done by a compiled kernel
+(numba, the ``fast`` extra, for large batches) or in numpy chunks; the two agree to round-off
+(tested). Two positions with equal :math:`l` share one grid up to a sign (the exchange symmetry
+of the CG tensor), so that grid is computed and projected once.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels import use_compiled
+from ..clebsch_gordan import real_clebsch_gordan
+from ..spherical_expansion import pad_segments, segment_padding, unpad_segments
+from .blocks import bispectrum_blocks
+from .common import outer_product, partial
+
+#: Entries of the projected grids (pairs x 4 x grid columns) per chunk of samples: the
+#: temporaries of a chunk stay in cache.
+CHUNK_ENTRIES = 2**19
+
+_COMPILED: dict = {}
+
+
+@dataclass(frozen=True)
+class GradientPlan:
+    """Index tables of the bispectrum gradients for one (max_angular, channels, parity).
+
+    ``grids[b][j]`` is ``(la, lb, tensor, alias, l_j, column)`` for position ``j`` of block
+    ``b``: the grid over the channel pairs of ``(la, lb)`` contracted with ``tensor`` (None
+    when ``alias = (earlier position, sign)`` reuses an earlier grid of the block), of order
+    ``l_j``, projected into columns ``column .. column + n_channels**2`` of the projections.
+    ``column``, ``radial_column``, ``channel_species`` and ``sign`` are ``(3, n_features)``:
+    per feature and position, the projection column, the column ``n * (L + 1) + l`` of the
+    radial tables, the species index of the channel and the sign of an aliased grid.
+    """
+
+    blocks: tuple
+    n_features: int
+    grids: tuple
+    group_start: tuple  # first projection column of each l
+    group_size: tuple  # projection columns of each l
+    column: np.ndarray
+    radial_column: np.ndarray
+    channel_species: np.ndarray
+    sign: np.ndarray
+
+
+def _orientations(ls):
+    """Per position: the l's of the two other channels and the CG tensor contracting them."""
+    l1, l2, l3 = ls
+    tensor = real_clebsch_gordan(l1, l2, l3)
+    return (
+        (l2, l3, tensor.transpose(1, 2, 0)),
+        (l1, l3, tensor.transpose(0, 2, 1)),
+        (l1, l2, tensor),
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def gradient_plan(max_angular: int, n_radial: int, n_channels: int, include_odd: bool):
+    """The :class:`GradientPlan` (cached)."""
+    blocks = bispectrum_blocks(max_angular, n_channels, include_odd)
+    group_size = [0] * (max_angular + 1)
+    grids, tables = [], []
+    for block in blocks:
+        oriented = _orientations(block.ls)
+        entries = []
+        for j, (la, lb, tensor) in enumerate(oriented):
+            alias = None
+            for i in range(j):  # equal l: the grid is +-1 times an earlier one
+                if block.ls[i] != block.ls[j] or entries[i][3] is not None:
+                    continue
+                for sign in (1.0, -1.0):
+                    if np.allclose(tensor, sign * oriented[i][2], rtol=0, atol=1e-14):
+                        alias = (i, sign)
+                if alias is not None:
+                    break
+            l_j = block.ls[j]
+            if alias is None:
+                column = group_size[l_j]
+                group_size[l_j] += n_channels**2
+                entries.append((la, lb, np.ascontiguousarray(tensor), None, l_j, column))
+            else:
+                entries.append((la, lb, None, alias, l_j, entries[alias[0]][5]))
+        grids.append(tuple(entries))
+        tables.append(_block_tables(block, entries, n_radial, n_channels, max_angular))
+    group_start = tuple(int(x) for x in np.cumsum([0, *group_size[:-1]]))
+    column, radial_column, channel_species, sign = (
+        np.concatenate([t[i] for t in tables], axis=1) for i in range(4)
+    )
+    for l in range(max_angular + 1):  # columns of each l-group -> columns of the projections
+        column[radial_column % (max_angular + 1) == l] += group_start[l]
+    return GradientPlan(
+        blocks,
+        int(column.shape[1]),
+        tuple(grids),
+        group_start,
+        tuple(group_size),
+        np.ascontiguousarray(column),
+        np.ascontiguousarray(radial_column),
+        np.ascontiguousarray(channel_species),
+        np.ascontiguousarray(sign),
+    )
+
+
+def _block_tables(block, entries, n_radial, n_channels, max_angular):
+    """``(column within its l-group, radial column, species, sign)``, each (3, block size)."""
+    k = block.channels
+    others = ((k[1], k[2]), (k[0], k[2]), (k[0], k[1]))
+    column = np.stack([entries[j][5] + a * n_channels + b for j, (a, b) in enumerate(others)])
+    radial_column = np.stack(
+        [(k[j] % n_radial) * (max_angular + 1) + block.ls[j] for j in range(3)]
+    )
+    species = np.stack([k[j] // n_radial for j in range(3)])
+    sign = np.array([[1.0 if e[3] is None else e[3][1]] for e in entries]) * np.ones(block.size)
+    return column.astype(np.int64), radial_column.astype(np.int64), species, sign
+
+
+def bispectrum_with_gradients(plan, per_l, terms, species_index, neighbourhoods, n_radial):
+    """``(values (S, F), pair gradients (P, 3, F))`` of the bispectrum (module docstring).
+
+    ``per_l[l]`` is ``(S, n_channels, 2l+1)``, ``terms`` the expansion's pair terms.
+    """
+    n_samples = neighbourhoods.n_samples
+    n_pairs = neighbourhoods.n_pairs
+    offsets = neighbourhoods.pair_offsets
+    values = np.empty((n_samples, plan.n_features))
+    pair_gradients = np.empty((n_pairs, 3, plan.n_features))
+    harmonics = np.concatenate([terms.harmonics[:, None, :], terms.harmonics_gradient], axis=1)
+    width = int(np.diff(offsets).max()) if n_samples else 0
+    chunk = max(1, CHUNK_ENTRIES // (4 * sum(plan.group_size) * max(width, 1)))
+    compiled = use_compiled(n_pairs, plan.n_features)
+    for first in range(0, n_samples, chunk):
+        samples = slice(first, min(first + chunk, n_samples))
+        pairs = slice(int(offsets[samples.start]), int(offsets[samples.stop]))
+        groups = _grids(plan, [c[samples] for c in per_l], values[samples])
+        if pairs.stop == pairs.start:
+            continue
+        projections = _project(
+            groups, harmonics[pairs], neighbourhoods.pair_sample[pairs] - first, plan
+        )
+        arguments = (
+            projections,
+            terms.radial[pairs].reshape(pairs.stop - pairs.start, -1),
+            terms.radial_derivative[pairs].reshape(pairs.stop - pairs.start, -1),
+            terms.directions[pairs],
+            species_index[pairs],
+            plan,
+        )
+        if compiled:
+            _assemble_compiled(*arguments, out=pair_gradients[pairs])
+        else:
+            pair_gradients[pairs] = _assemble(*arguments)
+    return values, pair_gradients
+
+
+def _grids(plan, per_l, values) -> list:
+    """The grids of a chunk, side by side per l (``(S, 2l+1, columns)``); fills ``values``."""
+    n_samples, n_channels, _ = per_l[0].shape
+    groups = [np.empty((n_samples, 2 * l + 1, size)) for l, size in enumerate(plan.group_size)]
+    outers: dict = {}
+    for block, entries in zip(plan.blocks, plan.grids, strict=True):
+        grids = []
+        for la, lb, tensor, alias, l_j, column in entries:
+            if alias is not None:
+                grids.append(grids[alias[0]] if alias[1] > 0 else -grids[alias[0]])
+                continue
+            if (la, lb) not in outers:
+                outers[la, lb] = outer_product(per_l[la], per_l[lb])
+            grid = partial(per_l[la], per_l[lb], tensor, outers[la, lb])
+            groups[l_j][:, :, column : column + n_channels**2] = grid.transpose(0, 2, 1)
+            grids.append(grid)
+        # B_f = sum_m (dB/dc_{t3})_m c_{t3 m}
+        k1, k2, k3 = block.channels
+        values[:, block.start : block.start + block.size] = np.einsum(
+            "sfq,sfq->sf",
+            np.take(grids[2], k1 * n_channels + k2, axis=1),
+            np.take(per_l[block.ls[2]], k3, axis=1),
+        )
+    return groups
+
+
+def _project(groups, harmonics, sample, plan) -> np.ndarray:
+    """``(P, 4, columns)``: each grid column against ``Y`` and ``grad Y`` of every pair."""
+    n_samples = groups[0].shape[0]
+    n_pairs = len(sample)
+    width, position = segment_padding(sample, n_samples)
+    padded = pad_segments(harmonics, sample, position, n_samples, width)  # (S, W, 4, lm)
+    projections = np.empty((n_samples, width * 4, sum(plan.group_size)))
+    for l, (start, size) in enumerate(zip(plan.group_start, plan.group_size, strict=True)):
+        if size:
+            y = padded[..., l * l : (l + 1) ** 2].reshape(n_samples, width * 4, 2 * l + 1)
+            projections[:, :, start : start + size] = np.matmul(y, groups[l])
+    projections = projections.reshape(n_samples, width, 4, -1)
+    return unpad_segments(projections, sample, position, n_pairs)
+
+
+def _assemble(projections, radial, dradial, directions, species_index, plan) -> np.ndarray:
+    """``(P, 3, F)`` pair gradients from the projections (numpy)."""
+    n_pairs = len(projections)
+    along = np.zeros((n_pairs, plan.n_features))
+    gradient = np.zeros((n_pairs, 3, plan.n_features))
+    several_species = bool(plan.channel_species.any())
+    for j in range(3):
+        r = radial[:, plan.radial_column[j]] * plan.sign[j]
+        dr = dradial[:, plan.radial_column[j]] * plan.sign[j]
+        if several_species:
+            own = plan.channel_species[j][None, :] == species_index[:, None]
+            r *= own
+            dr *= own
+        w = projections[:, :, plan.column[j]]
+        along += dr * w[:, 0]
+        gradient += r[:, None, :] * w[:, 1:]
+    gradient += directions[:, :, None] * along[:, None, :]
+    return gradient
+
+
+def _assemble_compiled(projections, radial, dradial, directions, species_index, plan, out):
+    if "assemble" not in _COMPILED:
+        import numba
+
+        _COMPILED["assemble"] = numba.njit(cache=True, nogil=True)(_assemble_python)
+    _COMPILED["assemble"](
+        np.ascontiguousarray(projections),
+        np.ascontiguousarray(radial),
+        np.ascontiguousarray(dradial),
+        np.ascontiguousarray(directions),
+        np.ascontiguousarray(species_index, dtype=np.int64),
+        plan.column,
+        plan.radial_column,
+        plan.channel_species,
+        plan.sign,
+        out,
+    )
+
+
+def _assemble_python(
+    projections, radial, dradial, directions, species_index, column, radial_column,
+    channel_species, sign, out,
+):  # fmt: skip
+    """The loop of :func:`_assemble`, one pair and feature at a time (compiled by numba)."""
+    n_features = column.shape[1]
+    for p in range(projections.shape[0]):
+        a = species_index[p]
+        d0 = directions[p, 0]
+        d1 = directions[p, 1]
+        d2 = directions[p, 2]
+        for f in range(n_features):
+            along = 0.0
+            g0 = 0.0
+            g1 = 0.0
+            g2 = 0.0
+            for j in range(3):
+                if channel_species[j, f] != a:
+                    continue
+                c = column[j, f]
+                r = radial[p, radial_column[j, f]] * sign[j, f]
+                along += dradial[p, radial_column[j, f]] * sign[j, f] * projections[p, 0, c]
+                g0 += r * projections[p, 1, c]
+                g1 += r * projections[p, 2, c]
+                g2 += r * projections[p, 3, c]
+            out[p, 0, f] = g0 + d0 * along
+            out[p, 1, f] = g1 + d1 * along
+            out[p, 2, f] = g2 + d2 * along
