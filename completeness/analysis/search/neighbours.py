@@ -49,6 +49,7 @@ __all__ = [
     "candidate_pairs",
     "exact_block",
     "feature_distances",
+    "nearest_neighbours",
     "query_in_blocks",
     "query_space",
     "resolve_index",
@@ -159,24 +160,15 @@ def candidate_pairs(
     """Unordered pairs ``(i < j)`` of rows of ``features``, (m, 2) sorted: ``j`` among the ``k``
     nearest neighbours of ``i`` or ``i`` among those of ``j``, both with the same centre
     species."""
-    parallel_options = dict(
-        backend=backend, n_workers=n_workers, scheduler=scheduler, progress=progress
-    )
+    options = dict(n_components=n_components, seed=seed, index=index, backend=backend)
+    options.update(n_workers=n_workers, scheduler=scheduler, progress=progress)
     keys = []
     n = len(features)
     for kind in np.unique(centre_species):
         members = np.flatnonzero(centre_species == kind)
         if len(members) < 2:
             continue
-        n_neighbours = min(k + 1, len(members))
-        if resolve_index(index, len(members)) == "exact":
-            points = query_space(features, members, n_components, seed)
-            nearest = _exact_neighbours(points, n_neighbours, parallel_options)
-        else:
-            components = n_components and max(n_components, APPROXIMATE_COMPONENTS)
-            points = query_space(features, members, components, seed)
-            nearest = _approximate_neighbours(points, n_neighbours, parallel_options)
-            nearest = _rerank(features, members, nearest, n_neighbours)
+        nearest = nearest_neighbours(features, members, min(k + 1, len(members)), **options)
         rows = np.repeat(np.arange(len(members)), nearest.shape[1])
         cols = nearest.reshape(-1)
         keep = (rows != cols) & (cols >= 0)
@@ -184,6 +176,34 @@ def candidate_pairs(
         keys.append(np.unique(np.minimum(a, b) * n + np.maximum(a, b)))
     keys = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
     return np.column_stack([keys // max(n, 1), keys % max(n, 1)]).astype(np.int64)
+
+
+def nearest_neighbours(
+    features,
+    members,
+    n_neighbours: int,
+    *,
+    n_components: int | None = 16,
+    seed: int = 0,
+    index: str = "auto",
+    backend: str = "serial",
+    n_workers: int | None = None,
+    scheduler=None,
+    progress: bool | None = None,
+) -> np.ndarray:
+    """The ``n_neighbours`` nearest rows of ``features[members]`` to each of them (the row itself
+    included), as (len(members), n_neighbours) positions in ``members``; -1 where the
+    approximate index found fewer."""
+    parallel_options = dict(
+        backend=backend, n_workers=n_workers, scheduler=scheduler, progress=progress
+    )
+    if resolve_index(index, len(members)) == "exact":
+        points = query_space(features, members, n_components, seed)
+        return _exact_neighbours(points, n_neighbours, parallel_options)
+    components = n_components and max(n_components, APPROXIMATE_COMPONENTS)
+    points = query_space(features, members, components, seed)
+    nearest = _approximate_neighbours(points, n_neighbours, parallel_options)
+    return _rerank(features, members, nearest, n_neighbours)
 
 
 def _exact_neighbours(points, n_neighbours, parallel_options) -> np.ndarray:

@@ -95,10 +95,10 @@ def search(
     timings = {}
     with _parallel_session(backend, n_workers, scheduler) as scheduler:
         options = dict(backend=backend, n_workers=n_workers, scheduler=scheduler, progress=progress)
+        with _timed(timings, "neighbours"):
+            fingerprints = _fingerprints(systems, sizes, cutoff, batch_size)
         with _timed(timings, "features"):
-            features, fingerprints = _stream(
-                systems, sizes, descriptor, cutoff, batch_size, options
-            )
+            features = _stream(systems, sizes, descriptor, batch_size, options)
         with _timed(timings, "nearest neighbours"):
             centre_species = np.concatenate([atoms.numbers for atoms in systems])
             neighbours = dict(n_components=n_components, seed=seed, index=index)
@@ -192,28 +192,39 @@ def _parallel_session(backend, n_workers, scheduler):
         yield client
 
 
-def _stream(systems, sizes, descriptor, cutoff, batch_size, options):
-    """Features (one float64 array, filled batch by batch) and radial fingerprints of every
-    environment, computed a few batches per worker at a time (one progress bar over batches)."""
+def _fingerprints(systems, sizes, cutoff, batch_size) -> RadialFingerprints:
+    """Radial fingerprints of every environment, from neighbour lists built batch by batch (in
+    this process, before any feature: bad structures fail here with their own message)."""
+    kinds = np.unique(np.concatenate([atoms.numbers for atoms in systems]))
+    return RadialFingerprints.concatenate(
+        [
+            EnvironmentSet.from_systems(systems[part], cutoff).radial_fingerprints(kinds)
+            for part in _batches(sizes, batch_size)
+        ]
+    )
+
+
+def _stream(systems, sizes, descriptor, batch_size, options) -> np.ndarray:
+    """Features of every environment in one float64 array, filled batch by batch, computed a
+    few batches per worker at a time (one progress bar over batches)."""
     from ...progress import progress_bar
 
-    kinds = np.unique(np.concatenate([atoms.numbers for atoms in systems]))
     parts = _batches(sizes, batch_size)
     n_slots = options["n_workers"] or os.cpu_count() or 1
     per_wave = 1 if options["backend"] == "serial" else 4 * n_slots
-    features, fingerprints, row = None, [], 0
+    features, row = None, 0
     enabled = options["progress"] is not False
     with progress_bar(total=len(parts), desc="features", unit="batch", enabled=enabled) as bar:
         for wave in range(0, len(parts), per_wave):
             batch = parts[wave : wave + per_wave]
-            tasks = [(descriptor, systems[part], cutoff, kinds) for part in batch]
+            tasks = [(descriptor, systems[part]) for part in batch]
             try:
                 results = parallel.parallel_map(
-                    _environment_batch, tasks, **{**options, "progress": False}
+                    _feature_batch, tasks, **{**options, "progress": False}
                 )
             except parallel.ParallelInputError as error:
                 raise InputError(str(error)) from None
-            for (values, fingerprint), part in zip(results, batch, strict=True):
+            for values, part in zip(results, batch, strict=True):
                 expected = int(sizes[part].sum())
                 if values.ndim != 2 or values.shape[0] != expected:
                     raise InputError(
@@ -223,21 +234,18 @@ def _stream(systems, sizes, descriptor, cutoff, batch_size, options):
                 if features is None:
                     features = np.empty((int(sizes.sum()), values.shape[1]))
                 features[row : row + expected] = values
-                fingerprints.append(fingerprint)
                 row += expected
             bar.update(len(batch))
-    return features, RadialFingerprints.concatenate(fingerprints)
+    return features
 
 
-def _environment_batch(task, rng):
-    """Features and radial fingerprints of one batch of systems (a parallel_map task)."""
+def _feature_batch(task, rng):
+    """Features of one batch of systems (a parallel_map task)."""
     del rng
-    descriptor, systems, cutoff, kinds = task
+    descriptor, systems = task
     from ...descriptors.user import as_descriptor
 
-    values = np.asarray(as_descriptor(descriptor).compute(systems).values, dtype=np.float64)
-    fingerprints = EnvironmentSet.from_systems(systems, cutoff).radial_fingerprints(kinds)
-    return values, fingerprints
+    return np.asarray(as_descriptor(descriptor).compute(systems).values, dtype=np.float64)
 
 
 def _environments_of(systems, sizes, cutoff, pairs) -> dict:
