@@ -137,6 +137,27 @@ def test_density_correlation_gradients(nu):
     assert_gradients(descriptor, atoms, centers=[0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("nu", [3, 4])
+def test_density_correlations_skip_species_without_neighbours(nu):
+    # oxygen is a channel but no neighbour of the first two systems: computed without its
+    # channels there, the features must equal those of a batch where oxygen is a neighbour
+    # (every channel computed), and every feature with an oxygen channel must be zero
+    descriptor = DensityCorrelations(correlation_order=nu, **SMALL, species=[1, 6, 8])
+    without = [random_environment(seed, 5, species=(1, 6)) for seed in (30, 31)]
+    with_oxygen = random_environment(32, 5, species=(1, 6, 8))
+    assert 8 in with_oxygen.numbers[1:]
+    alone = descriptor.compute(without, centers=[0], gradients=True)
+    together = descriptor.compute([*without, with_oxygen], centers=[0], gradients=True)
+    n_pairs = len(alone.pair_sample)
+    scale = np.abs(together.pair_gradients).max()
+    assert np.abs(alone.values - together.values[:2]).max() <= 1e-13 * np.abs(alone.values).max()
+    assert np.abs(alone.pair_gradients - together.pair_gradients[:n_pairs]).max() <= 1e-13 * scale
+    oxygen = np.array(["a8," in name for name in alone.feature_names])
+    assert oxygen.any() and not oxygen.all()
+    assert not alone.values[:, oxygen].any() and not alone.pair_gradients[:, :, oxygen].any()
+    assert_gradients(descriptor, without[0], centers=[0], rtol=1e-6)
+
+
 # ------------------------------------------------------------------------------------------------
 # conventions and values, against independent evaluations
 # ------------------------------------------------------------------------------------------------

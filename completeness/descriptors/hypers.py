@@ -78,6 +78,16 @@ def _as_float(value) -> float:
         return np.nan
 
 
+def _one_bound(noun: str, low, high, spec: str, low_open=False, high_open=False) -> str:
+    """``noun`` bounded on at most one side: ``>= low`` or ``<= high`` (``>``/``<`` when open),
+    the bound formatted with ``spec``."""
+    if low is not None:
+        return f"{noun} {'>' if low_open else '>='} {low:{spec}}"
+    if high is not None:
+        return f"{noun} {'<' if high_open else '<='} {high:{spec}}"
+    return noun
+
+
 @dataclass(frozen=True)
 class Integer(Constraint):
     """An integer in ``low..high`` (either bound may be None)."""
@@ -88,14 +98,8 @@ class Integer(Constraint):
 
     def describe(self) -> str:
         if self.low is not None and self.high is not None:
-            text = f"an integer in {self.low}..{self.high}"
-        elif self.low is not None:
-            text = f"an integer >= {self.low}"
-        elif self.high is not None:
-            text = f"an integer <= {self.high}"
-        else:
-            text = "an integer"
-        return self._or_none(text)
+            return self._or_none(f"an integer in {self.low}..{self.high}")
+        return self._or_none(_one_bound("an integer", self.low, self.high, ""))
 
     def accepts(self, value) -> bool:
         if value is None:
@@ -132,12 +136,9 @@ class Real(Constraint):
             left = "(" if self.low_open else "["
             right = ")" if self.high_open else "]"
             text = f"a number{unit} in {left}{self.low:g}, {self.high:g}{right}"
-        elif self.low is not None:
-            text = f"a finite number{unit} {'>' if self.low_open else '>='} {self.low:g}"
-        elif self.high is not None:
-            text = f"a finite number{unit} {'<' if self.high_open else '<='} {self.high:g}"
         else:
-            text = f"a finite number{unit}"
+            noun = f"a finite number{unit}"
+            text = _one_bound(noun, self.low, self.high, "g", self.low_open, self.high_open)
         return self._or_none(text)
 
     def accepts(self, value) -> bool:

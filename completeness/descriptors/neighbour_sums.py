@@ -207,19 +207,13 @@ def triplet_chunks(neighbourhoods: Neighbourhoods, max_triplets: int | None = No
         first, second = pair_triplets(offsets[s0 : s1 + 1] - p0)
         if len(first) == 0:
             continue
+        vectors, distances = neighbourhoods.pair_vectors, neighbourhoods.pair_distances
+        pairs = (first + p0, second + p0)
         yield TripletChunk(
-            s0=s0,
-            s1=s1,
-            p0=p0,
-            p1=p1,
-            first=first,
-            second=second,
-            a=neighbourhoods.pair_vectors[first + p0],
-            b=neighbourhoods.pair_vectors[second + p0],
-            ra=neighbourhoods.pair_distances[first + p0],
-            rb=neighbourhoods.pair_distances[second + p0],
-            sample=neighbourhoods.pair_sample[first + p0] - s0,
-            row_vectors=neighbourhoods.pair_vectors[p0:p1],
+            *(s0, s1, p0, p1, first, second),
+            *(vectors[pairs[0]], vectors[pairs[1]], distances[pairs[0]], distances[pairs[1]]),
+            sample=neighbourhoods.pair_sample[pairs[0]] - s0,
+            row_vectors=vectors[p0:p1],
         )
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..environments import InputError
-from .pair import Claim, DegeneratePair, make_atoms
+from .pair import Claim, DegeneratePair, make_atoms, min_gap
 
 PRL_REFERENCE = (
     "S. N. Pozdnyakov, M. J. Willatt, A. P. Bartok, C. Ortner, G. Csanyi, M. Ceriotti, "
@@ -40,15 +40,6 @@ COMMENT_REFERENCE = (
     "failure to machine learn four-body interactions', J. Chem. Phys. 157, 177101 (2022), "
     "doi:10.1063/5.0088404"
 )
-
-
-def _prl_claim(statement: str) -> Claim:
-    return Claim(
-        scope="environment",
-        equal_up_to_o3=3,
-        equal_up_to_so3=3,
-        statement=statement,
-    )
 
 
 def prl_members(x_a, z_a, b_plus, y_c, z_c, centre="C", neighbour="H"):
@@ -76,20 +67,15 @@ def pozdnyakov2020_fig1b() -> DegeneratePair:
         name="pozdnyakov2020-fig1b",
         plus=plus,
         minus=minus,
-        claim=_prl_claim(
+        claim=Claim.environment(
+            3,
             "PRL Fig. 1(b): every triangle through C is mapped by sigma_y or C2: equal 3-body "
-            "(power spectrum), different 4-body (bispectrum)"
+            "(power spectrum), different 4-body (bispectrum)",
         ),
         params={"x_a": 5.0, "z_a": 5.0, "b_plus": [5.0, 5.0, 5.0], "y_c": 5.0, "z_c": 5.0},
         reference=PRL_REFERENCE + ", Fig. 1(b)",
         family="prl-3-body",
     )
-
-
-def _min_gap(atoms) -> float:
-    positions = atoms.positions
-    gaps = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
-    return float(gaps[np.triu_indices(len(positions), 1)].min())
 
 
 def prl_family(
@@ -121,7 +107,7 @@ def prl_family(
             "z_c": drawn[6] if z_c is None else float(z_c),
         }
         plus, minus = prl_members(**values)
-        if abs(values["y_c"]) >= min_separation / 2 and _min_gap(plus) >= min_separation:
+        if abs(values["y_c"]) >= min_separation / 2 and min_gap(plus.positions) >= min_separation:
             break
         if all(v is not None for v in given.values()):
             raise InputError(
@@ -136,7 +122,9 @@ def prl_family(
         name="prl-family",
         plus=plus,
         minus=minus,
-        claim=_prl_claim("PRL family (7 parameters, seeded): equal 3-body, different 4-body"),
+        claim=Claim.environment(
+            3, "PRL family (7 parameters, seeded): equal 3-body, different 4-body"
+        ),
         params=params,
         reference=PRL_REFERENCE + " (general construction)",
         family="prl-3-body",
@@ -170,7 +158,10 @@ def prl_equal_bond(
             bond * np.sin(c),
             bond * np.cos(c),
         )
-        ok = abs(bond * np.sin(c)) >= min_separation / 2 and _min_gap(plus) >= min_separation
+        ok = (
+            abs(bond * np.sin(c)) >= min_separation / 2
+            and min_gap(plus.positions) >= min_separation
+        )
         if ok:
             break
         if angles is not None:
@@ -184,8 +175,8 @@ def prl_equal_bond(
         name="prl-equal-bond",
         plus=plus,
         minus=minus,
-        claim=_prl_claim(
-            "CH4-like PRL pair, all C-H distances equal: equal 3-body, different 4-body"
+        claim=Claim.environment(
+            3, "CH4-like PRL pair, all C-H distances equal: equal 3-body, different 4-body"
         ),
         params={
             "seed": seed,
@@ -217,9 +208,10 @@ def prl_fold(delta: float = 0.25, z_c: float = 5.0) -> DegeneratePair:
         name="prl-fold",
         plus=plus,
         minus=minus,
-        claim=_prl_claim(
+        claim=Claim.environment(
+            3,
             "fold point of the PRL family moved by +-delta: the members are PRL partners, "
-            "equal 3-body, different 4-body; they coincide at delta = 0"
+            "equal 3-body, different 4-body; they coincide at delta = 0",
         ),
         params={"delta": delta, "z_c": z_c},
         reference=PRL_REFERENCE + "; " + COMMENT_REFERENCE,

@@ -63,7 +63,11 @@ and combined with the pair's radial functions
 DensityCorrelations uses the forward-mode chain rule through every coupling step: exact for
 every nu (tested against finite differences up to nu = 4), with memory
 ``n_pairs * 3 * n_intermediate * (2 lambda + 1)`` doubles, so for nu = 4 it is meant for scans
-of small batches, not for bulk training sets.
+of small batches, not for bulk training sets. One outer product per coupling serves every
+intermediate order. A species with no neighbour in the batch (carbon in the B8 structures, where
+it is only the centre) makes every feature with one of its channels identically zero, values and
+gradients: those features are not computed, only placed as zeros (at the B8 settings 7,831 of
+111,394 features are computed). The output stays dense ``(pairs, 3, features)``.
 
 Both are vectorised over samples, in chunks of samples that keep temporaries small. Their many
 small GEMMs run best on one BLAS thread: the process-wide thread policy of

@@ -34,47 +34,61 @@ def sorted_pairs(level: Level, l: int, n_channels: int):
     return rows[keep], ks[keep]
 
 
-def couple_rows(level, rows, ks, c_l, dc_l, l, lam, pair_sample, channel_name):
-    tensor = real_clebsch_gordan(level.lam, l, lam)
+def couple_rows(level, rows, ks, c_l, dc_l, l, lams, pair_sample, channel_name, drop_odd=None):
+    """Couple ``level``'s ``rows`` with the channels ``ks`` of order ``l`` to every order in
+    ``lams``: one :class:`Level` per order (an order without rows is left out).
+
+    One outer product (and, with gradients, one forward-mode outer product
+    ``d(A (x) c) = dA (x) c + A (x) dc``) serves every order: a single GEMM against the CG
+    tensors of all orders side by side. ``drop_odd`` (R,) marks rows left out of odd orders.
+    """
+    tensors = [real_clebsch_gordan(level.lam, l, lam) for lam in lams]
+    m_a, m_b = tensors[0].shape[:2]
+    stacked = np.concatenate([t.reshape(m_a * m_b, -1) for t in tensors], axis=1)
+    bounds = np.cumsum([0] + [t.shape[2] for t in tensors])
     a = level.values[:, rows]  # (S, R, M1)
     b = c_l[:, ks]  # (S, R, M2)
-    values = couple_gemm(a, b, tensor)
+    values = couple_gemm(a, b, stacked)
     gradients = None
     if dc_l is not None:
-        # d(A (x) c) = dA (x) c + A (x) dc, both through one GEMM with the CG tensor
         da = level.gradients[:, :, rows]
-        db = dc_l[:, :, ks]
         outer = da[..., :, None] * b[pair_sample][:, None, :, None, :]
-        outer += a[pair_sample][:, None, :, :, None] * db[..., None, :]
-        m_a, m_b, m_q = tensor.shape
-        gradients = (outer.reshape(-1, m_a * m_b) @ tensor.reshape(m_a * m_b, m_q)).reshape(
-            (*da.shape[:3], m_q)
+        outer += a[pair_sample][:, None, :, :, None] * dc_l[:, :, ks][..., None, :]
+        gradients = (outer.reshape(-1, m_a * m_b) @ stacked).reshape(
+            (*da.shape[:3], stacked.shape[1])
         )
-    return Level(
-        lam=lam,
-        values=values,
-        gradients=gradients,
-        last_l=np.full(len(rows), l),
-        last_k=ks,
-        previous_lam=np.full(len(rows), level.lam),
-        l_sum=level.l_sum[rows] + l,
-        history=(
-            None
-            if level.history is None
-            else [
-                f"{level.history[r]}[{level.lam}]({channel_name[q]},l{l})"
-                for r, q in zip(rows, ks, strict=True)
+    levels = []
+    for lam, first, last in zip(lams, bounds[:-1], bounds[1:], strict=True):
+        select = slice(None) if drop_odd is None or lam % 2 == 0 else ~drop_odd
+        r, q = rows[select], ks[select]
+        if len(r) == 0:
+            continue
+        history = None
+        if level.history is not None:
+            history = [
+                f"{level.history[i]}[{level.lam}]({channel_name[k]},l{l})"
+                for i, k in zip(r, q, strict=True)
             ]
-        ),
-    )
+        levels.append(
+            Level(
+                lam=lam,
+                values=values[:, select, first:last],
+                gradients=None if gradients is None else gradients[:, :, select, first:last],
+                last_l=np.full(len(r), l),
+                last_k=q,
+                previous_lam=np.full(len(r), level.lam),
+                l_sum=level.l_sum[r] + l,
+                history=history,
+            )
+        )
+    return levels
 
 
-def couple_gemm(a: np.ndarray, b: np.ndarray, tensor: np.ndarray) -> np.ndarray:
-    """``out[..., q] = sum_{a b} tensor[a, b, q] a[..., a] b[..., b]`` as one GEMM."""
-    m_a, m_b, m_q = tensor.shape
+def couple_gemm(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``out[..., q] = sum_{a b} matrix[(a, b), q] a[..., a] b[..., b]`` as one GEMM."""
     outer = a[..., :, None] * b[..., None, :]
-    out = outer.reshape(-1, m_a * m_b) @ tensor.reshape(m_a * m_b, m_q)
-    return out.reshape((*a.shape[:-1], m_q))
+    out = outer.reshape(-1, a.shape[-1] * b.shape[-1]) @ matrix
+    return out.reshape((*a.shape[:-1], matrix.shape[1]))
 
 
 def merge(lam: int, parts: list[Level]) -> Level:

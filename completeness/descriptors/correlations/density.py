@@ -16,6 +16,7 @@ from .coupling import Level, couple_rows, merge, sorted_pairs
 
 _MAX_CORRELATION_ORDER = 6
 _STRUCTURE_CACHE: dict = {}
+_SPECIES_TOKEN = re.compile(r"a\d+,")
 
 
 class DensityCorrelations(CorrelationHypers, Descriptor):
@@ -103,6 +104,16 @@ class DensityCorrelations(CorrelationHypers, Descriptor):
             levels = _next_levels(levels, k, min(cap, (nu - k) * max_angular), context)
         return _final_contraction(levels, nu, self.include_pseudoscalar is True, context)
 
+    def _structure_key(self, species) -> tuple:
+        return (
+            int(self.correlation_order),
+            int(self.n_radial),
+            int(self.max_angular),
+            len(species),
+            self.include_pseudoscalar is True,
+            self.max_intermediate_angular,
+        )
+
     def _structure(self, species):
         """(names, parities, keep mask) of the selection, cached per hyperparameters.
 
@@ -114,14 +125,7 @@ class DensityCorrelations(CorrelationHypers, Descriptor):
         """
         n_radial = int(self.n_radial)
         max_angular = int(self.max_angular)
-        key = (
-            int(self.correlation_order),
-            n_radial,
-            max_angular,
-            len(species),
-            self.include_pseudoscalar is True,
-            self.max_intermediate_angular,
-        )
+        key = self._structure_key(species)
         if key not in _STRUCTURE_CACHE:
             rng = np.random.default_rng(12345)
             coefficients = [
@@ -160,16 +164,66 @@ class DensityCorrelations(CorrelationHypers, Descriptor):
     def _parities(self, species) -> np.ndarray:
         return self._structure(species)[1]
 
+    def _present_columns(self, species, present):
+        """``(keep, columns)`` to compute with the channels of ``present`` species only.
+
+        ``keep`` selects the features of the reduced selection (its ``_run`` rows) and
+        ``columns`` places them in the full output; every feature with a channel of an absent
+        species is identically zero there (values and gradients: no neighbour of that species).
+        None when the reduced selection does not cover the full one (then nothing is skipped).
+        """
+        key = ("present", *self._structure_key(species), tuple(int(z) for z in species[present]))
+        if key not in _STRUCTURE_CACHE:
+            names = self._structure(species)[0]
+            index = {name: i for i, name in enumerate(names)}
+            sub_names, _, sub_keep = self._structure(species[present])
+            columns = np.array([index.get(name, -1) for name in sub_names], dtype=np.int64)
+            inside = {f"a{z}," for z in species[present]}
+            covered = sum(set(_SPECIES_TOKEN.findall(name)) <= inside for name in names)
+            result = None
+            if np.all(columns >= 0) and covered == len(columns):
+                result = (sub_keep, columns)
+            _STRUCTURE_CACHE[key] = result
+        return _STRUCTURE_CACHE[key]
+
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         expansion = self._expansion().compute(neighbourhoods, species, gradients=gradients)
         keep = self._structure(species)[2]
         n_samples = neighbourhoods.n_samples
-        offsets = neighbourhoods.pair_offsets
-        values = np.empty((n_samples, int(keep.sum())))
-        pair_gradients = (
-            np.empty((neighbourhoods.n_pairs, 3, values.shape[1])) if gradients else None
+        n_features = int(keep.sum())
+        species_index = expansion.pair_species_index
+        coefficients = expansion.coefficients
+        present = np.unique(species_index)
+        columns = None
+        if 0 < len(present) < len(species):  # skip the channels of species without neighbours
+            reduced = self._present_columns(np.asarray(species), present)
+            if reduced is not None:
+                keep, columns = reduced
+                coefficients = [c[:, present] for c in coefficients]
+                species_index = np.searchsorted(present, species_index)
+                species = np.asarray(species)[present]
+        values, pair_gradients = self._run_in_chunks(
+            neighbourhoods, coefficients, expansion.pair_gradients, species_index, species, keep
         )
-        # chunks of samples bound the memory of the intermediate (and forward-mode) arrays
+        if columns is None:
+            return values, pair_gradients
+        full_values = np.zeros((n_samples, n_features))
+        full_values[:, columns] = values
+        if pair_gradients is None:
+            return full_values, None
+        full_gradients = np.zeros((neighbourhoods.n_pairs, 3, n_features))
+        full_gradients[:, :, columns] = pair_gradients
+        return full_values, full_gradients
+
+    def _run_in_chunks(self, neighbourhoods, coefficients, pair_gradients, species_index, species,
+                       keep):  # fmt: skip
+        """:meth:`_run` over chunks of samples (bounding the memory of the intermediate and
+        forward-mode arrays); ``(values, pair gradients or None)`` of the kept features."""
+        n_samples = neighbourhoods.n_samples
+        offsets = neighbourhoods.pair_offsets
+        gradients = pair_gradients is not None
+        values = np.empty((n_samples, int(keep.sum())))
+        out = np.empty((neighbourhoods.n_pairs, 3, values.shape[1])) if gradients else None
         budget = 2**24 // max(1, keep.size)
         first = 0
         while first < n_samples:
@@ -182,19 +236,19 @@ class DensityCorrelations(CorrelationHypers, Descriptor):
                 last += 1
             pairs = slice(offsets[first], offsets[last])
             chunk_values, chunk_gradients, _, _ = self._run(
-                [c[first:last] for c in expansion.coefficients],
-                [g[pairs] for g in expansion.pair_gradients] if gradients else None,
+                [c[first:last] for c in coefficients],
+                [g[pairs] for g in pair_gradients] if gradients else None,
                 neighbourhoods.pair_sample[pairs] - first,
-                expansion.pair_species_index[pairs],
+                species_index[pairs],
                 species,
                 int(self.n_radial),
                 names=False,
             )
             values[first:last] = chunk_values[:, keep]
             if gradients:
-                pair_gradients[pairs] = chunk_gradients[:, :, keep]
+                out[pairs] = chunk_gradients[:, :, keep]
             first = last
-        return values, pair_gradients
+        return values, out
 
 
 @dataclass(frozen=True)
@@ -245,23 +299,20 @@ def _next_levels(levels, k, top, context) -> list:
     for level in levels:
         for l in range(int(level.last_l.min()), context.max_angular + 1):
             pairs = sorted_pairs(level, l, context.n_channels)
-            if pairs is None:
+            lams = list(range(abs(level.lam - l), min(level.lam + l, top) + 1))
+            if pairs is None or not lams:
                 continue
             rows, ks = pairs
-            for lam in range(abs(level.lam - l), min(level.lam + l, top) + 1):
-                if k == 2 and lam % 2:  # t1 == t2 with odd lambda_2 vanishes identically
-                    keep = ~((level.last_k[rows] == ks) & (level.last_l[rows] == l))
-                    r, q = rows[keep], ks[keep]
-                else:
-                    r, q = rows, ks
-                if len(r) == 0:
-                    continue
-                dc_l = None if context.dc is None else context.dc[l]
-                part = couple_rows(
-                    level, r, q, context.c[l], dc_l, l, lam, context.pair_sample,
-                    context.channel_name,
-                )  # fmt: skip
-                new.setdefault(lam, []).append(part)
+            drop_odd = None
+            if k == 2:  # t1 == t2 with odd lambda_2 vanishes identically
+                drop_odd = (level.last_k[rows] == ks) & (level.last_l[rows] == l)
+            dc_l = None if context.dc is None else context.dc[l]
+            parts = couple_rows(
+                level, rows, ks, context.c[l], dc_l, l, lams, context.pair_sample,
+                context.channel_name, drop_odd,
+            )  # fmt: skip
+            for part in parts:
+                new.setdefault(part.lam, []).append(part)
     return [merge(lam, parts) for lam, parts in sorted(new.items())]
 
 

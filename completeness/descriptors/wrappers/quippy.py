@@ -87,9 +87,18 @@ def run_quippy_strings(descriptor_strings: dict, systems, centres, gradients: bo
 class _Quippy(PeerDescriptor):
     library = "quippy"
 
+    def quippy_options(self, species) -> dict:
+        """quippy's options of this descriptor besides ``cutoff`` and ``Z`` (the centre)."""
+        raise NotImplementedError
+
     def descriptor_string(self, centre_species: int, species) -> str:
         """quippy's descriptor string for centres of species ``centre_species``."""
-        raise NotImplementedError
+        options = {
+            "cutoff": float(self.cutoff),
+            **self.quippy_options(species),
+            "Z": int(centre_species),
+        }
+        return " ".join([self.peer_name, *(f"{key}={value}" for key, value in options.items())])
 
     def _peer_compute(self, systems, centres, species, gradients):
         centre_species = sorted(
@@ -134,14 +143,16 @@ class QuippySoap(_Quippy):
         self.normalise = normalise
         self.species = species
 
-    def descriptor_string(self, centre_species, species):
-        listed = " ".join(str(int(z)) for z in species)
-        return (
-            f"soap cutoff={float(self.cutoff)} cutoff_transition_width={float(self.cutoff_width)} "
-            f"l_max={int(self.max_angular)} n_max={int(self.n_radial)} "
-            f"atom_sigma={float(self.density_width)} normalise={'T' if self.normalise else 'F'} "
-            f"n_species={len(species)} species_Z={{{listed}}} Z={int(centre_species)}"
-        )
+    def quippy_options(self, species):
+        return {
+            "cutoff_transition_width": float(self.cutoff_width),
+            "l_max": int(self.max_angular),
+            "n_max": int(self.n_radial),
+            "atom_sigma": float(self.density_width),
+            "normalise": "T" if self.normalise else "F",
+            "n_species": len(species),
+            "species_Z": "{" + " ".join(str(int(z)) for z in species) + "}",
+        }
 
 
 class _QuippySO3(_Quippy):
@@ -153,11 +164,8 @@ class _QuippySO3(_Quippy):
         self.max_angular = max_angular
         self.species = species
 
-    def descriptor_string(self, centre_species, species):
-        return (
-            f"{self.peer_name} cutoff={float(self.cutoff)} l_max={int(self.max_angular)} "
-            f"n_max={int(self.n_radial)} Z={int(centre_species)}"
-        )
+    def quippy_options(self, species):
+        return {"l_max": int(self.max_angular), "n_max": int(self.n_radial)}
 
 
 class QuippyPowerSO3(_QuippySO3):
@@ -192,8 +200,5 @@ class QuippyBispectrumSO4(_Quippy):
         self.max_angular = max_angular
         self.species = species
 
-    def descriptor_string(self, centre_species, species):
-        return (
-            f"bispectrum_so4 cutoff={float(self.cutoff)} j_max={int(self.max_angular)} "
-            f"Z={int(centre_species)}"
-        )
+    def quippy_options(self, species):
+        return {"j_max": int(self.max_angular)}
