@@ -282,10 +282,13 @@ def _coincidence(user: UserDescriptor, card: ReportCard, rng) -> None:
 def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
     """Throughput on a fixed benchmark, and how the cost per environment grows with neighbours.
 
-    Every timed call is preceded by an untimed one (basis tables and caches are built on first
-    use). The growth exponent is the log-log slope of the time per environment over batches of
-    ``_SCALING_BATCH`` environments with 8..64 neighbours: large enough batches that the fixed
-    cost of a call does not dominate.
+    Every measurement is the best time per environment of a batch sized by
+    :func:`_time_per_environment` (about :data:`_CALL_SECONDS` per call, between
+    :data:`_MIN_BATCH` environments and the whole set), after an untimed call (basis tables and
+    caches are built on first use). The growth exponent is the log-log slope of the time per
+    environment over environments with 8..64 neighbours: a fast descriptor gets batches of up to
+    ``_SCALING_BATCH`` environments, so that the fixed cost of a call does not dominate; a slow
+    one gets smaller batches, whose fixed cost is negligible next to its work anyway.
     """
     timings = {
         "values_per_second": None,
@@ -297,17 +300,16 @@ def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
     card.timings = timings
     benchmark = [random_environment(rng, 12, radius=4.0, species=(1, 8)) for _ in range(128)]
     try:
-        timings["values_per_second"] = len(benchmark) / _best_time(
-            lambda: user.compute(benchmark, centers=[0])
+        timings["values_per_second"] = 1 / _time_per_environment(
+            lambda batch: user.compute(batch, centers=[0]), benchmark
         )
     except Exception as error:  # a failure is a finding, not a crash
         card.finding("efficiency", f"values: {one_line(error)}")
         return
     if user.has_gradients:
-        small = benchmark[:32]
         try:
-            timings["gradients_per_second"] = len(small) / _best_time(
-                lambda: user.compute(small, centers=[0], gradients=True)
+            timings["gradients_per_second"] = 1 / _time_per_environment(
+                lambda batch: user.compute(batch, centers=[0], gradients=True), benchmark[:32]
             )
         except Exception as error:  # a failure is a finding, not a crash
             card.finding("efficiency", f"gradients: {one_line(error)}")
@@ -316,7 +318,7 @@ def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
         batch = [
             random_environment(rng, n, radius=4.5, species=(1, 8)) for _ in range(_SCALING_BATCH)
         ]
-        per_env.append(_best_time(lambda b=batch: user.compute(b, centers=[0])) / len(batch))
+        per_env.append(_time_per_environment(lambda b: user.compute(b, centers=[0]), batch))
     timings["seconds_per_environment"] = per_env
     slope, _ = np.polyfit(np.log(timings["neighbour_counts"]), np.log(per_env), 1)
     timings["neighbour_exponent"] = float(slope)
@@ -324,6 +326,23 @@ def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
 
 _SCALING_NEIGHBOURS = (8, 16, 32, 64)
 _SCALING_BATCH = 64
+#: The smallest batch timed, and the time one timed call aims at (seconds).
+_MIN_BATCH = 4
+_CALL_SECONDS = 0.05
+
+
+def _time_per_environment(compute, environments) -> float:
+    """Best seconds per environment of ``compute(batch)``, ``batch`` the first ``n`` of
+    ``environments``: an untimed call on the first :data:`_MIN_BATCH` estimates the cost of one,
+    and ``n`` is what takes about :data:`_CALL_SECONDS` (at least :data:`_MIN_BATCH`, at most
+    all of them)."""
+    first = environments[:_MIN_BATCH]
+    start = time.perf_counter()
+    compute(first)
+    estimate = max(time.perf_counter() - start, 1e-9) / len(first)
+    n = int(min(len(environments), max(len(first), _CALL_SECONDS // estimate)))
+    batch = environments[:n]
+    return _best_time(lambda: compute(batch)) / n
 
 
 def _best_time(function, repeats: int = 2, budget: float = 0.25) -> float:

@@ -16,7 +16,10 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    max(claim.equal_up_to_so3)`` over all resolved environment pairs (SO(3)); likewise the
    lowest body order at which a difference is missed (``1 + min`` over degenerate pairs). A
    pair the claim says the descriptor cannot resolve, and that it resolves, is a contradiction;
-   a pair it could resolve but does not is a basis-limited finding.
+   a pair it could resolve but does not is a basis-limited finding. A median noise floor above
+   ``SINGLE_PRECISION_FLOOR`` (float32's epsilon / 100 = 1.2e-9; float64 floors are ~1e-15) is
+   a finding: the descriptor computes in single precision, and pairs closer than ~100x that
+   floor cannot read as resolved.
 3. **continuity** -- the jump when an atom crosses the cutoff: the relative distance between the
    environment with a neighbour at ``cutoff - eps`` and at ``cutoff + eps``, for eps = 1e-4 and
    1e-6 Å. Continuous when the jump shrinks by at least 10x between the two (it scales with eps
@@ -37,11 +40,12 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    (:func:`completeness.analysis.scan.fold_scan`, delta = 1e-4..1e-1 Å): the exponent ``k`` of
    ``d(X(0), X(delta)) ~ delta**k`` (2 = quadratic, insensitive; 1 = linear).
 4. **efficiency** -- environments per second for values and for values + gradients on a seeded
-   benchmark set (centre + 12 neighbours uniform in a 4 Å ball; 64 environments for values, 8
-   with gradients), and the exponent ``p`` of ``time ~ n_neighbours**p`` over 4..32 neighbours
-   (16 environments each; best of two runs, one when a run takes over 0.25 s). Timings are
-   machine dependent: they are kept apart (``ReportCard.timings``) so everything else is
-   reproducible bit for bit.
+   benchmark set (centre + 12 neighbours uniform in a 4 Å ball; up to 128 environments for
+   values, 32 with gradients), and the exponent ``p`` of ``time ~ n_neighbours**p`` over 8..64
+   neighbours (up to 64 environments each). Each batch is sized to take about 0.05 s (at least
+   4 environments), so a slow descriptor is timed on fewer environments; best of two runs, one
+   when a run takes over 0.25 s. Timings are machine dependent: they are kept apart
+   (``ReportCard.timings``) so everything else is reproducible bit for bit.
 5. **structure** -- fixed length (the same ``n_features`` for 2, 6 and 20 neighbours), and
    ``n_features`` for 1..4 species with the exponent ``q`` of ``n_features ~ n_species**q``.
 6. **generality** -- several species (4 in one environment), a periodic cell (diamond Si, every

@@ -36,6 +36,7 @@ import json
 from collections.abc import Mapping
 
 import numpy as np
+from ase import Atoms
 from ase.data import chemical_symbols
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
@@ -170,10 +171,15 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
         Raises :class:`InputError` naming the first element that is not in the fixed species.
         """
-        present = np.unique(np.asarray(present, dtype=np.int64))
+        present = np.asarray(present, dtype=np.int64).reshape(-1)
         fixed = self.fixed_species()
         if fixed is None:
-            return present
+            return np.unique(present)
+        if fixed.size and (present.size == 0 or 0 <= present.min() <= present.max() <= fixed[-1]):
+            known = np.zeros(int(fixed[-1]) + 1, dtype=bool)  # the common case: a table look-up
+            known[fixed] = True
+            if known[present].all():
+                return fixed
         unknown = np.setdiff1d(present, fixed)
         if unknown.size:
             z = int(unknown[0])
@@ -245,8 +251,8 @@ class Descriptor(TransformerMixin, BaseEstimator):
             Also return the derivatives with respect to every atom position.
         """
         self._check_hypers()
-        systems = check_systems(systems)
-        neighbourhoods = build_neighbourhoods(systems, self.cutoff, centers)
+        neighbourhoods = build_neighbourhoods(systems, self.cutoff, centers)  # checks `systems`
+        systems = [systems] if isinstance(systems, Atoms) else systems
         # every atom of the systems, not only those inside the cutoff of the centres: the
         # channels of an unfitted descriptor never depend on which atoms the cutoff reaches
         present = np.concatenate([atoms.numbers for atoms in systems])

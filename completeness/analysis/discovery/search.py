@@ -371,17 +371,10 @@ def _judge(descriptor, x, problem: Problem, seed: int):
 def restart(task: dict, rng: np.random.Generator) -> Candidate:
     """One seeded restart: random start, L-BFGS-B, polish, verdict (``parallel_map`` task).
 
-    Runs with one BLAS/OpenMP thread: the problems are tiny (a few neighbours), restarts are the
-    unit of parallelism, and idle threads spinning on a shared machine cost several times more
-    than they save (measured: 47 s instead of 9 s for one power-spectrum restart under load).
+    The problems are tiny (a few neighbours) and restarts are the unit of parallelism: the
+    process's thread policy (:mod:`completeness.threads`, one thread unless asked otherwise)
+    keeps BLAS and OpenMP from spinning idle threads.
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return _restart_single_threaded(task, rng)
-
-
-def _restart_single_threaded(task: dict, rng: np.random.Generator) -> Candidate:
     start_time = time.perf_counter()
     descriptor, settings = task["descriptor"], task["settings"]
     problem = Problem(descriptor, settings)

@@ -244,7 +244,9 @@ def deploy_nequip(model, path) -> None:
     with tempfile.TemporaryDirectory() as folder, _default_dtype(torch, torch.get_default_dtype()):
         Config.from_dict(dict(model.nequip_config)).save(str(Path(folder) / "config.yaml"))
         torch.save(model.state_dict(), Path(folder) / "best_model.pth")
-        deploy(["build", "--train-dir", folder, str(path)])  # sets torch's default dtype
+        # nequip's command line (which also sets torch's default dtype, restored on exit);
+        # --verbose WARNING: its logging.basicConfig would otherwise log INFO process-wide
+        deploy(["--verbose", "WARNING", "build", "--train-dir", folder, str(path)])
 
 
 def _mace_batch(model, structures):
