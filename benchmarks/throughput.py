@@ -375,7 +375,7 @@ def _featomic_following(hypers, ch4):
     import featomic
     import metatensor
 
-    from completeness.analysis.sensitivity import _complement, rotation_basis
+    from completeness.analysis.sensitivity.evaluator import orthogonal_complement, rotation_basis
 
     featomic_settings = featomic_hypers(
         hypers["n_radial"], hypers["max_angular"], hypers["cutoff"], hypers["density_width"]
@@ -396,7 +396,7 @@ def _featomic_following(hypers, ch4):
             np.add.at(jacobian, gradient.samples.values[:, 2], gradient.values)
             x = atoms.positions[1:] - atoms.positions[0]
             matrix = jacobian[1:].reshape(-1, block.values.shape[1]).T
-            complement = _complement(rotation_basis(x), x.size)
+            complement = orthogonal_complement(rotation_basis(x), x.size)
             _, _, vt = np.linalg.svd(matrix @ complement, full_matrices=False)
             direction = complement @ vt[-1]
             if previous is not None and direction @ previous < 0:

@@ -161,7 +161,7 @@ def search_dataset(result, systems, records: list[dict]) -> dict:
 
 
 def discovery_dataset(result) -> dict:
-    """The chemiscope input of a :func:`completeness.discovery.discover` result."""
+    """The chemiscope input of a :func:`completeness.analysis.discovery.discover` result."""
     frames, rows = [], []
     for found in result.pairs:
         for label, atoms in (("X+", found.pair.plus), ("X-", found.pair.minus)):

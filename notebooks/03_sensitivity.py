@@ -23,7 +23,7 @@
 #    153, 144106 (2020), doi:10.1063/5.0016005): a tangential move of a neighbour changes a
 #    perfect-crystal power spectrum as t^2, and as t once the crystal is jittered;
 # 3. following the insensitive mode of CH4 (Parsaeifard & Goedecker, J. Chem. Phys. 156, 034302
-#    (2022), doi:10.1063/5.0070911): a path along which the power spectrum barely changes.
+#    (2022), doi:10.1063/5.0070488): a path along which the power spectrum barely changes.
 #
 # Quick mode (`COMPLETENESS_QUICK=1`) uses a smaller Si cell and cutoff and a short path; the
 # full numbers of `analyses/sensitivity` are read from its results for comparison.

@@ -11,7 +11,7 @@ from ase.calculators.emt import EMT
 
 from completeness import structures
 from completeness.analysis import verdict
-from completeness.analysis.report import report_card
+from completeness.analysis.report import report_card, run_audit
 from completeness.cli import main
 from completeness.descriptors import PowerSpectrum
 from completeness.descriptors.adapters import AseCalculator, FeatomicCalculator, adapt
@@ -117,6 +117,9 @@ def test_undeclared_body_order_is_inferred_from_the_verdicts():
     inferred = card.sections["uniqueness"]["inferred"]
     assert (inferred["body_order"], inferred["parity"]) == (2, "O(3)")
     assert "inferred from the verdicts: O(3) 2-body" in card.summary_lines(timings=False)[0]
+    # the audit table's legend says the same, also without cards
+    table = run_audit({"emt": EMT()}, pairs, cards=False, progress=False).table_lines()
+    assert "  1  emt (undeclared body order/parity; inferred O(3) 2-body)" in table
 
 
 def test_adapted_objects_get_verdicts_of_their_body_order():

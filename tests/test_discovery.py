@@ -101,7 +101,7 @@ def test_penalty_jacobian_matches_finite_differences():
     from completeness.analysis.discovery.search import Problem, search_settings
 
     descriptor = RadialSpectrum(cutoff=5.0, n_radial=4, density_width=0.5)
-    settings = search_settings(descriptor, 3, None, 6, None, None, None, 0.5, 400, 1.0)
+    settings = search_settings(descriptor, 3, min_separation=0.5, min_radial_spread=1.0)
     problem = Problem(descriptor, settings)
     rng = np.random.default_rng(7)
     # a point violating every constraint: radii out of the shell, neighbours close, one shell

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 
 import ase
+import ase.io
 import numpy as np
 import pytest
 
@@ -174,6 +175,68 @@ def test_metatomic_trained_exported_loaded_and_audited(tmp_path, training_set):
     _check_gradients(features, training_set[1])
     with pytest.raises(InputError, match="no layers"):
         load_model(path, "metatomic", layer=1)
+
+
+def test_nequip_trained_deployed_loaded_and_audited(tmp_path, training_set):
+    if importlib.util.find_spec("nequip") is None:
+        pytest.skip("nequip is not installed")
+    from completeness.descriptors.models.examples import build_nequip, save_model
+
+    model = build_nequip(cutoff=4.0, n_layers=2, max_angular=1, width=4, n_radial=4)
+    losses = train_energies(model, training_set, steps=3)
+    assert losses[-1] < losses[0]
+    path = tmp_path / "deployed.pth"
+    before = torch.get_default_dtype()
+    save_model(model, path)  # nequip's own deploy step: TorchScript + metadata
+    assert torch.get_default_dtype() == before  # deploying left the process as it was
+
+    first = load_model(path, "nequip", layer=1)
+    described = first.describe()
+    assert described["dtype"] == "float64" and described["declared_dtype"] == "float64"
+    assert first.cutoff == 4.0 and first.species == (1, 6, 8) and first.n_layers == 2
+    assert first.body_order == 2 and first.parity == "O(3)"
+    both = load_model(path, "nequip")
+    assert both.compute(training_set[0]).values.shape == (len(training_set[0]), 8)  # 4 x 0e each
+    # per-atom energies add up to the energy of nequip's own ASE calculator on the same file
+    from nequip.ase import NequIPCalculator
+
+    atoms = training_set[0].copy()
+    atoms.calc = NequIPCalculator.from_deployed_model(
+        str(path), species_to_type_name={"H": "H", "C": "C", "O": "O"}
+    )
+    energy = load_model(path, "nequip", read_out="energy")
+    total = energy.compute(training_set[0]).values.sum()
+    assert total == pytest.approx(atoms.get_potential_energy(), rel=1e-10)
+    # layer 1 reads distances only: blind to the PRL pair; layer 2 couples neighbours' vectors
+    pair = structures.load(PRL)
+    (v1,) = verdicts(first, [pair])
+    (v2,) = verdicts(load_model(path, "nequip", layer=2), [pair])
+    assert (v1.verdict, v1.expected) == ("degenerate", "degenerate")
+    assert v2.verdict == "resolved"
+    _check_gradients(first, training_set[1])
+    # float32: the same features to single precision
+    single = load_model(path, "nequip", dtype="float32").compute(training_set[0]).values
+    np.testing.assert_allclose(single, both.compute(training_set[0]).values, atol=1e-5)
+    with pytest.raises(InputError, match="built for atomic numbers"):
+        first.compute(ase.Atoms("N2", positions=[[0, 0, 0], [0, 0, 1.1]]))
+    from completeness.descriptors import adapt
+
+    for given in (lambda: load_model(model, "nequip"), lambda: adapt(model)):
+        with pytest.raises(InputError, match="deployed file"):
+            given()
+    # without parity, e3nn's "0e" channels can be pseudoscalars: declared SO(3) only
+    unsigned = build_nequip(cutoff=4.0, n_layers=1, max_angular=1, width=2, parity=False)
+    save_model(unsigned, tmp_path / "unsigned.pth")
+    assert load_model(tmp_path / "unsigned.pth", "nequip").parity == "SO(3)"
+    with pytest.raises(InputError, match="nequip-deploy build"):
+        load_model(training_set_file(tmp_path, training_set), "nequip")
+
+
+def training_set_file(folder, structures_):
+    """A file that is not a model (an extxyz file of the structures)."""
+    path = folder / "structures.xyz"
+    ase.io.write(path, structures_)
+    return path
 
 
 def test_audit_command_line_reads_the_model_file(schnet_file, tmp_path):

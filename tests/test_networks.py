@@ -9,6 +9,7 @@ import ase
 import numpy as np
 import pytest
 from ase.build import bulk
+from scipy.spatial.transform import Rotation
 
 from completeness import structures
 from completeness.analysis.distance import family_verdicts, verdict
@@ -80,6 +81,30 @@ def test_finite_difference_derivatives_are_smooth_and_translation_free():
     assert np.linalg.norm(coarse - fine) / scale < 1e-6
     # moving every atom together changes nothing: the derivatives sum to zero over atoms
     assert np.linalg.norm(fine.sum(axis=1)) / scale < 1e-6
+
+
+def test_equivariant_features_hold_the_read_out_and_rotate_with_the_structure():
+    network = EquivariantMessagePassing(cutoff=4.0, n_layers=2, width=4, seeds=[3, 1])
+    atoms = _cluster(np.random.default_rng(6), n=7)
+    channels = network.equivariant_features(atoms, centre=2)
+    assert [c.shape for c in channels] == [(4, 1), (4, 3), (4, 5)]
+    # l = 0 is the read-out of the first seed (through the full compute path)
+    read_out = network.compute(atoms, centers=[2]).values[0, :4]
+    np.testing.assert_allclose(channels[0][:, 0], read_out, rtol=1e-13)
+    # l = 1 turns as a vector (real harmonics in the order y, z, x); every l keeps its norms
+    rotation = Rotation.random(random_state=7).as_matrix()
+    turned = atoms.copy()
+    turned.positions = atoms.positions @ rotation.T
+    rotated = network.equivariant_features(turned, centre=2)
+    xyz = [2, 0, 1]
+    np.testing.assert_allclose(
+        rotated[1][:, xyz], channels[1][:, xyz] @ rotation.T, rtol=1e-10, atol=1e-12
+    )
+    for before, after in zip(channels, rotated, strict=True):
+        np.testing.assert_allclose(
+            np.linalg.norm(after, axis=1), np.linalg.norm(before, axis=1), rtol=1e-10
+        )
+    assert np.linalg.norm(channels[1]) > 1e-3 and np.linalg.norm(channels[2]) > 1e-3
 
 
 GRADIENT_NETWORKS = {

@@ -21,6 +21,7 @@ from scipy.spatial.transform import Rotation
 
 from completeness import oracle
 from completeness.environments import Environment, InputError
+from completeness.oracle.tolerance import multisets_equal
 
 # --------------------------------------------------------------------------------------------
 # builders
@@ -168,9 +169,9 @@ def test_multiset_comparison_survives_rows_swapped_by_rounding():
     tolerance = np.ones(2)
     a = np.array([[1.9, 5.0], [2.1, 3.0]])
     b = np.array([[2.1, 5.0], [1.9, 3.0]])
-    assert oracle._multisets_equal(a, b, tolerance)
-    assert not oracle._multisets_equal(a, np.array([[1.9, 5.0], [2.1, 7.0]]), tolerance)
-    assert not oracle._multisets_equal(a, a[:1], tolerance)
+    assert multisets_equal(a, b, tolerance)
+    assert not multisets_equal(a, np.array([[1.9, 5.0], [2.1, 7.0]]), tolerance)
+    assert not multisets_equal(a, a[:1], tolerance)
 
 
 def test_signatures_respect_species():

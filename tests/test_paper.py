@@ -1,5 +1,7 @@
 """The paper's quick build: every figure written, paper.md quoting the result files (~12 s)."""
 
+import contextlib
+import io
 import json
 import re
 import subprocess
@@ -21,13 +23,19 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("paper")
-    status = main(["paper", "--quick", "--quiet", "--out", str(out)])
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["paper", "--quick", "--quiet", "--out", str(out)])
     assert status == 0
-    return out, (out / "paper.md").read_text()
+    return out, (out / "paper.md").read_text(), stderr.getvalue()
+
+
+def test_quiet_build_shows_nothing(built):
+    assert built[2] == ""
 
 
 def test_every_figure_is_a_png(built):
-    out, _ = built
+    out, _, _ = built
     assert len(paper.FIGURES) == 7
     for name in paper.FIGURES:
         path = out / "figures" / name
@@ -38,13 +46,13 @@ def test_every_figure_is_a_png(built):
 
 
 def test_paper_md_references_every_figure(built):
-    _, text = built
+    _, text, _ = built
     for name in paper.FIGURES:
         assert f"](figures/{name})" in text
 
 
 def test_paper_md_quotes_the_result_files(built):
-    _, text = built
+    _, text, _ = built
     results = ANALYSES / "sensitivity" / "results"
     onat = json.loads((results / "onat.json").read_text())
     for key in ("perfect_tangential", "jitter_tangential"):
@@ -61,7 +69,7 @@ def test_paper_md_quotes_the_result_files(built):
 
 def test_fold_table_halves_to_a_quarter(built):
     """Ours, parsed from paper.md: halving delta divides the distance by 4 (exponent 2)."""
-    _, text = built
+    _, text, _ = built
     rows = re.findall(r"^\| (0\.1|0\.05|0\.025|0\.0125) \| [0-9.]+ \| ([0-9.e+-]+) \|$", text, re.M)
     assert [r[0] for r in rows] == ["0.1", "0.05", "0.025", "0.0125"]
     ours = np.array([float(r[1]) for r in rows])

@@ -221,3 +221,23 @@ def test_audit_table_glyphs_and_markdown(small_catalog):
     keys = {"descriptor", "body_order", "parity", "pair", "distance", "noise_floor", "verdict"}
     assert keys <= set(record["verdicts"][0])
     json.dumps(record)
+
+
+def test_both_two_step_continuity_checks_share_one_round_off_floor():
+    from completeness.analysis.criteria import ROUNDOFF_JUMP, _two_step_reading
+
+    section = {}
+    # at round-off nothing can shrink: continuous, for the cutoff and the meeting check alike
+    for name in ("cutoff", "coincidence"):
+        assert _two_step_reading(section, name, ROUNDOFF_JUMP, ROUNDOFF_JUMP, "1e-3")
+        assert section[f"{name}_reading"] == "continuous"
+    assert _two_step_reading(section, "coincidence", 1e-6, 1e-7, "1e-3")  # shrinks tenfold
+    assert not _two_step_reading(section, "coincidence", 1e-6, 5e-7, "1e-3")
+    assert section == {
+        "cutoff_jump": ROUNDOFF_JUMP,
+        "cutoff_jump_1e-3": ROUNDOFF_JUMP,
+        "cutoff_reading": "continuous",
+        "coincidence_jump": 5e-7,
+        "coincidence_jump_1e-3": 1e-6,
+        "coincidence_reading": "DISCONTINUOUS",
+    }

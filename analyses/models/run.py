@@ -3,16 +3,18 @@
 Run from the repository root, in an environment with the model extras
 (``pip install torch==2.13.0 'completeness[models]'``)::
 
-    python3 analyses/models/run.py            # about 12 minutes on 2 busy cores
-    python3 analyses/models/run.py --render   # tables and pages from results/layers.json
+    python3 analyses/models/run.py                 # every model; ~20 minutes on 2 busy cores
+    python3 analyses/models/run.py --only NequIP   # one model (config key); the rest as saved
+    python3 analyses/models/run.py --render        # tables and pages from results/layers.json
 
-Reads ``analyses/models/config.json``; for each library (MACE through ``mace-torch``, SchNet
-through SchNetPack) builds models with the library's own constructors at the config's
-hyperparameters, one per weight seed (random initialisation), and trains one more (seed 0) for a
-few Adam steps on EMT energies of random H/C clusters
-(:mod:`completeness.descriptors.models.examples`). Every model is saved with ``torch.save`` and
-read back by path through its adapter (:func:`completeness.descriptors.models.load_model`), so
-the audit sees exactly what a user's model file gives. Writes into ``analyses/models/results/``:
+Reads ``analyses/models/config.json``; for each library (MACE through ``mace-torch``, NequIP
+through ``nequip``, SchNet through SchNetPack) builds models with the library's own
+constructors at the config's hyperparameters, one per weight seed (random initialisation), and
+trains one more (seed 0) for a few Adam steps on EMT energies of random H/C clusters
+(:mod:`completeness.descriptors.models.examples`). Every model is saved as its users hold it
+(``torch.save``; nequip's deployed TorchScript file for NequIP) and read back by path through
+its adapter (:func:`completeness.descriptors.models.load_model`), so the audit sees exactly what
+a user's model file gives. Writes into ``analyses/models/results/``:
 
 * ``layers.json``: per library, state (random / trained) and layer ``T`` (the invariant
   features after interaction ``T``, the adapter's ``layer=T``), the verdict on every pair of the
@@ -50,7 +52,11 @@ from completeness.descriptors.models import examples, load_model
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 GLYPH = {"degenerate": "x", "resolved": "o", "inconclusive": "?", "error": "!"}
-BUILDERS = {"mace": examples.build_mace, "schnetpack": examples.build_schnet}
+BUILDERS = {
+    "mace": examples.build_mace,
+    "schnetpack": examples.build_schnet,
+    "nequip": examples.build_nequip,
+}
 
 
 def log(message: str) -> None:
@@ -71,14 +77,12 @@ def family(verdicts_of_members: list[str]) -> str:
 
 def saved_models(key: str, spec: dict, training: dict, folder: Path) -> dict:
     """``{state: [path per seed]}``: random initialisations and the trained model, saved."""
-    import torch
-
     build = BUILDERS[spec["library"]]
     out = {"random": [], "trained": []}
     for seed in spec["seeds"]:
         model = build(**spec["hypers"], seed=seed)
         path = folder / f"{key}-random-{seed}.pt"
-        torch.save(model, path)
+        examples.save_model(model, path)
         out["random"].append(path)
     model = build(**spec["hypers"], seed=spec["seeds"][0])
     clusters = examples.emt_clusters(
@@ -88,7 +92,7 @@ def saved_models(key: str, spec: dict, training: dict, folder: Path) -> dict:
         model, clusters, steps=training["steps"], learning_rate=training["learning_rate"]
     )
     path = folder / f"{key}-trained.pt"
-    torch.save(model, path)
+    examples.save_model(model, path)
     out["trained"].append(path)
     out["losses"] = losses
     return out
@@ -274,18 +278,38 @@ def render_all(table: dict) -> None:
 
 
 def main() -> None:
-    import sys
+    import argparse
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--render", action="store_true", help="tables and pages from results/layers.json only"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="MODEL",
+        help="recompute these models of config.json, keep the others' saved results",
+    )
+    args = parser.parse_args()
     results = HERE / "results"
-    if sys.argv[1:] == ["--render"]:  # tables and pages from the saved results only
+    if args.render:
         render_all(json.loads((results / "layers.json").read_text()))
         return
     config = json.loads((HERE / "config.json").read_text())
+    unknown = sorted(set(args.only or []) - set(config["models"]))
+    if unknown:
+        parser.error(f"--only: {unknown} not among the models of config.json")
     results.mkdir(exist_ok=True)
     start = time.perf_counter()
+    saved = {}
+    if args.only:
+        saved = json.loads((results / "layers.json").read_text())["models"]
     table = {"config": config, "models": {}}
     with tempfile.TemporaryDirectory() as folder:
         for key, spec in config["models"].items():
+            if args.only and key not in args.only:
+                table["models"][key] = saved[key]
+                continue
             files = saved_models(key, spec, config["training"], Path(folder))
             log(f"{key}: built, trained ({files['losses'][0]:.3g} -> {files['losses'][-1]:.3g})")
             library = spec["library"]

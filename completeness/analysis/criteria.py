@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 INVARIANCE_TOLERANCE = 1e-8
 #: Analytic gradients further than this (relative) from central differences are a finding.
 GRADIENT_TOLERANCE = 1e-5
-#: A relative jump this small at the cutoff is round-off, not a discontinuity.
+#: A relative difference this small at the fine step of a two-step continuity check (an atom
+#: crossing the cutoff, two neighbours meeting) is round-off, not a discontinuity.
 ROUNDOFF_JUMP = 1e-12
 
 
@@ -40,6 +41,9 @@ ROUNDOFF_JUMP = 1e-12
 # --------------------------------------------------------------------------------------------
 
 
+#: A median noise floor above this is the round-off of single precision, not of float64: two
+#: decades below float32's machine epsilon (1.2e-7), five above float64's floors (~1e-15).
+SINGLE_PRECISION_FLOOR = float(np.finfo(np.float32).eps) / 100
 #: Neighbours this far inside the cutoff (Å) join the invariance and gradient checks.
 NEAR_CUTOFF_GAPS = (1e-4, 1e-3, 1e-2)
 
@@ -159,6 +163,16 @@ def measure_uniqueness(user, card: ReportCard, pairs, seed, results=None) -> Non
             )
         elif result.status == "error":
             card.finding("uniqueness", f"{result.pair}: {result.error}")
+    floors = [r.noise_floor for r in results if r.verdict != "error" and r.noise_floor > 0]
+    floor = float(np.median(floors)) if floors else 0.0
+    if floor > SINGLE_PRECISION_FLOOR:
+        card.finding(
+            "uniqueness",
+            f"noise floor {floor:.1e} (median over the pairs): single-precision round-off "
+            "(float64 gives ~1e-15), so pairs whose features differ by less than "
+            f"~{100 * floor:.0e} relative cannot read as resolved, and invariance is checked "
+            "against that round-off; compute in float64 (--model-dtype float64 for a model)",
+        )
 
 
 def _max_checked(result: Verdict, pairs) -> int:
@@ -184,11 +198,7 @@ def measure_continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
             values = user.compute(systems, centers=[0]).values
             coarse = feature_distance(values[0], values[1])
             fine = feature_distance(values[2], values[3])
-            continuous = fine <= ROUNDOFF_JUMP or coarse >= 10.0 * fine
-            section["cutoff_jump"] = fine
-            section["cutoff_jump_1e-4"] = coarse
-            section["cutoff_reading"] = "continuous" if continuous else "DISCONTINUOUS"
-            if not continuous:
+            if not _two_step_reading(section, "cutoff", coarse, fine, "1e-4"):
                 card.finding(
                     "continuity",
                     f"features jump by {fine:.1e} (relative) when an atom crosses the cutoff, "
@@ -228,6 +238,17 @@ def measure_continuity(user: UserDescriptor, card: ReportCard, rng) -> None:
     _coincidence(user, card, rng)
 
 
+def _two_step_reading(section: dict, name: str, coarse: float, fine: float, coarse_step: str):
+    """Record a two-step continuity check in ``section`` and return whether it is continuous:
+    the difference at the fine step is round-off (``<= ROUNDOFF_JUMP``) or at least 10 times
+    smaller than at the coarse step."""
+    continuous = fine <= ROUNDOFF_JUMP or coarse >= 10.0 * fine
+    section[f"{name}_jump"] = fine
+    section[f"{name}_jump_{coarse_step}"] = coarse
+    section[f"{name}_reading"] = "continuous" if continuous else "DISCONTINUOUS"
+    return continuous
+
+
 def _coincidence(user: UserDescriptor, card: ReportCard, rng) -> None:
     """Two neighbours meeting from six directions: does the spread vanish with the distance?"""
     section = card.sections["continuity"]
@@ -247,11 +268,7 @@ def _coincidence(user: UserDescriptor, card: ReportCard, rng) -> None:
             max(feature_distance(rows[0], row) for row in rows[1:])
             for rows in (values[:6], values[6:])
         )
-        continuous = fine == 0.0 or coarse >= 10.0 * fine
-        section["coincidence_jump"] = fine
-        section["coincidence_jump_1e-3"] = coarse
-        section["coincidence_reading"] = "continuous" if continuous else "DISCONTINUOUS"
-        if not continuous:
+        if not _two_step_reading(section, "coincidence", coarse, fine, "1e-3"):
             card.finding(
                 "continuity",
                 f"features depend on the direction from which two neighbours meet: they differ "
@@ -265,10 +282,13 @@ def _coincidence(user: UserDescriptor, card: ReportCard, rng) -> None:
 def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
     """Throughput on a fixed benchmark, and how the cost per environment grows with neighbours.
 
-    Every timed call is preceded by an untimed one (basis tables and caches are built on first
-    use). The growth exponent is the log-log slope of the time per environment over batches of
-    ``_SCALING_BATCH`` environments with 8..64 neighbours: large enough batches that the fixed
-    cost of a call does not dominate.
+    Every measurement is the best time per environment of a batch sized by
+    :func:`_time_per_environment` (about :data:`_CALL_SECONDS` per call, between
+    :data:`_MIN_BATCH` environments and the whole set), after an untimed call (basis tables and
+    caches are built on first use). The growth exponent is the log-log slope of the time per
+    environment over environments with 8..64 neighbours: a fast descriptor gets batches of up to
+    ``_SCALING_BATCH`` environments, so that the fixed cost of a call does not dominate; a slow
+    one gets smaller batches, whose fixed cost is negligible next to its work anyway.
     """
     timings = {
         "values_per_second": None,
@@ -280,17 +300,16 @@ def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
     card.timings = timings
     benchmark = [random_environment(rng, 12, radius=4.0, species=(1, 8)) for _ in range(128)]
     try:
-        timings["values_per_second"] = len(benchmark) / _best_time(
-            lambda: user.compute(benchmark, centers=[0])
+        timings["values_per_second"] = 1 / _time_per_environment(
+            lambda batch: user.compute(batch, centers=[0]), benchmark
         )
     except Exception as error:  # a failure is a finding, not a crash
         card.finding("efficiency", f"values: {one_line(error)}")
         return
     if user.has_gradients:
-        small = benchmark[:32]
         try:
-            timings["gradients_per_second"] = len(small) / _best_time(
-                lambda: user.compute(small, centers=[0], gradients=True)
+            timings["gradients_per_second"] = 1 / _time_per_environment(
+                lambda batch: user.compute(batch, centers=[0], gradients=True), benchmark[:32]
             )
         except Exception as error:  # a failure is a finding, not a crash
             card.finding("efficiency", f"gradients: {one_line(error)}")
@@ -299,7 +318,7 @@ def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
         batch = [
             random_environment(rng, n, radius=4.5, species=(1, 8)) for _ in range(_SCALING_BATCH)
         ]
-        per_env.append(_best_time(lambda b=batch: user.compute(b, centers=[0])) / len(batch))
+        per_env.append(_time_per_environment(lambda b: user.compute(b, centers=[0]), batch))
     timings["seconds_per_environment"] = per_env
     slope, _ = np.polyfit(np.log(timings["neighbour_counts"]), np.log(per_env), 1)
     timings["neighbour_exponent"] = float(slope)
@@ -307,6 +326,23 @@ def measure_efficiency(user: UserDescriptor, card: ReportCard, rng) -> None:
 
 _SCALING_NEIGHBOURS = (8, 16, 32, 64)
 _SCALING_BATCH = 64
+#: The smallest batch timed, and the time one timed call aims at (seconds).
+_MIN_BATCH = 4
+_CALL_SECONDS = 0.05
+
+
+def _time_per_environment(compute, environments) -> float:
+    """Best seconds per environment of ``compute(batch)``, ``batch`` the first ``n`` of
+    ``environments``: an untimed call on the first :data:`_MIN_BATCH` estimates the cost of one,
+    and ``n`` is what takes about :data:`_CALL_SECONDS` (at least :data:`_MIN_BATCH`, at most
+    all of them)."""
+    first = environments[:_MIN_BATCH]
+    start = time.perf_counter()
+    compute(first)
+    estimate = max(time.perf_counter() - start, 1e-9) / len(first)
+    n = int(min(len(environments), max(len(first), _CALL_SECONDS // estimate)))
+    batch = environments[:n]
+    return _best_time(lambda: compute(batch)) / n
 
 
 def _best_time(function, repeats: int = 2, budget: float = 0.25) -> float:

@@ -325,13 +325,14 @@ def figure_learning(out: Path, analyses: Path) -> dict:
     return {"summary": summary}
 
 
-def figure_audit(out: Path) -> dict:
-    """Fig. 5: verdict heat map, every built-in descriptor x every catalog pair (two columns)."""
+def figure_audit(out: Path, *, progress: bool = True) -> dict:
+    """Fig. 5: verdict heat map, every built-in descriptor x every catalog pair (two columns);
+    ``progress``: the audit's progress bar."""
     from ..descriptors.defaults import builtin_descriptors
     from .report import run_audit
 
     _pyplot()
-    audit = run_audit(builtin_descriptors(), cards=False, timings=False)
+    audit = run_audit(builtin_descriptors(), cards=False, timings=False, progress=progress)
     fig = audit.figure()
     fig.set_size_inches(PAGE_WIDTH, fig.get_size_inches()[1])  # two columns wide
     _save(fig, out / "fig5_audit.png")
@@ -453,7 +454,8 @@ def build_figures(out_dir, *, quick: bool = False, analyses=None, progress=None)
     """Write every figure into ``out_dir/figures``; return the numbers the text quotes.
 
     ``analyses``: the ``analyses/`` directory holding the studies' results (default: the source
-    tree's). ``progress``: optional callable receiving one line per figure.
+    tree's). ``progress``: optional callable receiving one line per figure; without it nothing
+    is shown (no progress bar either).
     """
     out_dir = Path(out_dir)
     analyses = Path(analyses) if analyses is not None else default_analyses()
@@ -471,7 +473,7 @@ def build_figures(out_dir, *, quick: bool = False, analyses=None, progress=None)
         ("b8", lambda: figure_b8(figures, quick)),
         ("fold", lambda: figure_fold(figures, quick)),
         ("learning", lambda: figure_learning(figures, analyses)),
-        ("audit", lambda: figure_audit(figures)),
+        ("audit", lambda: figure_audit(figures, progress=progress is not None)),
         ("resolution", lambda: figure_resolution(figures, analyses)),
         ("onat", lambda: figure_onat(figures, analyses)),
     ]

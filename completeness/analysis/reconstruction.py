@@ -46,7 +46,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
-from threadpoolctl import threadpool_limits
 
 from ..environments import InputError
 
@@ -309,11 +308,7 @@ def pointwise_lfre(
         - 2 * X_test @ X_train.T
     )
     alphas = DEFAULT_ALPHAS if alphas is None else alphas
-    # many tiny decompositions: several BLAS threads only add overhead
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _local_errors(
-            X_train, Y_train, X_test, Y_test, squared, n_local_points, alphas, seed
-        )
+    return _local_errors(X_train, Y_train, X_test, Y_test, squared, n_local_points, alphas, seed)
 
 
 def _local_errors(X_train, Y_train, X_test, Y_test, squared, n_local_points, alphas, seed):
@@ -383,23 +378,21 @@ def kernel_reconstruction_error(
     labels = np.random.default_rng(seed).permutation(n_train) % n_folds
     distances = _squared_distances(X_train, X_train)
     errors = np.zeros((len(gammas), len(alphas)))
-    threads = 1 if n_train < 2000 else None
-    with threadpool_limits(limits=threads, user_api="blas"):
-        for g, gamma in enumerate(gammas):
-            kernel = np.exp(-gamma * distances)
-            for fold in range(n_folds):
-                train, valid = np.flatnonzero(labels != fold), np.flatnonzero(labels == fold)
-                eigenvalues, Q = np.linalg.eigh(kernel[np.ix_(train, train)])
-                eigenvalues = np.maximum(eigenvalues, 0.0)
-                projected = kernel[np.ix_(valid, train)] @ Q
-                coefficients = Q.T @ Y_train[train]
-                for a, alpha in enumerate(alphas):
-                    prediction = projected @ (coefficients / (eigenvalues + alpha)[:, None])
-                    errors[g, a] += np.sum((Y_train[valid] - prediction) ** 2)
-        g, a = np.unravel_index(int(np.argmin(errors)), errors.shape)
-        model = KernelRidge(kernel="rbf", gamma=float(gammas[g]), alpha=float(alphas[a]))
-        model.fit(X_train, Y_train)
-        residual = Y_test - model.predict(X_test)
+    for g, gamma in enumerate(gammas):
+        kernel = np.exp(-gamma * distances)
+        for fold in range(n_folds):
+            train, valid = np.flatnonzero(labels != fold), np.flatnonzero(labels == fold)
+            eigenvalues, Q = np.linalg.eigh(kernel[np.ix_(train, train)])
+            eigenvalues = np.maximum(eigenvalues, 0.0)
+            projected = kernel[np.ix_(valid, train)] @ Q
+            coefficients = Q.T @ Y_train[train]
+            for a, alpha in enumerate(alphas):
+                prediction = projected @ (coefficients / (eigenvalues + alpha)[:, None])
+                errors[g, a] += np.sum((Y_train[valid] - prediction) ** 2)
+    g, a = np.unravel_index(int(np.argmin(errors)), errors.shape)
+    model = KernelRidge(kernel="rbf", gamma=float(gammas[g]), alpha=float(alphas[a]))
+    model.fit(X_train, Y_train)
+    residual = Y_test - model.predict(X_test)
     return float(np.sqrt(np.mean(np.sum(residual**2, axis=1))))
 
 

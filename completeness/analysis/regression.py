@@ -11,7 +11,6 @@ from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from ..environments import InputError
 
@@ -33,9 +32,6 @@ def as_vector(array, name: str) -> np.ndarray:
         raise InputError(f"{name} contains NaN or inf; check the model and the targets")
     return vector
 
-
-# below this many training samples the regressions use one BLAS thread
-_SINGLE_THREAD_BELOW = 2000
 
 #: The two regression models.
 MODELS = ("krr", "ridge")
@@ -175,11 +171,7 @@ def fit_model(
         alphas = LINEAR_ALPHAS if alphas is None else np.asarray(alphas, dtype=np.float64)
         gamma_values = np.array([np.nan])
     folds = _group_folds(groups, n_folds, seed)
-    # Small dense decompositions run far slower with several BLAS threads on a busy machine
-    # (measured: a 160 x 160 eigh 0.7 s with the default threads, 4 ms with one).
-    threads = 1 if len(y) < _SINGLE_THREAD_BELOW else None
-    with threadpool_limits(limits=threads, user_api="blas"):
-        errors = _cv_errors(kind, Z, t, folds, alphas, gamma_values)
+    errors = _cv_errors(kind, Z, t, folds, alphas, gamma_values)
     g, a = np.unravel_index(int(np.argmin(errors)), errors.shape)
     if kind == "krr":
         regressor = KernelRidge(kernel="rbf", alpha=float(alphas[a]), gamma=float(gamma_values[g]))
@@ -191,8 +183,7 @@ def fit_model(
         regressor=Pipeline([("features", FeatureStandardiser()), ("model", regressor)]),
         transformer=StandardScaler(),
     )
-    with threadpool_limits(limits=threads, user_api="blas"):
-        model.fit(X, y)
+    model.fit(X, y)
     model.best_params_ = best
     model.cv_rmse_ = np.sqrt(errors) * float(target_scaler.scale_[0])
     return model

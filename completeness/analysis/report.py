@@ -16,7 +16,10 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    max(claim.equal_up_to_so3)`` over all resolved environment pairs (SO(3)); likewise the
    lowest body order at which a difference is missed (``1 + min`` over degenerate pairs). A
    pair the claim says the descriptor cannot resolve, and that it resolves, is a contradiction;
-   a pair it could resolve but does not is a basis-limited finding.
+   a pair it could resolve but does not is a basis-limited finding. A median noise floor above
+   ``SINGLE_PRECISION_FLOOR`` (float32's epsilon / 100 = 1.2e-9; float64 floors are ~1e-15) is
+   a finding: the descriptor computes in single precision, and pairs closer than ~100x that
+   floor cannot read as resolved.
 3. **continuity** -- the jump when an atom crosses the cutoff: the relative distance between the
    environment with a neighbour at ``cutoff - eps`` and at ``cutoff + eps``, for eps = 1e-4 and
    1e-6 Å. Continuous when the jump shrinks by at least 10x between the two (it scales with eps
@@ -30,17 +33,19 @@ an object with ``compute`` or a callable ``(positions, numbers) -> vector``, see
    1e-5 relative is a finding. Two neighbours meeting: one neighbour placed at distance eps from
    another, from six random directions, for eps = 1e-3 and 1e-5 Å; a continuous descriptor's
    features then differ by O(eps) across the directions, so the spread shrinks with eps. When
-   it does not shrink at least 10x, the features depend on the direction from which the two
-   approach each other (a discontinuity where neighbours coincide, with gradients growing as
-   1/distance): a finding. Also the sensitivity at the fold point of the PRL family
+   it does not shrink at least 10x (and is above the same round-off ``ROUNDOFF_JUMP`` at eps =
+   1e-5 Å), the features depend on the direction from which the two approach each other (a
+   discontinuity where neighbours coincide, with gradients growing as 1/distance): a finding.
+   Also the sensitivity at the fold point of the PRL family
    (:func:`completeness.analysis.scan.fold_scan`, delta = 1e-4..1e-1 Å): the exponent ``k`` of
    ``d(X(0), X(delta)) ~ delta**k`` (2 = quadratic, insensitive; 1 = linear).
 4. **efficiency** -- environments per second for values and for values + gradients on a seeded
-   benchmark set (centre + 12 neighbours uniform in a 4 Å ball; 64 environments for values, 8
-   with gradients), and the exponent ``p`` of ``time ~ n_neighbours**p`` over 4..32 neighbours
-   (16 environments each; best of two runs, one when a run takes over 0.25 s). Timings are
-   machine dependent: they are kept apart (``ReportCard.timings``) so everything else is
-   reproducible bit for bit.
+   benchmark set (centre + 12 neighbours uniform in a 4 Å ball; up to 128 environments for
+   values, 32 with gradients), and the exponent ``p`` of ``time ~ n_neighbours**p`` over 8..64
+   neighbours (up to 64 environments each). Each batch is sized to take about 0.05 s (at least
+   4 environments), so a slow descriptor is timed on fewer environments; best of two runs, one
+   when a run takes over 0.25 s. Timings are machine dependent: they are kept apart
+   (``ReportCard.timings``) so everything else is reproducible bit for bit.
 5. **structure** -- fixed length (the same ``n_features`` for 2, 6 and 20 neighbours), and
    ``n_features`` for 1..4 species with the exponent ``q`` of ``n_features ~ n_species**q``.
 6. **generality** -- several species (4 in one environment), a periodic cell (diamond Si, every
@@ -63,6 +68,7 @@ from ..io import json_safe
 from . import criteria
 from .criteria import GRADIENT_TOLERANCE, INVARIANCE_TOLERANCE
 from .distance import verdicts
+from .inference import infer_body_order_and_parity
 
 __all__ = [
     "GLYPHS",
@@ -398,11 +404,15 @@ class Audit:
         lines.append("")
         for k, name in enumerate(names):
             user = self.descriptors[name]
-            flavour = (
-                f"{user.parity} {user.body_order}-body"
-                if user.body_order is not None and user.parity is not None
-                else "undeclared body order/parity"
-            )
+            if user.body_order is not None and user.parity is not None:
+                flavour = f"{user.parity} {user.body_order}-body"
+            else:  # what the report card infers, from the same verdicts
+                inferred = infer_body_order_and_parity(self.verdicts[name], self.pairs)
+                flavour = "undeclared body order/parity" + (
+                    ""
+                    if inferred is None
+                    else f"; inferred {inferred['parity']} {inferred['body_order']}-body"
+                )
             lines.append(f"{k + 1:>3}  {name} ({flavour})")
         lines.append("")
         lines.append(_LEGEND)

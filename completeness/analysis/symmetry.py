@@ -157,16 +157,11 @@ def _expansion_blocks(atoms: ase.Atoms, max_angular: int) -> np.ndarray:
 
 def _network_channels(atoms: ase.Atoms, max_angular: int) -> list:
     from ..descriptors import EquivariantMessagePassing
-    from ..descriptors.networks import NeighbourGraph
 
     network = EquivariantMessagePassing(
-        cutoff=4.0, n_layers=2, max_angular=max_angular, correlation_order=2, width=4
+        cutoff=4.0, n_layers=2, max_angular=max_angular, correlation_order=2, width=4, seeds=0
     )
-    network._check_hypers()
-    graph = NeighbourGraph([atoms], float(network.cutoff))
-    graph.prune(np.array([0]), int(network.n_layers))
-    channels = network._node_outputs(graph, 0, equivariant=True)
-    return [h[0] for h in channels]  # (width, 2l+1) per l at the centre
+    return network.equivariant_features(atoms)  # (width, 2l+1) per l at the centre
 
 
 def _surviving(blocks) -> list[int]:

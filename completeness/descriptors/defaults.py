@@ -41,7 +41,7 @@ __all__ = [
 #: Libraries wrapped in completeness.descriptors.wrappers ("library:Name" on the command line).
 _PEER_LIBRARIES = ("featomic", "dscribe", "quippy", "amd")
 #: Trained-model libraries ("mace:PATH"): completeness.descriptors.models.MODEL_TYPES, unimported.
-_MODEL_TYPES = ("mace", "schnetpack", "metatomic")
+_MODEL_TYPES = ("mace", "schnetpack", "metatomic", "nequip")
 
 #: Cutoff (Å) of every built-in descriptor in the audit.
 AUDIT_CUTOFF = 5.0

@@ -264,23 +264,13 @@ class LocalMBTR(Descriptor):
     # ---- computation -------------------------------------------------------------------------
 
     def _compute(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients: bool):
-        n_species = len(species)
-        n_samples, n_pairs = neighbourhoods.n_samples, neighbourhoods.n_pairs
-        blocks_values, blocks_gradients = [], []
+        blocks = []
         if self.k2_geometry is not None:
-            v, g = self._k2(neighbourhoods, species, gradients)
-            blocks_values.append(v)
-            blocks_gradients.append(g)
+            blocks.append(self._k2(neighbourhoods, species, gradients))
         if self.k3_geometry is not None:
-            grid = _grid(self.k3_grid)
-            n_channels = self._k3_channels(n_species)
-            v = np.zeros((n_samples, n_channels * grid[2]))
-            g = np.zeros((n_pairs, 3, n_channels * grid[2])) if gradients else None
-            self._k3(neighbourhoods, species, gradients, grid, v, g)
-            blocks_values.append(v)
-            blocks_gradients.append(g)
-        values = np.concatenate(blocks_values, axis=1)
-        pair_gradients = np.concatenate(blocks_gradients, axis=2) if gradients else None
+            blocks.append(self._k3(neighbourhoods, species, gradients))
+        values = np.concatenate([v for v, _ in blocks], axis=1)
+        pair_gradients = np.concatenate([g for _, g in blocks], axis=2) if gradients else None
         return values, pair_gradients
 
     def _k2(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients: bool):
@@ -303,11 +293,17 @@ class LocalMBTR(Descriptor):
         radial = d_gauss * (weight * d_g)[:, None] + gauss * d_weight[:, None]  # (P, n)
         return values, radial_pair_gradients(neighbourhoods, channel, len(species), radial)
 
-    def _k3(self, neighbourhoods, species, gradients, grid, values, pair_gradients):
-        """Fill ``values`` and ``pair_gradients`` with the k = 3 channels, chunk by chunk."""
+    def _k3(self, neighbourhoods: Neighbourhoods, species: np.ndarray, gradients: bool):
+        """The k = 3 channels and their pair gradients, summed chunk by chunk."""
+        grid = _grid(self.k3_grid)
         n = grid[2]
         n_species = len(species)
+        n_centre_channels = n_species * (n_species + 1) // 2
         n_channels = self._k3_channels(n_species)
+        values = np.zeros((neighbourhoods.n_samples, n_channels * n))
+        pair_gradients = (
+            np.zeros((neighbourhoods.n_pairs, 3, n_channels * n)) if gradients else None
+        )
         species_index = np.searchsorted(species, neighbourhoods.pair_species)
         # per triplet: 3 angles x ~6 arrays of n grid values (n ~ 50 -> ~10x ACSF's per triplet)
         max_triplets = max(1, neighbour_sums.MAX_TRIPLETS_PER_CHUNK * 10 // max(n, 1))
@@ -317,7 +313,6 @@ class LocalMBTR(Descriptor):
             weights = self._k3_weights(chunk, rc)
             sa = species_index[chunk.first + chunk.p0]
             sb = species_index[chunk.second + chunk.p0]
-            n_centre_channels = n_species * (n_species + 1) // 2
             channels = [
                 unordered_channel(sa, sb),  # (a, X, b), a <= b
                 n_centre_channels + sa * n_species + sb,  # (X, Zj, Zk), angle at j
@@ -344,6 +339,7 @@ class LocalMBTR(Descriptor):
                     a=np.tile(chunk.a, (3, 1)),
                     b=np.tile(chunk.b, (3, 1)),
                 )
+        return values, pair_gradients
 
     def _k3_weights(self, chunk: TripletChunk, rc: np.ndarray):
         """``w3`` of each triangle ``(i, j, k)``, shared by its three angles, and its gradient

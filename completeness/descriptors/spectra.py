@@ -308,12 +308,30 @@ def _power_spectrum_values(channels: np.ndarray, max_angular: int) -> np.ndarray
     n_samples, n_channels, _ = channels.shape
     first, second, _ = _channel_pairs(n_channels)
     scale = _feature_scale(n_channels, max_angular)  # (L, K)
+    if n_samples <= _FEW_SAMPLES:
+        # few samples (one environment, say): every l in one product, the channels laid out as
+        # (l, Q, 2L+1) padded with zero columns (the same sums over m)
+        l_of_lm, m_of_lm = _lm_layout(max_angular)
+        by_l = np.zeros((n_samples, max_angular + 1, n_channels, 2 * max_angular + 1))
+        by_l[:, l_of_lm, :, m_of_lm] = channels.transpose(2, 0, 1)
+        full = np.matmul(by_l, by_l.transpose(0, 1, 3, 2))  # (S, L, Q, Q)
+        return (full[:, :, first, second] * scale).reshape(n_samples, -1)
     values = np.empty((n_samples, max_angular + 1, len(first)))
     for l in range(max_angular + 1):
         block = channels[:, :, l * l : (l + 1) ** 2]
         full = np.matmul(block, block.transpose(0, 2, 1))  # (S, Q, Q)
         values[:, l, :] = full[:, first, second] * scale[l]
     return values.reshape(n_samples, -1)
+
+
+@functools.lru_cache(maxsize=32)
+def _lm_layout(max_angular: int):
+    """``(l, l + m)`` of every column ``lm`` of the harmonics (read-only arrays)."""
+    l_of_lm = np.repeat(np.arange(max_angular + 1), 2 * np.arange(max_angular + 1) + 1)
+    m_of_lm = np.arange((max_angular + 1) ** 2) - l_of_lm**2
+    for array in (l_of_lm, m_of_lm):
+        array.flags.writeable = False
+    return l_of_lm, m_of_lm
 
 
 @functools.lru_cache(maxsize=64)
@@ -338,6 +356,9 @@ def _feature_scale(n_channels: int, max_angular: int) -> np.ndarray:
 #: Below this many entries of the (3, l, i, j, pair) grid, the gradient is built on the full grid
 #: (a few array operations) instead of row by row of the upper triangle (2 Q operations).
 _SMALL_GRADIENT_ENTRIES = 2**16
+
+#: Up to this many samples the power spectrum is one matrix product for every l.
+_FEW_SAMPLES = 16
 
 #: Pairs per chunk of the power-spectrum gradient (intermediates of a few MB stay in cache).
 _CHUNK_PAIRS = 512

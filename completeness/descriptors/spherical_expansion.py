@@ -33,20 +33,11 @@ import numpy as np
 
 from ..environments import InputError, Neighbourhoods
 from ._kernels import radial_with_cutoff, use_compiled
+from .harmonics import spherical_harmonics
 from .hypers import Choice, Integer, Real, check_cutoff_width, check_value, declare
 from .radial_basis import RADIAL_BASES, radial_spline, shifted_cosine_cutoff
 
 __all__ = ["Expansion", "ExpansionHypers", "SphericalExpansion", "check_expansion_hypers"]
-
-_HARMONICS: dict = {}
-
-
-def _spherical_harmonics(max_angular: int):
-    if max_angular not in _HARMONICS:
-        import sphericart
-
-        _HARMONICS[max_angular] = sphericart.SphericalHarmonics(max_angular)
-    return _HARMONICS[max_angular]
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,24 +195,14 @@ class SphericalExpansion:
             radial, dradial = radial_with_cutoff(spline, distances, fc, dfc, gradients)
         else:
             radial, dradial = spline(distances, derivatives=gradients)
-        harmonics_calculator = _spherical_harmonics(max_angular)
         n_pairs = len(distances)
         directions = vectors / distances[:, None] if n_pairs else np.zeros((0, 3))
         if gradients:
-            if n_pairs:
-                y, dy = harmonics_calculator.compute_with_gradients(np.ascontiguousarray(vectors))
-            else:
-                y = np.zeros((0, (max_angular + 1) ** 2))
-                dy = np.zeros((0, 3, (max_angular + 1) ** 2))
+            y, dy = spherical_harmonics(vectors, max_angular, gradients=True)
             if not compiled:
                 dradial = dradial * fc[:, None, None] + radial * dfc[:, None, None]
         else:
-            if n_pairs:
-                y = harmonics_calculator.compute(np.ascontiguousarray(vectors))
-            else:
-                y = np.zeros((0, (max_angular + 1) ** 2))
-            dy = None
-            dradial = None
+            y, dy, dradial = spherical_harmonics(vectors, max_angular), None, None
         if not compiled:
             radial = radial * fc[:, None, None]
         return _PairTerms(radial, dradial, y, dy, directions)
@@ -243,34 +224,34 @@ class SphericalExpansion:
         species = np.asarray(species, dtype=np.int64)
         terms = self._pair_terms(neighbourhoods, gradients)
         n_lm = (max_angular + 1) ** 2
-        l_of_lm = np.repeat(np.arange(max_angular + 1), 2 * np.arange(max_angular + 1) + 1)
+        l_of_lm = _l_of_lm(max_angular)
         n_samples, n_species = neighbourhoods.n_samples, len(species)
-        species_index = np.searchsorted(species, neighbourhoods.pair_species)
-        if neighbourhoods.n_pairs and (
-            species_index.max() >= n_species
-            or np.any(species[species_index] != neighbourhoods.pair_species)
-        ):
+        lookup = _species_lookup(species.tobytes())
+        species_index = np.take(lookup, neighbourhoods.pair_species, mode="clip")
+        if neighbourhoods.n_pairs and species_index.min() < 0:
             raise InputError(
                 f"the neighbours contain species not in species={species.tolist()}; add them"
             )
         n_keys = n_samples * n_species
-        dense = np.zeros((n_keys, n_radial, n_lm))
-        if neighbourhoods.n_pairs:
-            key = neighbourhoods.pair_sample * n_species + species_index
-            order = None
-            if n_species > 1:
-                order = np.argsort(key, kind="stable")
-                key = key[order]
-            radial = terms.radial if order is None else terms.radial[order]
-            harmonics = terms.harmonics if order is None else terms.harmonics[order]
-            width, position = segment_padding(key, n_keys)
-            radial_padded = pad_segments(radial, key, position, n_keys, width)  # (k, W, n, L)
-            harmonics_padded = pad_segments(harmonics, key, position, n_keys, width)  # (k, W, lm)
-            for l in range(max_angular + 1):
-                block = slice(l * l, (l + 1) ** 2)
-                dense[:, :, block] = np.matmul(
-                    radial_padded[..., l].transpose(0, 2, 1), harmonics_padded[:, :, block]
-                )
+        if not neighbourhoods.n_pairs:
+            dense = np.zeros((n_samples, n_species, n_radial, n_lm))
+            return dense, species_index, terms, l_of_lm
+        key = neighbourhoods.pair_sample * n_species + species_index
+        order = None
+        if n_species > 1:
+            order = np.argsort(key, kind="stable")
+            key = key[order]
+        radial = terms.radial if order is None else terms.radial[order]
+        harmonics = terms.harmonics if order is None else terms.harmonics[order]
+        width, position = segment_padding(key, n_keys)
+        radial_padded = pad_segments(radial, key, position, n_keys, width)  # (k, W, n, L)
+        harmonics_padded = pad_segments(harmonics, key, position, n_keys, width)  # (k, W, lm)
+        dense = np.empty((n_keys, n_radial, n_lm))
+        for l in range(max_angular + 1):
+            block = slice(l * l, (l + 1) ** 2)
+            dense[:, :, block] = np.matmul(
+                radial_padded[..., l].transpose(0, 2, 1), harmonics_padded[:, :, block]
+            )
         dense = dense.reshape(n_samples, n_species, n_radial, n_lm)
         return dense, species_index, terms, l_of_lm
 
@@ -348,6 +329,29 @@ class ExpansionHypers:
 
     def _check_hyper_relations(self) -> None:
         check_cutoff_width(type(self).__name__, self.cutoff, self.cutoff_width)
+
+
+_MAX_ATOMIC_NUMBER = 118
+
+
+@functools.lru_cache(maxsize=32)
+def _l_of_lm(max_angular: int) -> np.ndarray:
+    """``l`` of every column ``lm`` of the harmonics (read-only)."""
+    l_of_lm = np.repeat(np.arange(max_angular + 1), 2 * np.arange(max_angular + 1) + 1)
+    l_of_lm.flags.writeable = False
+    return l_of_lm
+
+
+@functools.lru_cache(maxsize=64)
+def _species_lookup(species_bytes: bytes) -> np.ndarray:
+    """Index in the species channels of every atomic number 0..118, and -1 for the others, up
+    to a last entry -1 that catches anything larger (look up with ``mode="clip"``)."""
+    lookup = np.full(_MAX_ATOMIC_NUMBER + 2, -1, dtype=np.int64)
+    for index, number in enumerate(np.frombuffer(species_bytes, dtype=np.int64)):
+        if 0 < number <= _MAX_ATOMIC_NUMBER:
+            lookup[number] = index
+    lookup.flags.writeable = False
+    return lookup
 
 
 def segment_padding(key, n_keys):

@@ -48,6 +48,7 @@ from scipy import sparse, special
 
 from ..environments import InputError, Neighbourhoods
 from .base import Descriptor
+from .harmonics import spherical_harmonics
 from .hypers import Integer, declare
 
 __all__ = ["ZernikeDescriptor", "zernike_radial"]
@@ -81,17 +82,6 @@ def zernike_radial(n: int, l: int, x, derivative: bool = False):
     if derivative:
         return poly(x), poly.deriv()(x)
     return poly(x)
-
-
-_HARMONICS: dict = {}
-
-
-def _harmonics(max_angular: int):
-    if max_angular not in _HARMONICS:
-        import sphericart
-
-        _HARMONICS[max_angular] = sphericart.SphericalHarmonics(max_angular)
-    return _HARMONICS[max_angular]
 
 
 class ZernikeDescriptor(Descriptor):
@@ -140,14 +130,10 @@ class ZernikeDescriptor(Descriptor):
         fc = 0.5 * (1.0 + np.cos(np.pi * x))
         dfc = -0.5 * np.pi / cutoff * np.sin(np.pi * x)
         vectors = np.ascontiguousarray(neighbourhoods.pair_vectors)
-        if n_pairs:
-            if gradients:
-                y_all, dy_all = _harmonics(max_angular).compute_with_gradients(vectors)
-            else:
-                y_all, dy_all = _harmonics(max_angular).compute(vectors), None
+        if gradients:
+            y_all, dy_all = spherical_harmonics(vectors, max_angular, gradients=True)
         else:
-            y_all = np.zeros((0, (max_angular + 1) ** 2))
-            dy_all = np.zeros((0, 3, (max_angular + 1) ** 2))
+            y_all, dy_all = spherical_harmonics(vectors, max_angular), None
         directions = vectors / np.maximum(distances, 1e-300)[:, None]
         # (sample, species) channel of every pair, as a sparse summation matrix
         channel = neighbourhoods.pair_sample * n_species + species_index

@@ -82,14 +82,10 @@ def _accepted(draws: np.ndarray) -> np.ndarray:
 
 
 def _claim() -> Claim:
-    return Claim(
-        scope="environment",
-        equal_up_to_o3=4,
-        equal_up_to_so3=4,
-        statement=(
-            "two 3-rings at +-z1 (ring 2 = ring 1 rotated by psi) and an apex at +z2 or -z2: "
-            "equal 3-body and signed 4-body (bispectrum), different 5-body"
-        ),
+    return Claim.environment(
+        4,
+        "two 3-rings at +-z1 (ring 2 = ring 1 rotated by psi) and an apex at +z2 or -z2: "
+        "equal 3-body and signed 4-body (bispectrum), different 5-body",
     )
 
 

@@ -24,25 +24,26 @@ def _matrix_y(angle: float) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def dojo_four_body_chiral() -> DegeneratePair:
-    """The dojo's "4-body chiral" pair (congruent: rotation by pi about z)."""
-    base = [[0, 0, 0], [3, 0, -4], [0, 0, 5], [-3, 0, -4]]
-    plus = make_atoms("CHHHH", [*base, [0, 5, 0]])
-    minus = make_atoms("CHHHH", [*base, [0, -5, 0]])
+def _dojo_pair(name: str, common, label: str) -> DegeneratePair:
+    """The dojo's members: ``common`` (centre first) plus C at (0, +5, 0) or (0, -5, 0)."""
+    symbols = "C" + "H" * len(common)
     return DegeneratePair(
-        name="dojo-four-body-chiral",
-        plus=plus,
-        minus=minus,
-        claim=Claim(
-            scope="environment",
-            equal_up_to_o3=4,
-            equal_up_to_so3=4,
-            statement="as labelled by the dojo: indistinguishable by 4-body scalars (chiral)",
+        name=name,
+        plus=make_atoms(symbols, np.vstack([common, [0, 5, 0]])),
+        minus=make_atoms(symbols, np.vstack([common, [0, -5, 0]])),
+        claim=Claim.environment(
+            4, f"as labelled by the dojo: indistinguishable by 4-body scalars ({label})"
         ),
         params={},
         reference=JOSHI_REFERENCE,
         family="dojo-congruent",
     )
+
+
+def dojo_four_body_chiral() -> DegeneratePair:
+    """The dojo's "4-body chiral" pair (congruent: rotation by pi about z)."""
+    base = [[0, 0, 0], [3, 0, -4], [0, 0, 5], [-3, 0, -4]]
+    return _dojo_pair("dojo-four-body-chiral", base, "chiral")
 
 
 def dojo_four_body_nonchiral() -> DegeneratePair:
@@ -51,19 +52,4 @@ def dojo_four_body_nonchiral() -> DegeneratePair:
     b = np.array([[3, -2, -4], [0, -2, 5], [-3, -2, -4]], dtype=np.float64)
     rotation = _matrix_y(2 * np.pi / 10)
     common = np.vstack([np.zeros(3), a, b @ rotation])  # row vectors times Q, as in the dojo
-    plus = make_atoms("C" + "H" * 7, np.vstack([common, [0, 5, 0]]))
-    minus = make_atoms("C" + "H" * 7, np.vstack([common, [0, -5, 0]]))
-    return DegeneratePair(
-        name="dojo-four-body-nonchiral",
-        plus=plus,
-        minus=minus,
-        claim=Claim(
-            scope="environment",
-            equal_up_to_o3=4,
-            equal_up_to_so3=4,
-            statement="as labelled by the dojo: indistinguishable by 4-body scalars (non-chiral)",
-        ),
-        params={},
-        reference=JOSHI_REFERENCE,
-        family="dojo-congruent",
-    )
+    return _dojo_pair("dojo-four-body-nonchiral", common, "non-chiral")

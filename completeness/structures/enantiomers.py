@@ -9,10 +9,12 @@ change sign. The SO(3) signatures agree up to 3-body (no volume exists there) an
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..environments import InputError
-from .pair import Claim, DegeneratePair, make_atoms
+from .pair import Claim, DegeneratePair, make_atoms, random_shell
 
 CHIRALITY_REFERENCE = (
     "IUPAC Gold Book, 'chirality', doi:10.1351/goldbook.C01058; parity of density "
@@ -36,13 +38,7 @@ def mirrored(atoms):
 
 
 def _claim(statement: str, max_checked: int = 5) -> Claim:
-    return Claim(
-        scope="environment",
-        equal_up_to_o3=max_checked,
-        equal_up_to_so3=3,
-        statement=statement,
-        max_checked=max_checked,
-    )
+    return Claim.environment(max_checked, statement, so3=3, max_checked=max_checked)
 
 
 def chbrclf() -> DegeneratePair:
@@ -79,15 +75,9 @@ def random_chiral(
     if n_neighbours < 3:
         raise InputError(f"a chiral environment needs >= 3 neighbours, got {n_neighbours}")
     rng = np.random.default_rng(seed)
-    for _attempt in range(1000):
-        directions = rng.normal(size=(n_neighbours, 3))
-        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-        radii = rng.uniform(min_distance, max_distance, size=n_neighbours)
-        positions = np.vstack([np.zeros(3), directions * radii[:, None]])
-        gaps = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
-        if gaps[np.triu_indices(len(positions), 1)].min() >= min_separation:
-            break
-    else:
+    radii = functools.partial(rng.uniform, min_distance, max_distance, size=n_neighbours)
+    positions = random_shell(rng, n_neighbours, radii, min_separation)
+    if positions is None:
         raise InputError("could not place the neighbours apart; lower min_separation")
     plus = make_atoms("C" + "H" * n_neighbours, positions)
     return DegeneratePair(

@@ -47,7 +47,15 @@ import numpy as np
 from ..environments import InputError
 from ..io import json_safe
 
-__all__ = ["NEIGHBOUR_FRACTION", "Claim", "ClaimError", "DegeneratePair", "make_atoms"]
+__all__ = [
+    "NEIGHBOUR_FRACTION",
+    "Claim",
+    "ClaimError",
+    "DegeneratePair",
+    "make_atoms",
+    "min_gap",
+    "random_shell",
+]
 
 SCOPES = ("environment", "global")
 KINDS = ("catalog", "user", "discovered")
@@ -109,6 +117,12 @@ class Claim:
                 "the unoriented ones"
             )
 
+    @classmethod
+    def environment(cls, order: int, statement: str, *, so3: int | None = None, **fields) -> Claim:
+        """An environment-scope claim: signatures equal up to body order ``order`` (O(3)) and
+        ``so3`` (SO(3); default the same); ``fields``: the other attributes."""
+        return cls("environment", order, order if so3 is None else so3, statement, **fields)
+
     @property
     def parity_only(self) -> bool:
         """True for mirror images: O(3) equal at every checked order, SO(3) not."""
@@ -130,6 +144,28 @@ class Claim:
 def make_atoms(symbols, positions) -> ase.Atoms:
     """A finite cluster (no cell, no periodicity) from symbols and positions in Å."""
     return ase.Atoms(symbols=symbols, positions=np.asarray(positions, dtype=np.float64))
+
+
+def min_gap(positions) -> float:
+    """The smallest distance (Å) between two of ``positions`` (an (n, 3) array, n >= 2)."""
+    positions = np.asarray(positions)
+    gaps = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
+    return float(gaps[np.triu_indices(len(positions), 1)].min())
+
+
+def random_shell(rng, n_neighbours: int, radii, min_separation: float, attempts: int = 1000):
+    """Positions of a centre at the origin and ``n_neighbours`` neighbours along uniformly random
+    directions, redrawn until every two atoms are ``min_separation`` Å apart; None when
+    ``attempts`` draws all fail. ``radii``: the neighbours' distances, or a callable that draws
+    them after each draw of directions."""
+    for _attempt in range(attempts):
+        directions = rng.normal(size=(n_neighbours, 3))
+        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+        distances = radii() if callable(radii) else radii
+        positions = np.vstack([np.zeros(3), directions * distances[:, None]])
+        if min_gap(positions) >= min_separation:
+            return positions
+    return None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..environments import InputError
-from .pair import Claim, DegeneratePair, make_atoms
+from .pair import Claim, DegeneratePair, make_atoms, min_gap
 
 PRL_REFERENCE = (
     "S. N. Pozdnyakov, M. J. Willatt, A. P. Bartok, C. Ortner, G. Csanyi, M. Ceriotti, "
@@ -42,12 +42,17 @@ COMMENT_REFERENCE = (
 )
 
 
-def _prl_claim(statement: str) -> Claim:
-    return Claim(
-        scope="environment",
-        equal_up_to_o3=3,
-        equal_up_to_so3=3,
-        statement=statement,
+def _prl_pair(name, members, statement, *, params, reference, family="prl-3-body"):
+    """A pair of the PRL family: signatures equal up to 3-body (``statement`` says why)."""
+    plus, minus = members
+    return DegeneratePair(
+        name=name,
+        plus=plus,
+        minus=minus,
+        claim=Claim.environment(3, statement),
+        params=params,
+        reference=reference,
+        family=family,
     )
 
 
@@ -72,24 +77,14 @@ def pozdnyakov2020_fig1b() -> DegeneratePair:
     C- = (0,-5,5) (X-). All neighbours the same species (H here, centre C).
     """
     plus, minus = prl_members(5.0, 5.0, [5.0, 5.0, 5.0], 5.0, 5.0)
-    return DegeneratePair(
-        name="pozdnyakov2020-fig1b",
-        plus=plus,
-        minus=minus,
-        claim=_prl_claim(
-            "PRL Fig. 1(b): every triangle through C is mapped by sigma_y or C2: equal 3-body "
-            "(power spectrum), different 4-body (bispectrum)"
-        ),
+    return _prl_pair(
+        "pozdnyakov2020-fig1b",
+        (plus, minus),
+        "PRL Fig. 1(b): every triangle through C is mapped by sigma_y or C2: equal 3-body "
+        "(power spectrum), different 4-body (bispectrum)",
         params={"x_a": 5.0, "z_a": 5.0, "b_plus": [5.0, 5.0, 5.0], "y_c": 5.0, "z_c": 5.0},
         reference=PRL_REFERENCE + ", Fig. 1(b)",
-        family="prl-3-body",
     )
-
-
-def _min_gap(atoms) -> float:
-    positions = atoms.positions
-    gaps = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
-    return float(gaps[np.triu_indices(len(positions), 1)].min())
 
 
 def prl_family(
@@ -121,7 +116,7 @@ def prl_family(
             "z_c": drawn[6] if z_c is None else float(z_c),
         }
         plus, minus = prl_members(**values)
-        if abs(values["y_c"]) >= min_separation / 2 and _min_gap(plus) >= min_separation:
+        if abs(values["y_c"]) >= min_separation / 2 and min_gap(plus.positions) >= min_separation:
             break
         if all(v is not None for v in given.values()):
             raise InputError(
@@ -132,14 +127,12 @@ def prl_family(
         raise InputError("could not sample a valid PRL pair; increase extent")
     params = {key: np.asarray(value).tolist() for key, value in values.items()}
     params.update(seed=seed, extent=extent, min_separation=min_separation)
-    return DegeneratePair(
-        name="prl-family",
-        plus=plus,
-        minus=minus,
-        claim=_prl_claim("PRL family (7 parameters, seeded): equal 3-body, different 4-body"),
+    return _prl_pair(
+        "prl-family",
+        (plus, minus),
+        "PRL family (7 parameters, seeded): equal 3-body, different 4-body",
         params=params,
         reference=PRL_REFERENCE + " (general construction)",
-        family="prl-3-body",
     )
 
 
@@ -170,7 +163,10 @@ def prl_equal_bond(
             bond * np.sin(c),
             bond * np.cos(c),
         )
-        ok = abs(bond * np.sin(c)) >= min_separation / 2 and _min_gap(plus) >= min_separation
+        ok = (
+            abs(bond * np.sin(c)) >= min_separation / 2
+            and min_gap(plus.positions) >= min_separation
+        )
         if ok:
             break
         if angles is not None:
@@ -180,13 +176,10 @@ def prl_equal_bond(
             )
     else:
         raise InputError("could not sample a valid equal-bond PRL pair")
-    return DegeneratePair(
-        name="prl-equal-bond",
-        plus=plus,
-        minus=minus,
-        claim=_prl_claim(
-            "CH4-like PRL pair, all C-H distances equal: equal 3-body, different 4-body"
-        ),
+    return _prl_pair(
+        "prl-equal-bond",
+        (plus, minus),
+        "CH4-like PRL pair, all C-H distances equal: equal 3-body, different 4-body",
         params={
             "seed": seed,
             "bond": bond,
@@ -194,7 +187,6 @@ def prl_equal_bond(
             "min_separation": min_separation,
         },
         reference=PRL_REFERENCE + " (equal-bond version of the general construction)",
-        family="prl-3-body",
     )
 
 
@@ -213,14 +205,11 @@ def prl_fold(delta: float = 0.25, z_c: float = 5.0) -> DegeneratePair:
             "point itself is one structure, not a pair)"
         )
     plus, minus = prl_members(5.0, 5.0, [5.0, 5.0, 5.0], delta, z_c)
-    return DegeneratePair(
-        name="prl-fold",
-        plus=plus,
-        minus=minus,
-        claim=_prl_claim(
-            "fold point of the PRL family moved by +-delta: the members are PRL partners, "
-            "equal 3-body, different 4-body; they coincide at delta = 0"
-        ),
+    return _prl_pair(
+        "prl-fold",
+        (plus, minus),
+        "fold point of the PRL family moved by +-delta: the members are PRL partners, "
+        "equal 3-body, different 4-body; they coincide at delta = 0",
         params={"delta": delta, "z_c": z_c},
         reference=PRL_REFERENCE + "; " + COMMENT_REFERENCE,
         family="prl-fold",

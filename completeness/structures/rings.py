@@ -112,14 +112,10 @@ def ring_homometric(
         name=f"ring-{n}-{tag}-{label}",
         plus=plus,
         minus=minus,
-        claim=Claim(
-            scope="environment",
-            equal_up_to_o3=3,
-            equal_up_to_so3=3,
-            statement=(
-                f"homometric vertex sets {set(plus_indices)} vs {set(minus_indices)} of a "
-                f"regular {n}-gon, {where}: equal 3-body, different 4-body"
-            ),
+        claim=Claim.environment(
+            3,
+            f"homometric vertex sets {set(plus_indices)} vs {set(minus_indices)} of a "
+            f"regular {n}-gon, {where}: equal 3-body, different 4-body",
         ),
         params={
             "n": n,

@@ -12,22 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..environments import InputError
-from .pair import Claim, DegeneratePair, make_atoms
+from .pair import Claim, DegeneratePair, make_atoms, random_shell
 
 JOSHI_REFERENCE = (
     "C. K. Joshi, C. Bodnar, S. V. Mathis, T. Cohen, P. Lio, 'On the Expressive Power of "
     "Geometric Graph Neural Networks', ICML 2023, doi:10.48550/arXiv.2301.09308 "
     "(code: github.com/chaitjo/geometric-gnn-dojo, experiments/incompleteness.ipynb)"
 )
-
-
-def two_body_claim(statement: str) -> Claim:
-    return Claim(
-        scope="environment",
-        equal_up_to_o3=2,
-        equal_up_to_so3=2,
-        statement=statement,
-    )
 
 
 def joshi2023_two_body() -> DegeneratePair:
@@ -42,9 +33,10 @@ def joshi2023_two_body() -> DegeneratePair:
         name="joshi2023-two-body",
         plus=plus,
         minus=minus,
-        claim=two_body_claim(
+        claim=Claim.environment(
+            2,
             "same centre-neighbour distances (5, 5 Å), different bond angle: equal 2-body, "
-            "different 3-body"
+            "different 3-body",
         ),
         params={},
         reference=JOSHI_REFERENCE,
@@ -72,14 +64,8 @@ def random_two_body(
     distances = rng.uniform(min_distance, max_distance, size=n_neighbours)
     members = []
     for _ in range(2):
-        for _attempt in range(1000):
-            directions = rng.normal(size=(n_neighbours, 3))
-            directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-            positions = np.vstack([np.zeros(3), directions * distances[:, None]])
-            gaps = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
-            if gaps[np.triu_indices(len(positions), 1)].min() >= min_separation:
-                break
-        else:
+        positions = random_shell(rng, n_neighbours, distances, min_separation)
+        if positions is None:
             raise InputError(
                 f"could not place {n_neighbours} neighbours {min_separation} Å apart; lower "
                 "min_separation or n_neighbours"
@@ -89,9 +75,10 @@ def random_two_body(
         name="two-body-random",
         plus=members[0],
         minus=members[1],
-        claim=two_body_claim(
+        claim=Claim.environment(
+            2,
             "same centre-neighbour distances along random directions: equal 2-body, "
-            "different 3-body"
+            "different 3-body",
         ),
         params={
             "seed": seed,

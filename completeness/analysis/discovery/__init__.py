@@ -177,14 +177,14 @@ def discover(
     settings = search_settings(
         descriptor,
         n_neighbours,
-        species,
-        centre_species,
-        inner_radius,
-        outer_radius,
-        min_neighbour_distance,
-        min_separation,
-        max_iterations,
-        min_radial_spread,
+        species=species,
+        centre_species=centre_species,
+        inner_radius=inner_radius,
+        outer_radius=outer_radius,
+        min_neighbour_distance=min_neighbour_distance,
+        min_separation=min_separation,
+        max_iterations=max_iterations,
+        min_radial_spread=min_radial_spread,
     )
     if isinstance(restarts, bool) or int(restarts) < 1:
         raise InputError(f"restarts must be a positive integer, got {restarts!r}")

@@ -136,7 +136,7 @@ class DiscoveryResult:
 
 
 DISCOVERY_REFERENCE = (
-    "found by completeness.discovery (random-restart search, polished to the noise floor, "
+    "found by completeness.analysis.discovery (random-restart search, polished to the noise floor, "
     "classified by the basis-free oracle); the 3-body family it rediscovers: Pozdnyakov et al., "
     "Phys. Rev. Lett. 125, 166001 (2020), doi:10.1103/PhysRevLett.125.166001"
 )

@@ -56,15 +56,18 @@ class SearchSettings:
 def search_settings(
     descriptor,
     n_neighbours,
-    species,
-    centre_species,
-    inner_radius,
-    outer_radius,
-    min_neighbour_distance,
-    min_separation,
-    max_iterations,
+    *,
+    species=None,
+    centre_species=6,
+    inner_radius=None,
+    outer_radius=None,
+    min_neighbour_distance=None,
+    min_separation=None,
+    max_iterations=400,
     min_radial_spread=0.0,
 ) -> SearchSettings:
+    """The checked :class:`SearchSettings` of a search (the arguments of
+    :func:`~completeness.analysis.discovery.discover` that shape it)."""
     from ..distance import NEIGHBOUR_FRACTION
 
     if isinstance(n_neighbours, bool) or not isinstance(n_neighbours, (int, np.integer)):
@@ -368,17 +371,10 @@ def _judge(descriptor, x, problem: Problem, seed: int):
 def restart(task: dict, rng: np.random.Generator) -> Candidate:
     """One seeded restart: random start, L-BFGS-B, polish, verdict (``parallel_map`` task).
 
-    Runs with one BLAS/OpenMP thread: the problems are tiny (a few neighbours), restarts are the
-    unit of parallelism, and idle threads spinning on a shared machine cost several times more
-    than they save (measured: 47 s instead of 9 s for one power-spectrum restart under load).
+    The problems are tiny (a few neighbours) and restarts are the unit of parallelism: the
+    process's thread policy (:mod:`completeness.threads`, one thread unless asked otherwise)
+    keeps BLAS and OpenMP from spinning idle threads.
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return _restart_single_threaded(task, rng)
-
-
-def _restart_single_threaded(task: dict, rng: np.random.Generator) -> Candidate:
     start_time = time.perf_counter()
     descriptor, settings = task["descriptor"], task["settings"]
     problem = Problem(descriptor, settings)

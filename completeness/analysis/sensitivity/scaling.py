@@ -203,14 +203,21 @@ def response(
     cutoff: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Feature distance along a path: ``(t, distance, direction)`` (see :func:`path_vectors`)."""
+    path_options = {"path": path, "direction": direction, "neighbour": neighbour, "seed": seed}
+    _, _, t, distance, unit_field = _along_path(
+        descriptor, atoms, centre, cutoff, t_values, metric, path_options
+    )
+    return t, distance, unit_field
+
+
+def _along_path(descriptor, atoms, centre, cutoff, t_values, metric, path_options):
+    """``(environment, evaluator, t, distance, direction)`` of :func:`response`."""
     env = as_environment(descriptor, atoms, centre, cutoff)
     evaluator = Evaluator(descriptor, env)
     t = _t_values(t_values)
-    batch, unit_field = path_vectors(
-        env.vectors, t, path=path, direction=direction, neighbour=neighbour, seed=seed
-    )
+    batch, unit_field = path_vectors(env.vectors, t, **path_options)
     values = evaluator.values(np.concatenate([env.vectors[None], batch]))
-    return t, response_distance(values[1:], values[0], metric), unit_field
+    return env, evaluator, t, response_distance(values[1:], values[0], metric), unit_field
 
 
 def _t_values(t_values):
@@ -245,14 +252,10 @@ def scaling_exponent(
     ``k = 1``: linear response; ``k = 2``: the first-order change vanishes along this path
     (symmetric reference, fold point).
     """
-    env = as_environment(descriptor, atoms, centre, cutoff)
-    evaluator = Evaluator(descriptor, env)
-    t = _t_values(t_values)
-    batch, unit = path_vectors(
-        env.vectors, t, path=path, direction=direction, neighbour=neighbour, seed=seed
+    path_options = {"path": path, "direction": direction, "neighbour": neighbour, "seed": seed}
+    env, evaluator, t, distance, unit = _along_path(
+        descriptor, atoms, centre, cutoff, t_values, metric, path_options
     )
-    values = evaluator.values(np.concatenate([env.vectors[None], batch]))
-    distance = response_distance(values[1:], values[0], metric)
     roundoff = _roundoff(evaluator, env.vectors, metric, 4, seed)
     k, error, prefactor, used = fit_exponent(t, distance, roundoff)
     order = np.argsort(t)

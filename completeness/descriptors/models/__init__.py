@@ -12,11 +12,14 @@ model_type      library (extra)              file
                                              ``NeuralNetworkPotential``
 ``metatomic``   metatomic-torch              ``AtomisticModel.save(path)`` (TorchScript)
                 (``metatomic``)
+``nequip``      nequip 0.6 (``nequip``)      ``nequip-deploy build`` (TorchScript and
+                                             metadata)
 ==============  ===========================  ==============================================
 
 A model object already in memory (a ``mace.modules`` model, a SchNetPack
 ``NeuralNetworkPotential``, a metatomic ``AtomisticModel``) is adapted the same way by
 :func:`completeness.descriptors.adapt` (every layer's features; the adapter works on a copy).
+A NequIP model is read from its deployed file only (its metadata maps species to types).
 
 Each library is imported only when its adapter is used; install it with
 ``pip install torch==2.13.0 'completeness[mace]'`` (the CPU build of torch first, so that the
@@ -29,7 +32,7 @@ from ...environments import InputError
 
 __all__ = ["MODEL_TYPES", "adapter_rules", "load_model"]
 
-MODEL_TYPES = ("mace", "schnetpack", "metatomic")
+MODEL_TYPES = ("mace", "schnetpack", "metatomic", "nequip")
 
 
 def load_model(path, model_type: str, **options):
@@ -37,7 +40,8 @@ def load_model(path, model_type: str, **options):
     also be the model object itself.
 
     ``options``: ``layer`` (1-based interaction layer, None for all), ``read_out``
-    (``"features"`` or ``"energy"``), ``dtype`` (``"float64"``), ``device`` (``"cpu"``).
+    (``"features"`` or ``"energy"``), ``dtype`` (``"float64"``, or ``"float32"``; a metatomic
+    model runs only in the dtype it declares), ``device`` (``"cpu"``).
     """
     if model_type == "mace":
         from .mace import MACEModel
@@ -51,6 +55,10 @@ def load_model(path, model_type: str, **options):
         from .metatomic import MetatomicModel
 
         return MetatomicModel(path, **options)
+    if model_type == "nequip":
+        from .nequip import NequIPModel
+
+        return NequIPModel(path, **options)
     raise InputError(f"model type {model_type!r} is not one of {', '.join(MODEL_TYPES)}")
 
 
@@ -74,8 +82,12 @@ def adapter_rules() -> list:
         name = type(obj).__name__
         return module_of(obj).startswith("metatomic.torch") and name == "AtomisticModel"
 
+    def is_nequip(obj) -> bool:  # refused with a line that says to deploy it and give the file
+        return module_of(obj).startswith("nequip.") and is_torch_module(obj)
+
     return [
         (is_mace, lambda obj: load_model(obj, "mace")),
         (is_schnetpack, lambda obj: load_model(obj, "schnetpack")),
         (is_metatomic, lambda obj: load_model(obj, "metatomic")),
+        (is_nequip, lambda obj: load_model(obj, "nequip")),
     ]

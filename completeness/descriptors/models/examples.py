@@ -2,17 +2,25 @@
 
 No weights can be downloaded, so the tests and the study ``analyses/models/`` make their own
 models: random H/C/O clusters labelled with ASE's EMT energies (:func:`emt_clusters`), a model
-built by the library's constructors (:func:`build_mace`, :func:`build_schnet`), a few Adam steps
-on the energy loss (:func:`train_energies`), and ``torch.save(model, path)``, the file format the
-adapters read. These models are tiny and barely trained: they stand for "a model of this
-architecture after some training", not for a useful potential.
+built by the library's constructors (:func:`build_mace`, :func:`build_schnet`,
+:func:`build_nequip`), a few Adam steps on the energy loss (:func:`train_energies`), and
+:func:`save_model`: ``torch.save(model, path)`` for MACE and SchNetPack, nequip's own deploy
+step for NequIP, the file formats the adapters read. These models are tiny and barely trained:
+they stand for "a model of this architecture after some training", not for a useful potential.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["build_mace", "build_schnet", "emt_clusters", "train_energies"]
+__all__ = [
+    "build_mace",
+    "build_nequip",
+    "build_schnet",
+    "emt_clusters",
+    "save_model",
+    "train_energies",
+]
 
 
 def emt_clusters(n_structures: int, *, species=(1, 6, 8), seed: int = 0, min_distance=1.0):
@@ -104,15 +112,18 @@ def build_schnet(*, cutoff=5.0, n_layers=3, width=16, n_radial=16, seed=0):
 def train_energies(model, structures, *, steps=10, learning_rate=1e-2, seed=0) -> list[float]:
     """A few full-batch Adam steps on the mean squared energy error; the losses, step by step.
 
-    ``model`` is a MACE or SchNetPack model (the batch is built by the library's own data
-    pipeline); ``structures`` carry ``info["energy"]``.
+    ``model`` is a MACE, SchNetPack or NequIP model (the batch is built by the library's own
+    data pipeline); ``structures`` carry ``info["energy"]``.
     """
     import torch
 
     torch.manual_seed(seed)
-    forward = (
-        _mace_batch(model, structures) if _is_mace(model) else _schnet_batch(model, structures)
-    )
+    if _is_mace(model):
+        forward = _mace_batch(model, structures)
+    elif _is_nequip(model):
+        forward = _nequip_batch(model, structures)
+    else:
+        forward = _schnet_batch(model, structures)
     target = torch.tensor([float(atoms.info["energy"]) for atoms in structures])
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     losses = []
@@ -129,6 +140,113 @@ def train_energies(model, structures, *, steps=10, learning_rate=1e-2, seed=0) -
 
 def _is_mace(model) -> bool:
     return type(model).__module__.startswith("mace.")
+
+
+def _is_nequip(model) -> bool:
+    return type(model).__module__.startswith("nequip.")
+
+
+def save_model(model, path) -> None:
+    """Write ``model`` in the format its users hold it in: nequip's deployed TorchScript file for
+    a NequIP model (:func:`deploy_nequip`), ``torch.save(model, path)`` otherwise."""
+    import torch
+
+    if _is_nequip(model):
+        deploy_nequip(model, path)
+    else:
+        torch.save(model, path)
+
+
+#: nequip's model builders for an energy model with forces (``ForceOutput``: the clusters have
+#: no cell, so no stress), as in nequip's minimal example configuration
+_NEQUIP_BUILDERS = [
+    "SimpleIrrepsConfig",
+    "EnergyModel",
+    "PerSpeciesRescale",
+    "ForceOutput",
+    "RescaleEnergyEtc",
+]
+
+
+def build_nequip(
+    *,
+    cutoff=5.0,
+    n_layers=2,
+    max_angular=1,
+    width=8,
+    n_radial=8,
+    species=(1, 6, 8),
+    parity=True,
+    model_dtype="float64",
+    seed=0,
+):
+    """A NequIP ``EnergyModel`` (nequip 0.6, ``model_from_config``); ``model_dtype`` as in
+    nequip's configuration (its own default is float32 weights with float64 energy sums).
+
+    The configuration that ``nequip-deploy`` needs travels with the model as
+    ``model.nequip_config`` (a plain dict: what ``nequip-train`` writes to ``config.yaml``).
+    Per-species scales 1 and shifts 0 and an average of 4 neighbours stand in for the
+    statistics nequip would compute from a training set.
+    """
+    import torch
+
+    torch.serialization.add_safe_globals([slice])  # e3nn's constants (see mace.py)
+    import warnings
+
+    from ase.data import chemical_symbols
+
+    with warnings.catch_warnings():  # nequip warns about every torch 2.x at import
+        warnings.simplefilter("ignore", UserWarning)
+        from nequip.model import model_from_config
+        from nequip.scripts.train import default_config
+        from nequip.utils import Config
+
+    config = {
+        **default_config,
+        "root": "results",
+        "run_name": "completeness-example",
+        "seed": seed,
+        "dataset_seed": seed,
+        "default_dtype": "float64",
+        "model_dtype": model_dtype,
+        "model_builders": list(_NEQUIP_BUILDERS),
+        "r_max": float(cutoff),
+        "num_layers": int(n_layers),
+        "l_max": int(max_angular),
+        "parity": bool(parity),
+        "num_features": int(width),
+        "num_basis": int(n_radial),
+        "chemical_symbols": [chemical_symbols[z] for z in species],
+        "avg_num_neighbors": 4.0,
+        "per_species_rescale_shifts": 0.0,
+        "per_species_rescale_scales": 1.0,
+        "global_rescale_scale": None,
+        "global_rescale_shift": None,
+    }
+    torch.manual_seed(seed)
+    with _default_dtype(torch, torch.float64):
+        model = model_from_config(Config.from_dict(dict(config)), initialize=True)
+    model.nequip_config = config
+    return model
+
+
+def deploy_nequip(model, path) -> None:
+    """Deploy ``model`` (from :func:`build_nequip`) as ``nequip-deploy build --train-dir`` does
+    after ``nequip-train``: its configuration and weights in a training directory, then nequip's
+    own deploy step writes the TorchScript file with its metadata to ``path``."""
+    import tempfile
+    from pathlib import Path
+
+    import torch
+    from nequip.scripts.deploy import main as deploy
+    from nequip.utils import Config
+
+    with tempfile.TemporaryDirectory() as folder, _default_dtype(torch, torch.get_default_dtype()):
+        Config.from_dict(dict(model.nequip_config)).save(str(Path(folder) / "config.yaml"))
+        torch.save(model.state_dict(), Path(folder) / "best_model.pth")
+        # nequip's command line (which also sets torch's default dtype, restored on exit);
+        # --verbose WARNING: its logging.basicConfig would otherwise log INFO process-wide
+        deploy(["--verbose", "WARNING", "build", "--train-dir", folder, str(path)])
 
 
 def _mace_batch(model, structures):
@@ -160,6 +278,25 @@ def _schnet_batch(model, structures):
     )
     inputs = converter(structures)
     return lambda: model(dict(inputs))["energy"]
+
+
+def _nequip_batch(model, structures):
+    import torch
+    from nequip.data import AtomicData
+    from nequip.data.transforms import TypeMapper
+    from nequip.utils.torch_geometric import Batch
+
+    config = model.nequip_config
+    mapper = TypeMapper(chemical_symbols=config["chemical_symbols"])
+    with _default_dtype(torch, torch.float64):
+        graphs = [mapper(AtomicData.from_ase(a, r_max=config["r_max"])) for a in structures]
+    batch = AtomicData.to_AtomicDataDict(Batch.from_data_list(graphs))
+
+    def forward():
+        with torch.jit.optimized_execution(False):  # e3nn's scripted kernels (see nequip.py)
+            return model(dict(batch))["total_energy"].reshape(-1)
+
+    return forward
 
 
 class _default_dtype:

@@ -12,10 +12,10 @@ from ..base import Descriptor, Features
 from ..hypers import Integer, Real, Rule, check_cutoff_width, declare
 from .graph import NeighbourGraph
 
-__all__ = ["MessagePassing", "dense_layer", "embedding"]
+__all__ = ["MessagePassing", "dense_layer", "embedding", "weight_seeds"]
 
 
-def _seeds(seeds) -> tuple[int, ...]:
+def weight_seeds(seeds) -> tuple[int, ...]:
     """The weight seeds as a tuple (one integer is one seed)."""
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         return (int(seeds),)
@@ -63,7 +63,7 @@ class MessagePassing(Descriptor):
 
     def _feature_names(self, species):
         return tuple(
-            f"seed{seed}_h{c}" for seed in _seeds(self.seeds) for c in range(self._width())
+            f"seed{seed}_h{c}" for seed in weight_seeds(self.seeds) for c in range(self._width())
         )
 
     def _compute(self, neighbourhoods, species, gradients):
@@ -116,7 +116,7 @@ class MessagePassing(Descriptor):
             values, dense = self._values_and_gradients(systems, per_system)
         else:
             graph.prune(rows, int(self.n_layers))
-            blocks = [self._node_outputs(graph, seed)[rows] for seed in _seeds(self.seeds)]
+            blocks = [self._node_outputs(graph, seed)[rows] for seed in weight_seeds(self.seeds)]
             values, dense = np.concatenate(blocks, axis=1), None
         return Features(
             values=values,
@@ -129,7 +129,7 @@ class MessagePassing(Descriptor):
 
     def _values_and_gradients(self, systems, per_system):
         """Values and dense position gradients, system by system (tangents of every atom)."""
-        seeds = _seeds(self.seeds)
+        seeds = weight_seeds(self.seeds)
         n_samples = sum(len(c) for c in per_system)
         max_atoms = max(len(atoms) for atoms in systems)
         n_features = len(seeds) * self._width()

@@ -8,6 +8,7 @@ import numpy as np
 from scipy import sparse
 
 from ...environments import build_neighbourhoods
+from ..harmonics import spherical_harmonics
 from ..radial_basis import shifted_cosine_cutoff
 
 __all__ = ["NeighbourGraph", "edge_harmonics", "edge_radial", "shifted_softplus"]
@@ -127,9 +128,6 @@ def edge_radial(graph, cutoff: float, n_radial: int, cutoff_width: float):
     return graph.cache[key]
 
 
-_HARMONICS: dict = {}
-
-
 def edge_harmonics(graph: NeighbourGraph, max_angular: int, tangents: bool = False):
     """sphericart's real spherical harmonics of the edge directions, split by l: (E, 2l+1).
 
@@ -143,19 +141,13 @@ def edge_harmonics(graph: NeighbourGraph, max_angular: int, tangents: bool = Fal
 
 
 def _edge_harmonics_uncached(graph: NeighbourGraph, max_angular: int, tangents: bool):
-    if max_angular not in _HARMONICS:
-        import sphericart
-
-        _HARMONICS[max_angular] = sphericart.SphericalHarmonics(max_angular)
-    vectors = np.ascontiguousarray(graph.vectors)
+    vectors = graph.vectors
     n_edges = len(vectors)
     size = (max_angular + 1) ** 2
-    if n_edges == 0:
-        values, derivatives = np.zeros((0, size)), np.zeros((0, 3, size))
-    elif tangents:
-        values, derivatives = _HARMONICS[max_angular].compute_with_gradients(vectors)
+    if tangents:
+        values, derivatives = spherical_harmonics(vectors, max_angular, gradients=True)
     else:
-        values = _HARMONICS[max_angular].compute(vectors)
+        values = spherical_harmonics(vectors, max_angular)
     split = [values[:, l * l : (l + 1) * (l + 1)] for l in range(max_angular + 1)]
     if not tangents:
         return split

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from ...environments import check_systems
 from ..clebsch_gordan import real_clebsch_gordan, triangle
 from ..hypers import Integer, declare
-from .base import MessagePassing, dense_layer, embedding
+from .base import MessagePassing, dense_layer, embedding, weight_seeds
 from .graph import NeighbourGraph, edge_harmonics, edge_radial, shifted_softplus
 
 __all__ = ["EquivariantMessagePassing"]
@@ -122,6 +123,18 @@ class EquivariantMessagePassing(MessagePassing):
     hyper_constraints = declare(max_angular=Integer(0), correlation_order=Integer(1))
 
     has_gradients = True
+
+    def equivariant_features(self, atoms, centre: int = 0) -> list[np.ndarray]:
+        """Every feature of atom ``centre`` of ``atoms`` after the last layer, for the first
+        weight seed: a list over ``l`` of ``(width, 2 l + 1)`` arrays, which rotate with the
+        structure as the real spherical harmonics of degree ``l`` (the read-out keeps only
+        ``l = 0``)."""
+        self.check_hypers()
+        (atoms,) = check_systems(atoms)
+        graph = NeighbourGraph([atoms], float(self.cutoff))
+        graph.prune(np.array([centre]), int(self.n_layers))
+        channels = self._node_outputs(graph, weight_seeds(self.seeds)[0], equivariant=True)
+        return [h[centre] for h in channels]
 
     def _node_outputs(
         self, graph: NeighbourGraph, seed: int, tangents=None, equivariant: bool = False

@@ -1,0 +1,252 @@
+"""Many centred environments flattened into one list of pairs (:class:`Neighbourhoods`): the
+layout the descriptors vectorise over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import (
+    COINCIDENT_TOLERANCE,
+    centres_per_system_fast,
+    check_apart,
+    check_cutoff,
+    check_size,
+    check_systems,
+    raise_coincident,
+)
+from .one_centre import Environment
+from .pairs import BRUTE_FORCE_ATOMS, all_pairs, cutoff_pairs
+
+
+@dataclass(frozen=True, eq=False)
+class Neighbourhoods:
+    """Many centred environments flattened into one list of (centre, neighbour) pairs.
+
+    Pairs are grouped by sample: the pairs of sample ``s`` are
+    ``slice(pair_offsets[s], pair_offsets[s + 1])``.
+
+    Attributes
+    ----------
+    samples : (n_samples, 2) int array
+        ``(system index, centre atom index)`` of each sample.
+    centre_species : (n_samples,) int array
+    n_atoms : (n_systems,) int array
+        Number of atoms of each system (to size dense gradients).
+    pair_sample : (n_pairs,) int array
+        The sample each pair belongs to (non-decreasing).
+    pair_offsets : (n_samples + 1,) int array
+    pair_neighbour : (n_pairs,) int array
+        Index of the neighbour atom within its own system.
+    pair_species : (n_pairs,) int array
+    pair_vectors : (n_pairs, 3) float array
+    pair_distances : (n_pairs,) float array
+    cutoff : float
+    """
+
+    samples: np.ndarray
+    centre_species: np.ndarray
+    n_atoms: np.ndarray
+    pair_sample: np.ndarray
+    pair_offsets: np.ndarray
+    pair_neighbour: np.ndarray
+    pair_species: np.ndarray
+    pair_vectors: np.ndarray
+    pair_distances: np.ndarray
+    cutoff: float
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.samples)
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_sample)
+
+    @property
+    def species(self) -> np.ndarray:
+        """Sorted unique atomic numbers of centres and neighbours."""
+        return np.unique(np.concatenate([self.centre_species, self.pair_species]))
+
+    def environment(self, sample: int) -> Environment:
+        """Sample ``sample`` as an :class:`Environment`."""
+        pairs = slice(self.pair_offsets[sample], self.pair_offsets[sample + 1])
+        return Environment(
+            vectors=self.pair_vectors[pairs],
+            species=self.pair_species[pairs],
+            centre_species=int(self.centre_species[sample]),
+            neighbour_index=self.pair_neighbour[pairs],
+            centre_index=int(self.samples[sample, 1]),
+            cutoff=self.cutoff,
+        )
+
+
+def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None) -> Neighbourhoods:
+    """Validate ``systems`` and build the neighbourhoods of the requested centres.
+
+    Parameters
+    ----------
+    systems : ase.Atoms or sequence of ase.Atoms
+    cutoff : float
+        Spherical cutoff in Å; pairs with ``d < cutoff`` are kept.
+    centers : None, sequence of int, or sequence of sequences of int
+        ``None``: every atom of every system. A flat sequence of ints: the same centres in every
+        system. A sequence with one entry per system (each None or a sequence of ints): per system.
+    max_pairs : int, optional
+        Refuse (:class:`InputError`) a periodic system whose cell and cutoff imply more neighbour
+        pairs than this (:func:`estimate_pairs`, checked before allocating); default
+        ``COMPLETENESS_MAX_PAIRS`` or :data:`MAX_NEIGHBOUR_PAIRS`.
+
+    Notes
+    -----
+    Finite systems of up to ``BRUTE_FORCE_ATOMS`` atoms that share their size and their centre
+    list are handled together by numpy broadcasting over the whole group (no Python loop over
+    systems); periodic or large systems get a vesin neighbour list each. Within a sample, pairs of
+    brute-forced systems are ordered by neighbour index.
+    """
+    systems = check_systems(systems)
+    cutoff = check_cutoff(cutoff)
+    per_system, uniform_centres = centres_per_system_fast(systems, centers)
+    n_systems = len(systems)
+    n_atoms = np.fromiter(
+        (len(atoms.arrays["positions"]) for atoms in systems), np.int64, n_systems
+    )
+    n_centres = np.fromiter((len(c) for c in per_system), np.int64, n_systems)
+    sample_offsets = np.concatenate([[0], np.cumsum(n_centres)]).astype(np.int64)
+    n_samples = int(sample_offsets[-1])
+    groups, singles = _group_small_finite_systems(systems, n_atoms, per_system, uniform_centres)
+
+    centre_species = np.zeros(n_samples, dtype=np.int64)
+    samples = np.zeros((n_samples, 2), dtype=np.int64)
+    samples[:, 0] = np.repeat(np.arange(n_systems), n_centres)
+    samples_of = _Samples(sample_offsets, samples, centre_species)
+    chunks = [
+        _brute_force_group(systems, members, per_system[members[0]], cutoff, samples_of)
+        for members in groups.values()
+    ]
+    chunks += [
+        _one_system(systems[index], index, per_system[index], cutoff, max_pairs, samples_of)
+        for index in singles
+    ]
+    return _assemble(chunks, samples, centre_species, n_atoms, cutoff)
+
+
+def _group_small_finite_systems(systems, n_atoms, per_system, uniform_centres):
+    """Finite, small systems grouped by size (and centre list) for the batched brute force, and
+    the indices of every other system."""
+    groups: dict[tuple, list[int]] = {}
+    singles = []
+    for index, atoms in enumerate(systems):
+        pbc = atoms.pbc
+        size = int(n_atoms[index])
+        if 2 <= size <= BRUTE_FORCE_ATOMS and not (pbc[0] or pbc[1] or pbc[2]):
+            key = (size, None) if uniform_centres else (size, per_system[index].tobytes())
+            groups.setdefault(key, []).append(index)
+        else:
+            singles.append(index)
+    return groups, singles
+
+
+@dataclass(frozen=True)
+class _Samples:
+    """Where each system's samples go: its first row, and the arrays filled row by row."""
+
+    offsets: np.ndarray  # (n_systems + 1,) first sample of each system
+    samples: np.ndarray  # (n_samples, 2), column 1 filled here
+    centre_species: np.ndarray  # (n_samples,)
+
+
+def _brute_force_group(systems, members, centres, cutoff, samples_of: _Samples):
+    """The pairs of a group of finite systems of one size and one centre list, by broadcasting:
+    ``(pair_sample, pair_neighbour, pair_species, vectors, distances)``."""
+    members = np.asarray(members, dtype=np.int64)
+    size = len(systems[int(members[0])])
+    sample_offsets = samples_of.offsets
+    positions = np.stack([systems[k].arrays["positions"] for k in members])
+    numbers = np.stack([systems[k].arrays["numbers"] for k in members]).astype(np.int64)
+    vectors = positions[:, None, :, :] - positions[:, :, None, :]  # [g, i, j] = r_j - r_i
+    distances = np.sqrt(np.einsum("gijx,gijx->gij", vectors, vectors))
+    inside = distances < cutoff
+    diagonal = np.arange(size)
+    inside[:, diagonal, diagonal] = False
+    close = inside & (distances < COINCIDENT_TOLERANCE)
+    if close.any():
+        g, i, j = (int(x[0]) for x in np.nonzero(close))
+        raise_coincident(int(members[g]), i, j, float(distances[g, i, j]))
+    rows = sample_offsets[members][:, None] + np.arange(len(centres))
+    samples_of.samples[rows.reshape(-1), 1] = np.tile(centres, len(members))
+    samples_of.centre_species[rows.reshape(-1)] = numbers[:, centres].reshape(-1)
+    g, c, j = np.nonzero(inside[:, centres, :])
+    i = centres[c]
+    return (
+        sample_offsets[members[g]] + c,
+        j,
+        numbers[g, j],
+        vectors[g, i, j],
+        distances[g, i, j],
+    )
+
+
+def _one_system(atoms, index, centres, cutoff, max_pairs, samples_of: _Samples):
+    """The pairs of one periodic, large or single-atom system (same tuple as
+    :func:`_brute_force_group`), ordered by centre."""
+    numbers = atoms.numbers.astype(np.int64)
+    if len(atoms) == 1:
+        i = j = np.zeros(0, dtype=np.int64)
+        vectors, distances = np.zeros((0, 3)), np.zeros(0)
+    elif len(atoms) <= BRUTE_FORCE_ATOMS and not np.any(atoms.pbc):
+        i, j, vectors, distances = all_pairs(atoms)
+        inside = distances < cutoff
+        i, j, vectors, distances = i[inside], j[inside], vectors[inside], distances[inside]
+    else:
+        if np.any(atoms.pbc):
+            check_size(atoms, cutoff, len(atoms), index, max_pairs)
+        i, j, vectors, distances = cutoff_pairs(atoms, cutoff)
+    check_apart(index, i, j, distances)
+    first = samples_of.offsets[index]
+    rows = first + np.arange(len(centres))
+    samples_of.samples[rows, 1] = centres
+    samples_of.centre_species[rows] = numbers[centres]
+    # map atom index -> local sample index (or -1), keep pairs whose first atom is a centre
+    local = np.full(len(atoms), -1, dtype=np.int64)
+    local[centres] = np.arange(len(centres))
+    keep = local[i] >= 0
+    order = np.argsort(local[i[keep]], kind="stable")
+    return (
+        first + local[i[keep]][order],
+        j[keep][order],
+        numbers[j[keep][order]],
+        vectors[keep][order],
+        distances[keep][order],
+    )
+
+
+def _assemble(chunks, samples, centre_species, n_atoms, cutoff) -> Neighbourhoods:
+    """One :class:`Neighbourhoods` from the chunks of pairs, sorted by sample."""
+    n_samples = len(samples)
+    if chunks:
+        pair_sample = np.concatenate([c[0] for c in chunks]).astype(np.int64)
+        columns = [np.concatenate([c[k] for c in chunks]) for k in range(1, 5)]
+        if np.any(pair_sample[1:] < pair_sample[:-1]):  # (one group of systems: sorted already)
+            order = np.argsort(pair_sample, kind="stable")
+            pair_sample = pair_sample[order]
+            columns = [column[order] for column in columns]
+        pair_neighbour, pair_species = (c.astype(np.int64, copy=False) for c in columns[:2])
+        pair_vectors, pair_distances = (c.astype(np.float64, copy=False) for c in columns[2:])
+    else:
+        pair_sample = pair_neighbour = pair_species = np.zeros(0, dtype=np.int64)
+        pair_vectors, pair_distances = np.zeros((0, 3)), np.zeros(0)
+    counts = np.bincount(pair_sample, minlength=n_samples)
+    return Neighbourhoods(
+        samples=samples,
+        centre_species=centre_species,
+        n_atoms=n_atoms,
+        pair_sample=pair_sample,
+        pair_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        pair_neighbour=pair_neighbour,
+        pair_species=pair_species,
+        pair_vectors=pair_vectors.reshape(-1, 3),
+        pair_distances=pair_distances,
+        cutoff=cutoff,
+    )

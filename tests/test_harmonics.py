@@ -1,0 +1,53 @@
+"""sphericart through completeness.descriptors.harmonics: same numbers, thread count restored."""
+
+import numpy as np
+import pytest
+
+from completeness.descriptors import harmonics
+
+
+def test_values_and_gradients_are_sphericart_s():
+    import sphericart
+
+    vectors = np.random.default_rng(0).normal(size=(7, 3))
+    direct = sphericart.SphericalHarmonics(4)
+    np.testing.assert_array_equal(
+        harmonics.spherical_harmonics(vectors, 4), direct.compute(vectors)
+    )
+    y, dy = harmonics.spherical_harmonics(vectors, 4, gradients=True)
+    expected_y, expected_dy = direct.compute_with_gradients(vectors)
+    np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_array_equal(dy, expected_dy)
+
+
+def test_no_points_give_empty_arrays():
+    y, dy = harmonics.spherical_harmonics(np.zeros((0, 3)), 3, gradients=True)
+    assert y.shape == (0, 16) and dy.shape == (0, 3, 16)
+    assert harmonics.spherical_harmonics(np.zeros((0, 3)), 2).shape == (0, 9)
+
+
+@pytest.mark.parametrize("n_points", [5, harmonics.THREADED_POINTS])
+def test_small_inputs_run_on_one_thread_and_the_counts_are_restored(n_points, monkeypatch):
+    runtimes = harmonics._openmp_runtimes()
+    if not runtimes:
+        pytest.skip("this sphericart build has no OpenMP runtime")
+    seen = []
+    calculator = harmonics._calculator(2)
+
+    class Recording:
+        def compute(self, vectors):
+            seen.append([get() for get, _ in runtimes])
+            return calculator.compute(vectors)
+
+    monkeypatch.setattr(harmonics, "_calculator", lambda max_angular: Recording())
+    before = [get() for get, _ in runtimes]
+    for _, set_ in runtimes:
+        set_(2)
+    try:
+        harmonics.spherical_harmonics(np.ones((n_points, 3)), 2)
+        assert [get() for get, _ in runtimes] == [2] * len(runtimes)
+    finally:
+        for (_, set_), count in zip(runtimes, before, strict=True):
+            set_(count)
+    expected = 1 if n_points < harmonics.THREADED_POINTS else 2
+    assert seen == [[expected] * len(runtimes)]
