@@ -235,7 +235,7 @@ class SymmetryFunctions(Descriptor):
         """G4 and G5 terms of triplets with pair vectors ``a = r_ij``, ``b = r_ik``.
 
         Returns ``(terms (T, n4 + n5), coefficients)`` with ``coefficients = (C_a, D_a, C_b,
-        D_b)`` of :func:`triplet_pair_gradients` (None without gradients).
+        D_b)`` of :func:`~.neighbour_sums.triplet_pair_gradients` (None without gradients).
         """
         c = b - a  # r_jk
         ra = np.sqrt(np.einsum("tx,tx->t", a, a))

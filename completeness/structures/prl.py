@@ -42,6 +42,20 @@ COMMENT_REFERENCE = (
 )
 
 
+def _prl_pair(name, members, statement, *, params, reference, family="prl-3-body"):
+    """A pair of the PRL family: signatures equal up to 3-body (``statement`` says why)."""
+    plus, minus = members
+    return DegeneratePair(
+        name=name,
+        plus=plus,
+        minus=minus,
+        claim=Claim.environment(3, statement),
+        params=params,
+        reference=reference,
+        family=family,
+    )
+
+
 def prl_members(x_a, z_a, b_plus, y_c, z_c, centre="C", neighbour="H"):
     """The two members of the PRL family for the given parameters (Å), centre first.
 
@@ -63,18 +77,13 @@ def pozdnyakov2020_fig1b() -> DegeneratePair:
     C- = (0,-5,5) (X-). All neighbours the same species (H here, centre C).
     """
     plus, minus = prl_members(5.0, 5.0, [5.0, 5.0, 5.0], 5.0, 5.0)
-    return DegeneratePair(
-        name="pozdnyakov2020-fig1b",
-        plus=plus,
-        minus=minus,
-        claim=Claim.environment(
-            3,
-            "PRL Fig. 1(b): every triangle through C is mapped by sigma_y or C2: equal 3-body "
-            "(power spectrum), different 4-body (bispectrum)",
-        ),
+    return _prl_pair(
+        "pozdnyakov2020-fig1b",
+        (plus, minus),
+        "PRL Fig. 1(b): every triangle through C is mapped by sigma_y or C2: equal 3-body "
+        "(power spectrum), different 4-body (bispectrum)",
         params={"x_a": 5.0, "z_a": 5.0, "b_plus": [5.0, 5.0, 5.0], "y_c": 5.0, "z_c": 5.0},
         reference=PRL_REFERENCE + ", Fig. 1(b)",
-        family="prl-3-body",
     )
 
 
@@ -118,16 +127,12 @@ def prl_family(
         raise InputError("could not sample a valid PRL pair; increase extent")
     params = {key: np.asarray(value).tolist() for key, value in values.items()}
     params.update(seed=seed, extent=extent, min_separation=min_separation)
-    return DegeneratePair(
-        name="prl-family",
-        plus=plus,
-        minus=minus,
-        claim=Claim.environment(
-            3, "PRL family (7 parameters, seeded): equal 3-body, different 4-body"
-        ),
+    return _prl_pair(
+        "prl-family",
+        (plus, minus),
+        "PRL family (7 parameters, seeded): equal 3-body, different 4-body",
         params=params,
         reference=PRL_REFERENCE + " (general construction)",
-        family="prl-3-body",
     )
 
 
@@ -171,13 +176,10 @@ def prl_equal_bond(
             )
     else:
         raise InputError("could not sample a valid equal-bond PRL pair")
-    return DegeneratePair(
-        name="prl-equal-bond",
-        plus=plus,
-        minus=minus,
-        claim=Claim.environment(
-            3, "CH4-like PRL pair, all C-H distances equal: equal 3-body, different 4-body"
-        ),
+    return _prl_pair(
+        "prl-equal-bond",
+        (plus, minus),
+        "CH4-like PRL pair, all C-H distances equal: equal 3-body, different 4-body",
         params={
             "seed": seed,
             "bond": bond,
@@ -185,7 +187,6 @@ def prl_equal_bond(
             "min_separation": min_separation,
         },
         reference=PRL_REFERENCE + " (equal-bond version of the general construction)",
-        family="prl-3-body",
     )
 
 
@@ -204,15 +205,11 @@ def prl_fold(delta: float = 0.25, z_c: float = 5.0) -> DegeneratePair:
             "point itself is one structure, not a pair)"
         )
     plus, minus = prl_members(5.0, 5.0, [5.0, 5.0, 5.0], delta, z_c)
-    return DegeneratePair(
-        name="prl-fold",
-        plus=plus,
-        minus=minus,
-        claim=Claim.environment(
-            3,
-            "fold point of the PRL family moved by +-delta: the members are PRL partners, "
-            "equal 3-body, different 4-body; they coincide at delta = 0",
-        ),
+    return _prl_pair(
+        "prl-fold",
+        (plus, minus),
+        "fold point of the PRL family moved by +-delta: the members are PRL partners, "
+        "equal 3-body, different 4-body; they coincide at delta = 0",
         params={"delta": delta, "z_c": z_c},
         reference=PRL_REFERENCE + "; " + COMMENT_REFERENCE,
         family="prl-fold",

@@ -37,7 +37,7 @@ from .._kernels import use_compiled
 from ..clebsch_gordan import real_clebsch_gordan
 from ..spherical_expansion import pad_segments, segment_padding, unpad_segments
 from .blocks import bispectrum_blocks
-from .common import outer_product, partial
+from .common import outer_product
 
 #: Entries of the projected grids (pairs x 4 x grid columns) per chunk of samples: the
 #: temporaries of a chunk stay in cache.
@@ -50,10 +50,12 @@ _COMPILED: dict = {}
 class GradientPlan:
     """Index tables of the bispectrum gradients for one (max_angular, channels, parity).
 
-    ``grids[b][j]`` is ``(la, lb, tensor, alias, l_j, column)`` for position ``j`` of block
-    ``b``: the grid over the channel pairs of ``(la, lb)`` contracted with ``tensor`` (None
-    when ``alias = (earlier position, sign)`` reuses an earlier grid of the block), of order
-    ``l_j``, projected into columns ``column .. column + n_channels**2`` of the projections.
+    ``products`` lists, per pair of orders ``(la, lb)``, the CG tensors of every grid over the
+    channel pairs of ``(la, lb)`` side by side (one GEMM computes them all) and where each grid
+    goes: ``(l_j, column, offset, width)``, columns ``column .. column + n_channels**2`` of the
+    order-``l_j`` projections from columns ``offset .. offset + width`` of the GEMM.
+    ``value_grids[b]`` is ``(la, lb, offset, width, sign)``: the grid ``dB/dc_{t3}`` of block
+    ``b`` (a grid of an earlier position times ``sign`` when two l's are equal).
     ``column``, ``radial_column``, ``channel_species`` and ``sign`` are ``(3, n_features)``:
     per feature and position, the projection column, the column ``n * (L + 1) + l`` of the
     radial tables, the species index of the channel and the sign of an aliased grid.
@@ -61,7 +63,8 @@ class GradientPlan:
 
     blocks: tuple
     n_features: int
-    grids: tuple
+    products: tuple
+    value_grids: tuple
     group_start: tuple  # first projection column of each l
     group_size: tuple  # projection columns of each l
     column: np.ndarray
@@ -107,8 +110,9 @@ def gradient_plan(max_angular: int, n_radial: int, n_channels: int, include_odd:
                 entries.append((la, lb, np.ascontiguousarray(tensor), None, l_j, column))
             else:
                 entries.append((la, lb, None, alias, l_j, entries[alias[0]][5]))
-        grids.append(tuple(entries))
+        grids.append(entries)
         tables.append(_block_tables(block, entries, n_radial, n_channels, max_angular))
+    products, value_grids = _products(grids)
     group_start = tuple(int(x) for x in np.cumsum([0, *group_size[:-1]]))
     column, radial_column, channel_species, sign = (
         np.concatenate([t[i] for t in tables], axis=1) for i in range(4)
@@ -118,7 +122,8 @@ def gradient_plan(max_angular: int, n_radial: int, n_channels: int, include_odd:
     return GradientPlan(
         blocks,
         int(column.shape[1]),
-        tuple(grids),
+        products,
+        value_grids,
         group_start,
         tuple(group_size),
         np.ascontiguousarray(column),
@@ -126,6 +131,34 @@ def gradient_plan(max_angular: int, n_radial: int, n_channels: int, include_odd:
         np.ascontiguousarray(channel_species),
         np.ascontiguousarray(sign),
     )
+
+
+def _products(grids):
+    """``(products, value_grids)`` of :class:`GradientPlan` from each block's grid entries."""
+    stacks: dict = {}  # (la, lb) -> [tensors, destinations, width so far]
+    placed = []  # per block and position: (la, lb, offset, width) of its computed grid
+    for entries in grids:
+        where = []
+        for la, lb, tensor, alias, l_j, column in entries:
+            if alias is not None:
+                where.append(where[alias[0]])
+                continue
+            stack = stacks.setdefault((la, lb), [[], [], 0])
+            width = tensor.shape[2]
+            stack[0].append(tensor.reshape(-1, width))
+            stack[1].append((l_j, column, stack[2], width))
+            where.append((la, lb, stack[2], width))
+            stack[2] += width
+        placed.append(where)
+    products = tuple(
+        (la, lb, np.ascontiguousarray(np.concatenate(tensors, axis=1)), tuple(destinations))
+        for (la, lb), (tensors, destinations, _) in stacks.items()
+    )
+    value_grids = []
+    for entries, where in zip(grids, placed, strict=True):
+        alias = entries[2][3]
+        value_grids.append((*where[2], 1.0 if alias is None else alias[1]))
+    return products, tuple(value_grids)
 
 
 def _block_tables(block, entries, n_radial, n_channels, max_angular):
@@ -182,26 +215,22 @@ def bispectrum_with_gradients(plan, per_l, terms, species_index, neighbourhoods,
 def _grids(plan, per_l, values) -> list:
     """The grids of a chunk, side by side per l (``(S, 2l+1, columns)``); fills ``values``."""
     n_samples, n_channels, _ = per_l[0].shape
+    n_pairs = n_channels**2
     groups = [np.empty((n_samples, 2 * l + 1, size)) for l, size in enumerate(plan.group_size)]
-    outers: dict = {}
-    for block, entries in zip(plan.blocks, plan.grids, strict=True):
-        grids = []
-        for la, lb, tensor, alias, l_j, column in entries:
-            if alias is not None:
-                grids.append(grids[alias[0]] if alias[1] > 0 else -grids[alias[0]])
-                continue
-            if (la, lb) not in outers:
-                outers[la, lb] = outer_product(per_l[la], per_l[lb])
-            grid = partial(per_l[la], per_l[lb], tensor, outers[la, lb])
-            groups[l_j][:, :, column : column + n_channels**2] = grid.transpose(0, 2, 1)
-            grids.append(grid)
+    results = {}
+    for la, lb, matrix, destinations in plan.products:
+        result = outer_product(per_l[la], per_l[lb]) @ matrix
+        result = result.reshape(n_samples, n_pairs, -1)
+        for l_j, column, offset, width in destinations:
+            grid = result[:, :, offset : offset + width]
+            groups[l_j][:, :, column : column + n_pairs] = grid.transpose(0, 2, 1)
+        results[la, lb] = result
+    for block, (la, lb, offset, width, sign) in zip(plan.blocks, plan.value_grids, strict=True):
         # B_f = sum_m (dB/dc_{t3})_m c_{t3 m}
         k1, k2, k3 = block.channels
-        values[:, block.start : block.start + block.size] = np.einsum(
-            "sfq,sfq->sf",
-            np.take(grids[2], k1 * n_channels + k2, axis=1),
-            np.take(per_l[block.ls[2]], k3, axis=1),
-        )
+        grid = np.take(results[la, lb][:, :, offset : offset + width], k1 * n_channels + k2, 1)
+        block_values = np.einsum("sfq,sfq->sf", grid, np.take(per_l[block.ls[2]], k3, axis=1))
+        values[:, block.start : block.start + block.size] = sign * block_values
     return groups
 
 

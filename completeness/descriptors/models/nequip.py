@@ -82,7 +82,7 @@ class NequIPModel(ModelAdapter):
         from ase.data import atomic_numbers
 
         self.species = tuple(sorted(atomic_numbers[symbol] for symbol in self._type_of))
-        self.parity = "O(3)" if config.get("parity", True) else "SO(3)"
+        self.parity = _parity(config)
         self._network, self._rescale = _parts(model, self.path)
         names = [name for name, _ in self._network.named_children()]
         self._convnets = [name for name in names if name.endswith("_convnet")]
@@ -172,6 +172,19 @@ def _config(metadata: dict) -> dict:
     )
     config = yaml.load(text, Loader=loader) if text else {}
     return config if isinstance(config, dict) else {}
+
+
+def _parity(config: dict) -> str:
+    """``"O(3)"`` when the edge harmonics carry their true parity (``l`` odd: ``o``), as with
+    ``parity: true``; ``"SO(3)"`` otherwise: an ``l = 1`` harmonic labelled even lets e3nn couple
+    vectors into "0e" channels that change sign under a mirror."""
+    import re
+
+    terms = re.findall(r"(\d+)([eo])", str(config.get("irreps_edge_sh", "")).replace("x", " "))
+    if not terms:
+        return "O(3)" if config.get("parity", True) else "SO(3)"
+    true_parity = all((int(l) % 2 == 1) == (p == "o") for l, p in terms)
+    return "O(3)" if true_parity else "SO(3)"
 
 
 def _type_map(type_names: list, config: dict, path) -> dict:

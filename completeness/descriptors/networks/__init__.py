@@ -58,7 +58,7 @@ raise :class:`InputError` for ``compute(..., gradients=True)``.
 """
 
 from .distance import DistanceMessagePassing
-from .graph import NeighbourGraph, shifted_softplus  # noqa: F401 (completeness.analysis.symmetry)
+from .graph import NeighbourGraph, shifted_softplus  # noqa: F401 (public names of the module before its split)
 from .tensor_product import EquivariantMessagePassing
 
 __all__ = ["DistanceMessagePassing", "EquivariantMessagePassing"]
