@@ -4,11 +4,12 @@ Fast suite (the cheap parts): resolution's quick grid, the sensitivity fold, the
 of the PRL study at their three smallest training sizes, the first two layers of the networks'
 verdict table, the discovery run of the radial spectrum and the PRL reference table. Slow suite
 (``-m slow``): every learning curve, the GFRE tables and the CH4 study; the whole networks table
-and its report cards; the power-spectrum discovery run. Numbers agree within 1e-6 relative; a
-number at round-off (below 1e-12, or 1e-9 for the resolution's distances) only has to stay at
-round-off, and quantities that are a ratio of round-off values (the margin of a degenerate
-verdict, the gap of a family's singular values) are compared by what they decide. A failure names
-the command that rewrites the stale file.
+and its report cards; the power-spectrum discovery run. Numbers agree within 1e-6 relative (the
+learning curves' ill-conditioned fits within 1e-4, see LEARNING_TOLERANCE); a number at round-off
+(below 1e-12, or 1e-9 for the resolution's distances) only has to stay at round-off, and
+quantities that are a ratio of round-off values (the margin of a degenerate verdict, the gap of a
+family's singular values) are compared by what they decide. A failure names the command that
+rewrites the stale file.
 
 ``analyses/resolution/results/resolution.csv`` holds every verdict of the power spectrum over its
 basis grid and the catalog. The grid points of the analysis's quick mode are recomputed with the
@@ -53,11 +54,11 @@ def _number(value) -> bool:
 
 
 def _differences(
-    fresh, committed, path: str = "", *, skip=frozenset(), roundoff: float = 1e-12
+    fresh, committed, path: str = "", *, skip=frozenset(), roundoff=1e-12, rtol=1e-6
 ) -> list[str]:
     """Where two JSON trees differ: numbers by :func:`_close`, everything else exactly; keys in
     ``skip`` (round-off ratios, wall times, texts quoting round-off numbers) are not compared."""
-    more = {"skip": skip, "roundoff": roundoff}
+    more = {"skip": skip, "roundoff": roundoff, "rtol": rtol}
     if isinstance(committed, dict) and isinstance(fresh, dict):
         if set(fresh) - skip != set(committed) - skip:
             return [f"{path}: keys {sorted(set(fresh) ^ set(committed))} differ"]
@@ -76,7 +77,7 @@ def _differences(
             for line in _differences(new, old, f"{path}[{index}]", **more)
         ]
     if _number(committed) and _number(fresh):
-        same = _close(fresh, committed, roundoff=roundoff)
+        same = _close(fresh, committed, rtol=rtol, roundoff=roundoff)
     else:
         same = fresh == committed
     return [] if same else [f"{path}: {committed!r} -> {fresh!r}"]
@@ -159,8 +160,10 @@ def test_sensitivity_fold_results_recomputed():
 
 LEARNING_COMMAND = "python3 analyses/learning/run.py"
 #: errors below a millionth of the targets' spread (~1 in target units; the within-pair errors are
-#: relative) are at the conditioning of a fit that interpolates: they only have to stay there
-LEARNING_ROUNDOFF = 1e-6
+#: relative) are at the conditioning of a fit that interpolates: they only have to stay there; the
+#: fits at the smallest regularisation are ill-conditioned (more features than training samples),
+#: so the rest agree to 1e-4 relative (measured: 1.4e-5 between two runs of the same code)
+LEARNING_TOLERANCE = {"roundoff": 1e-6, "rtol": 1e-4}
 
 
 def _learning_config() -> dict:
@@ -200,7 +203,7 @@ def test_learning_curves_recomputed_at_their_smallest_sizes(role):
     committed["best_params"] = [
         params for params in committed["best_params"] if params["train_pairs"] in sizes[:3]
     ]
-    stale = _differences(fresh, committed, roundoff=LEARNING_ROUNDOFF)
+    stale = _differences(fresh, committed, **LEARNING_TOLERANCE)
     _assert_current(stale, committed["descriptor"], LEARNING_COMMAND)
 
 
@@ -218,13 +221,13 @@ def test_learning_study_recomputed(tmp_path):
     stale = []
     for name, result in fresh.items():
         committed = _committed(LEARNING, name)
-        stale += _differences(_as_json(result), committed, name, roundoff=LEARNING_ROUNDOFF)
+        stale += _differences(_as_json(result), committed, name, **LEARNING_TOLERANCE)
     curves = sorted(tmp_path.glob("curve_*.json"))
     assert len(curves) == len(list((LEARNING / "results").glob("curve_*.json"))) == 16
     for path in curves:
         committed = _committed(LEARNING, path.name)
         stale += _differences(
-            json.loads(path.read_text()), committed, path.name, roundoff=LEARNING_ROUNDOFF
+            json.loads(path.read_text()), committed, path.name, **LEARNING_TOLERANCE
         )
     _assert_current(stale, "analyses/learning/results", LEARNING_COMMAND)
 
