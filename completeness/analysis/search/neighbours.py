@@ -144,24 +144,10 @@ def _faiss():
     return faiss
 
 
-def candidate_pairs(
-    features,
-    centre_species,
-    k: int,
-    *,
-    n_components: int | None = 16,
-    seed: int = 0,
-    index: str = "auto",
-    backend: str = "serial",
-    n_workers: int | None = None,
-    scheduler=None,
-    progress: bool | None = None,
-) -> np.ndarray:
+def candidate_pairs(features, centre_species, k: int, **options) -> np.ndarray:
     """Unordered pairs ``(i < j)`` of rows of ``features``, (m, 2) sorted: ``j`` among the ``k``
     nearest neighbours of ``i`` or ``i`` among those of ``j``, both with the same centre
-    species."""
-    options = dict(n_components=n_components, seed=seed, index=index, backend=backend)
-    options.update(n_workers=n_workers, scheduler=scheduler, progress=progress)
+    species. ``options`` are those of :func:`nearest_neighbours`."""
     keys = []
     n = len(features)
     for kind in np.unique(centre_species):
