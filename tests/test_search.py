@@ -257,13 +257,74 @@ def test_exact_candidates_are_the_k_nearest_neighbours_by_brute_force():
 def test_parallel_neighbour_query_equals_the_serial_one(monkeypatch):
     from sklearn.neighbors import NearestNeighbors
 
-    import completeness.analysis.search as module
+    from completeness.analysis.search import neighbours
 
     points = np.random.default_rng(3).normal(size=(600, 5))
     points[10] = points[11]  # a tie
     model = NearestNeighbors(n_neighbors=4, algorithm="kd_tree").fit(points)
-    serial = module._query_neighbours(model, points, "serial", None, None, False)
-    monkeypatch.setattr(module, "_PARALLEL_QUERY_POINTS", 0)  # blocks even for 600 points
-    blocks = module._query_neighbours(model, points, "processes", 2, None, False)
+    options = dict(backend="serial", n_workers=None, scheduler=None, progress=False)
+    serial = neighbours.query_in_blocks(neighbours.exact_block, model, points, options)
+    monkeypatch.setattr(neighbours, "PARALLEL_QUERY_POINTS", 0)  # blocks even for 600 points
+    options.update(backend="processes", n_workers=2)
+    blocks = neighbours.query_in_blocks(neighbours.exact_block, model, points, options)
     assert blocks.shape == (600, 4)
     np.testing.assert_array_equal(blocks, serial)
+
+
+# ---- streaming and the approximate index ------------------------------------------------------
+
+
+def test_streamed_batches_give_the_same_search_as_one_batch():
+    frames = copper_trajectory(n_frames=6, seed=1)
+    descriptor = PowerSpectrum(cutoff=4.0, n_radial=3, max_angular=2, density_width=0.5)
+    options = dict(k=3, max_alignments=30, n_thorough=4)
+    whole = search(frames, descriptor, batch_size=10_000, **options)  # one batch, in memory
+    streamed = search(frames, descriptor, batch_size=40, **options)  # 6 batches of 32 atoms
+    waves = search(frames, descriptor, batch_size=40, backend="processes", n_workers=2, **options)
+    for result in (streamed, waves):
+        np.testing.assert_array_equal(result.samples, whole.samples)
+        np.testing.assert_array_equal(result.first, whole.first)
+        np.testing.assert_array_equal(result.second, whole.second)
+        np.testing.assert_array_equal(result.feature_distance, whole.feature_distance)
+        np.testing.assert_array_equal(result.bound, whole.bound)
+        np.testing.assert_array_equal(result.structural, whole.structural)
+
+
+def test_approximate_index_finds_the_exact_nearest_neighbours():
+    pytest.importorskip("faiss")
+    from completeness.analysis.search.neighbours import candidate_pairs
+
+    # clustered points in 40 dimensions (a few hundred points near each of 10 centres), one
+    # centre species; exact neighbours by brute force in the full space
+    rng = np.random.default_rng(6)
+    centres = rng.normal(size=(10, 40))
+    features = centres[rng.integers(0, 10, size=3000)] + 0.05 * rng.normal(size=(3000, 40))
+    species = np.ones(3000, dtype=int)
+    squared = np.sum((features[:, None] - features[None]) ** 2, axis=-1)
+    np.fill_diagonal(squared, np.inf)
+    nearest = np.argsort(squared, axis=1)[:, :4]
+    expected = {(min(i, j), max(i, j)) for i, row in enumerate(nearest) for j in row}
+    found = candidate_pairs(features, species, 4, index="hnsw", n_components=None)
+    found = set(map(tuple, found.tolist()))
+    assert len(expected & found) / len(expected) >= 0.99
+    exact = candidate_pairs(features, species, 4, index="exact", n_components=None)
+    assert set(map(tuple, exact.tolist())) == expected
+
+
+def test_search_with_the_approximate_index_still_ranks_the_planted_pair_first():
+    pytest.importorskip("faiss")
+    pair = structures.load("pozdnyakov2020-fig1b").scaled(4.0)
+    data = [*molecules(), pair.plus, pair.minus]
+    descriptor = PowerSpectrum(cutoff=5.0, n_radial=6, max_angular=4, density_width=0.5)
+    top = search(data, descriptor, k=3, max_alignments=300, index="hnsw").false_negatives(1)[0]
+    assert {top["first_structure"], top["second_structure"]} == {len(data) - 2, len(data) - 1}
+    assert top["feature_distance"] < 1e-12
+
+
+def test_bad_index_and_batch_size():
+    data = molecules()[:3]
+    descriptor = PowerSpectrum(cutoff=4.0, n_radial=2, max_angular=1)
+    with pytest.raises(InputError, match="index must be one of auto, exact, hnsw, got 'kd'"):
+        search(data, descriptor, index="kd")
+    with pytest.raises(InputError, match="batch_size must be a positive integer"):
+        search(data, descriptor, batch_size=0)

@@ -24,6 +24,7 @@ def run(args) -> int:
         cutoff=args.cutoff,
         k=args.k,
         n_components=args.components or None,
+        index=args.index,
         max_alignments=args.max_alignments,
         min_structural=args.min_structural,
         backend=args.backend,
@@ -70,6 +71,14 @@ def register(commands) -> None:
         type=int,
         default=16,
         help="principal components for the neighbour query (0: exact, full space)",
+    )
+    parser.add_argument(
+        "--index",
+        choices=("auto", "exact", "hnsw"),  # analysis.search.INDEXES (not imported at start-up)
+        default="auto",
+        help="nearest-neighbour index: exact (k-d tree), hnsw (approximate, re-ranked in the full "
+        "feature space; needs the search extra) or auto (hnsw above 200,000 environments of a "
+        "centre species)",
     )
     parser.add_argument(
         "--max-alignments", type=int, default=2000, help="candidates given the full alignment"
