@@ -255,6 +255,10 @@ def test_audit_command_line_reads_the_model_file(schnet_file, tmp_path):
     assert main([*args, *model_args, "--model-layer", "1", "--model-layer", "2"]) == 0
     rows = {row["descriptor"]: row["verdict"] for row in json.loads(out.read_text())["verdicts"]}
     assert rows == {"schnetpack:layer=1": "degenerate", "schnetpack:layer=2": "resolved"}
+    # --model-dtype float32: the floor is single-precision round-off (float64: ~4e-15)
+    assert main([*args, *model_args, "--model-layer", "2", "--model-dtype", "float32"]) == 0
+    (row,) = json.loads(out.read_text())["verdicts"]
+    assert row["descriptor"] == "schnetpack:layer=2" and row["noise_floor"] > 1e-9
     # the same model through --descriptor TYPE:PATH (every layer concatenated)
     assert main([*args, "--descriptor", f"schnetpack:{path}"]) == 0
     (row,) = json.loads(out.read_text())["verdicts"]

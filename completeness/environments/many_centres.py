@@ -17,7 +17,7 @@ from .checks import (
     raise_coincident,
 )
 from .one_centre import Environment
-from .pairs import BRUTE_FORCE_ATOMS, all_pairs, cutoff_pairs
+from .pairs import BRUTE_FORCE_ATOMS, cutoff_pairs
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,10 +100,14 @@ def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None
 
     Notes
     -----
-    Finite systems of up to ``BRUTE_FORCE_ATOMS`` atoms that share their size and their centre
-    list are handled together by numpy broadcasting over the whole group (no Python loop over
-    systems); periodic or large systems get a vesin neighbour list each. Within a sample, pairs of
-    brute-forced systems are ordered by neighbour index.
+    Finite systems whose centre rows hold at most ``BRUTE_FORCE_ATOMS**2`` (centre, atom) pairs
+    (every atom of a cluster of up to 64 atoms, or one centre among up to 4096 atoms) and that
+    share their size and their centre list are handled together by numpy broadcasting over the
+    whole group, on the rows of the requested centres only (no Python loop over systems);
+    periodic or larger systems get a vesin neighbour list each. Within a sample, pairs of
+    brute-forced systems are ordered by neighbour index. Coincident atoms are reported when
+    one of them is a requested centre (for brute-forced systems) or when they are within the
+    cutoff of each other (vesin).
     """
     systems = check_systems(systems)
     cutoff = check_cutoff(cutoff)
@@ -140,7 +144,8 @@ def _group_small_finite_systems(systems, n_atoms, per_system, uniform_centres):
     for index, atoms in enumerate(systems):
         pbc = atoms.pbc
         size = int(n_atoms[index])
-        if 2 <= size <= BRUTE_FORCE_ATOMS and not (pbc[0] or pbc[1] or pbc[2]):
+        small = size * len(per_system[index]) <= BRUTE_FORCE_ATOMS**2
+        if size >= 2 and small and not (pbc[0] or pbc[1] or pbc[2]):
             key = (size, None) if uniform_centres else (size, per_system[index].tobytes())
             groups.setdefault(key, []).append(index)
         else:
@@ -161,30 +166,28 @@ def _brute_force_group(systems, members, centres, cutoff, samples_of: _Samples):
     """The pairs of a group of finite systems of one size and one centre list, by broadcasting:
     ``(pair_sample, pair_neighbour, pair_species, vectors, distances)``."""
     members = np.asarray(members, dtype=np.int64)
-    size = len(systems[int(members[0])])
     sample_offsets = samples_of.offsets
     positions = np.stack([systems[k].arrays["positions"] for k in members])
     numbers = np.stack([systems[k].arrays["numbers"] for k in members]).astype(np.int64)
-    vectors = positions[:, None, :, :] - positions[:, :, None, :]  # [g, i, j] = r_j - r_i
-    distances = np.sqrt(np.einsum("gijx,gijx->gij", vectors, vectors))
+    # [g, c, j] = r_j - r_(centre c): the rows of the centres only
+    vectors = positions[:, None, :, :] - positions[:, centres, None, :]
+    distances = np.sqrt(np.einsum("gcjx,gcjx->gcj", vectors, vectors))
     inside = distances < cutoff
-    diagonal = np.arange(size)
-    inside[:, diagonal, diagonal] = False
+    inside[:, np.arange(len(centres)), centres] = False
     close = inside & (distances < COINCIDENT_TOLERANCE)
     if close.any():
-        g, i, j = (int(x[0]) for x in np.nonzero(close))
-        raise_coincident(int(members[g]), i, j, float(distances[g, i, j]))
+        g, c, j = (int(x[0]) for x in np.nonzero(close))
+        raise_coincident(int(members[g]), int(centres[c]), j, float(distances[g, c, j]))
     rows = sample_offsets[members][:, None] + np.arange(len(centres))
     samples_of.samples[rows.reshape(-1), 1] = np.tile(centres, len(members))
     samples_of.centre_species[rows.reshape(-1)] = numbers[:, centres].reshape(-1)
-    g, c, j = np.nonzero(inside[:, centres, :])
-    i = centres[c]
+    g, c, j = np.nonzero(inside)
     return (
         sample_offsets[members[g]] + c,
         j,
         numbers[g, j],
-        vectors[g, i, j],
-        distances[g, i, j],
+        vectors[g, c, j],
+        distances[g, c, j],
     )
 
 
@@ -195,10 +198,6 @@ def _one_system(atoms, index, centres, cutoff, max_pairs, samples_of: _Samples):
     if len(atoms) == 1:
         i = j = np.zeros(0, dtype=np.int64)
         vectors, distances = np.zeros((0, 3)), np.zeros(0)
-    elif len(atoms) <= BRUTE_FORCE_ATOMS and not np.any(atoms.pbc):
-        i, j, vectors, distances = all_pairs(atoms)
-        inside = distances < cutoff
-        i, j, vectors, distances = i[inside], j[inside], vectors[inside], distances[inside]
     else:
         if np.any(atoms.pbc):
             check_size(atoms, cutoff, len(atoms), index, max_pairs)
@@ -226,9 +225,13 @@ def _assemble(chunks, samples, centre_species, n_atoms, cutoff) -> Neighbourhood
     """One :class:`Neighbourhoods` from the chunks of pairs, sorted by sample."""
     n_samples = len(samples)
     if chunks:
-        pair_sample = np.concatenate([c[0] for c in chunks]).astype(np.int64)
-        columns = [np.concatenate([c[k] for c in chunks]) for k in range(1, 5)]
-        if np.any(pair_sample[1:] < pair_sample[:-1]):  # (one group of systems: sorted already)
+        if len(chunks) == 1:  # one group of systems, or one system: sorted by sample already
+            pair_sample, *columns = chunks[0]
+        else:
+            pair_sample = np.concatenate([c[0] for c in chunks])
+            columns = [np.concatenate([c[k] for c in chunks]) for k in range(1, 5)]
+        pair_sample = pair_sample.astype(np.int64, copy=False)
+        if len(chunks) > 1 and np.any(pair_sample[1:] < pair_sample[:-1]):
             order = np.argsort(pair_sample, kind="stable")
             pair_sample = pair_sample[order]
             columns = [column[order] for column in columns]
@@ -237,13 +240,14 @@ def _assemble(chunks, samples, centre_species, n_atoms, cutoff) -> Neighbourhood
     else:
         pair_sample = pair_neighbour = pair_species = np.zeros(0, dtype=np.int64)
         pair_vectors, pair_distances = np.zeros((0, 3)), np.zeros(0)
-    counts = np.bincount(pair_sample, minlength=n_samples)
+    pair_offsets = np.zeros(n_samples + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair_sample, minlength=n_samples), out=pair_offsets[1:])
     return Neighbourhoods(
         samples=samples,
         centre_species=centre_species,
         n_atoms=n_atoms,
         pair_sample=pair_sample,
-        pair_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        pair_offsets=pair_offsets,
         pair_neighbour=pair_neighbour,
         pair_species=pair_species,
         pair_vectors=pair_vectors.reshape(-1, 3),
