@@ -81,8 +81,8 @@ def search(
         declares ``parity = "SO(3)"``.
     batch_size : int
         Environments per feature batch (one parallel task each). Batches are computed a few per
-        worker at a time and written into one array of features: the driver never holds more
-        than those batches besides the features, the radial fingerprints and the index.
+        worker at a time and appended to a temporary file (read back as a memory map): the
+        driver holds those batches, the radial fingerprints and the index, not the features.
     backend, n_workers, scheduler, progress
         Passed to :func:`completeness.parallel.parallel_map` (feature batches, neighbour queries
         and alignments).
