@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
+import time
 from pathlib import Path
 
 import ase
@@ -18,36 +18,13 @@ import pytest
 
 from completeness.cli import _common, build_parser, main
 
-USER_MODULE = textwrap.dedent(
-    """
-    import sys, time
-    import numpy as np
-
-    def first_distance(positions, numbers):
-        return np.sort(np.linalg.norm(positions[1:] - positions[0], axis=1))[:2]
-
-    def prints(positions, numbers):
-        print("a line on stdout from the descriptor")
-        return first_distance(positions, numbers)
-
-    def exits(positions, numbers):
-        sys.exit(3)
-
-    def interrupts(positions, numbers):
-        raise KeyboardInterrupt
-
-    def sleeps(positions, numbers):
-        time.sleep(600)
-    """
-)
-
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    """A directory with a structure, a tiny-cell structure, a study config and a user module."""
+    """A directory with a structure, a tiny-cell structure and a study config; the user's
+    descriptors are those of ``tests/fenced_descriptors.py`` (importable here, like any module on
+    the path)."""
     monkeypatch.chdir(tmp_path)
-    module = f"user_descriptors_{tmp_path.name.replace('-', '_')}"
-    (tmp_path / f"{module}.py").write_text(USER_MODULE)
     rng = np.random.default_rng(0)
     positions = np.vstack([[0, 0, 0], rng.normal(size=(5, 3))])
     positions[1:] *= 1.6 / np.linalg.norm(positions[1:], axis=1)[:, None]
@@ -67,7 +44,7 @@ def workdir(tmp_path, monkeypatch):
         "[fixed]\ncutoff = 5.0\ndensity_width = 0.5\n[grid]\nn_radial = [2]\nmax_angular = [1]\n"
     )
     Path("adir").mkdir()
-    return tmp_path, module
+    return tmp_path, "fenced_descriptors"
 
 
 def run(argv, capsys, workdir):
@@ -201,20 +178,20 @@ def test_atomic_numbers_outside_the_table_are_refused(number, capsys, workdir):
 
 def test_a_printing_descriptor_keeps_json_on_stdout_valid(capfd, workdir):
     _, module = workdir
-    code = main(["audit", "--descriptor", f"{module}:prints", "--no-timings", "--json", "-"])
+    code = main(["audit", "--descriptor", f"{module}:printing", "--no-timings", "--json", "-"])
     out, err = capfd.readouterr()
     assert code == 0
     data = json.loads(out)  # valid JSON: the descriptor's prints went to stderr
     assert data["cards"] or data["verdicts"]
-    assert "a line on stdout from the descriptor" in err
+    assert "python print" in err
 
 
 @pytest.mark.parametrize(
     "attr, options, code, message",
     [
-        ("exits", [], 2, r"called sys\.exit\(3\)"),
-        ("sleeps", ["--timeout", "0.5"], 2, r"did not return within 0\.5 s"),
-        ("interrupts", [], 130, "interrupted"),
+        ("exiting", [], 2, r"called sys\.exit\(3\)"),
+        ("sleeping", ["--timeout", "0.5"], 2, r"did not return within 0\.5 s"),
+        ("interrupted", [], 130, "interrupted"),
     ],
 )
 def test_a_misbehaving_descriptor_stops_cleanly(attr, options, code, message, capsys, workdir):
@@ -225,6 +202,31 @@ def test_a_misbehaving_descriptor_stops_cleanly(attr, options, code, message, ca
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert re.search(message, err), err
     assert new_files == []
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_timeout_kills_the_descriptor_and_what_it_started(capsys, workdir):
+    """A descriptor that swallows every exception (so no signal handler could stop it) and has
+    started a process of its own: the timeout kills both, nothing survives the audit."""
+    _, module = workdir
+    argv = ["audit", "--descriptor", f"{module}:stubborn", "--no-timings", "--timeout", "2"]
+    code, _, err, new_files = run(argv, capsys, workdir)
+    assert code == 2 and re.search(r"did not return within 2 s", err), err
+    assert new_files == ["pids.txt"]
+    pids = [int(pid) for pid in Path("pids.txt").read_text().split()]
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids), pids
 
 
 def test_catalog_out_dot_in_an_empty_directory(capsys, tmp_path, monkeypatch):

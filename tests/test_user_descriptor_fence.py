@@ -1,49 +1,30 @@
 """A user's descriptor runs fenced in: prints go to stderr, sys.exit becomes an error, a hang
-times out, KeyboardInterrupt stops; a length that follows the atom count is flagged."""
+times out (the code runs in a child process that is killed), KeyboardInterrupt stops; a length
+that follows the atom count is flagged."""
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
 import ase
 import numpy as np
 import pytest
+from fenced_descriptors import (
+    distances,
+    exiting,
+    interrupted,
+    one_per_atom,
+    printing,
+    raising,
+    sleeping,
+)
 
 from completeness.analysis.report import catalog_pairs, report_card
 from completeness.descriptors.user import DescriptorError, DescriptorTimeout, as_descriptor
 from completeness.environments import InputError
 
 ATOMS = ase.Atoms("CH2", positions=[[0, 0, 0], [1.0, 0, 0], [0, 1.2, 0]])
-
-
-def distances(positions, numbers):
-    return np.sort(np.linalg.norm(positions[1:] - positions[0], axis=1))[:1]
-
-
-def printing(positions, numbers):
-    print("python print")
-    os.write(1, b"raw write to fd 1\n")
-    return distances(positions, numbers)
-
-
-def exiting(positions, numbers):
-    sys.exit(3)
-
-
-def interrupted(positions, numbers):
-    raise KeyboardInterrupt
-
-
-def sleeping(positions, numbers):
-    time.sleep(600)
-    return distances(positions, numbers)
-
-
-def one_per_atom(positions, numbers):
-    return np.ones(len(positions))
 
 
 def test_what_a_descriptor_prints_goes_to_stderr(capfd):
@@ -96,6 +77,31 @@ def test_the_timeout_works_outside_the_main_thread():
     thread.start()
     thread.join(60)
     assert not thread.is_alive() and len(caught) == 1
+
+
+def test_under_a_timeout_the_child_answers_as_the_function_would(capfd):
+    """With a timeout the code runs in a child process: values, prints, exceptions, sys.exit and
+    KeyboardInterrupt come back as they do without one."""
+    values = as_descriptor(printing, timeout=60).compute([ATOMS, ATOMS], centers=[0]).values
+    np.testing.assert_allclose(values, [[1.0], [1.0]])
+    out, err = capfd.readouterr()
+    assert out == "" and err.count("python print") == 2 and "raw write to fd 1" in err
+    with pytest.raises(ValueError, match="no features for this one"):
+        as_descriptor(raising, timeout=60).compute(ATOMS, centers=[0])
+    with pytest.raises(DescriptorError, match=r"called sys\.exit\(3\)"):
+        as_descriptor(exiting, timeout=60).compute(ATOMS, centers=[0])
+    with pytest.raises(KeyboardInterrupt):
+        as_descriptor(interrupted, timeout=60).compute(ATOMS, centers=[0])
+
+
+def test_a_descriptor_that_cannot_reach_a_child_process_is_refused_in_one_line():
+    def local(positions, numbers):
+        return positions[1]
+
+    for descriptor in (lambda positions, numbers: positions[1], local):
+        with pytest.raises(DescriptorError, match="cannot be sent to the child process") as error:
+            as_descriptor(descriptor, timeout=5).compute(ATOMS, centers=[0])
+        assert "define it at the top level" in str(error.value) and "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("timeout", [0, -1, float("nan"), "soon", True])

@@ -66,6 +66,8 @@ def run_one(spec: dict, config: dict, out: Path, checkpoints: Path | None = None
         min_radial_spread=spec.get("min_radial_spread", 0.0),
         checkpoint=None if checkpoints is None else checkpoints / spec["name"],
     )
+    for stale in (out / spec["name"]).glob("discovered-*.extxyz"):  # pairs of an earlier run
+        stale.unlink()
     result.write(out / spec["name"])
     summary = result.summary()
     statuses: dict[str, int] = {}

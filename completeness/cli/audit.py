@@ -201,8 +201,10 @@ def _probe(descriptors: dict, atoms, timeout=None) -> None:
     for name, descriptor in descriptors.items():
         if _is_peer(descriptor):
             continue  # a wrapped library's failure is a finding of its card, not a usage error
+        user = as_descriptor(descriptor, name=name, timeout=timeout)
+        descriptors[name] = user  # the audit goes on with it (and its child process, if any)
         try:
-            as_descriptor(descriptor, name=name, timeout=timeout).compute(atoms, centers=[0])
+            user.compute(atoms, centers=[0])
         except InputError:
             raise
         except Exception as error:  # the user's code failed: say so in one line
@@ -286,8 +288,9 @@ def register(commands) -> None:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="give up on a call of your own descriptor (module:attr) after this long: the "
-        "audit records it as an error instead of hanging (default: no limit)",
+        help="give up on a call of your own descriptor (module:attr) after this long: it runs "
+        "in a child process, killed when a call takes longer, and the audit reports it instead "
+        "of hanging (default: no limit, in the audit's own process)",
     )
     _common.add_quiet(parser)
     parser.set_defaults(run=run)

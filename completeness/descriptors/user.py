@@ -31,12 +31,15 @@ descriptors are trusted):
   machine-readable output on stdout (``completeness audit --json -``) stays valid;
 * ``sys.exit()`` inside it becomes a :class:`DescriptorError` (the audit records it as a
   finding instead of ending); ``KeyboardInterrupt`` propagates (a clean stop);
-* with ``timeout=`` seconds, a call that does not return in time raises
-  :class:`DescriptorTimeout`, and every later call of that descriptor fails at once with the
-  same message (one hung descriptor costs one timeout, not one per measurement). In the main
-  thread the call is interrupted by ``SIGALRM`` (Python code and sleeps return at once; a long
-  C call is interrupted when it returns to Python); in other threads the call is left running
-  in a daemon thread and abandoned.
+* with ``timeout=`` seconds, the user's code runs in a child process
+  (:class:`completeness.isolation.Isolated`, started at the first call and reused); a call
+  (one ``compute``, or one environment of a plain callable) that does not return in time
+  raises :class:`DescriptorTimeout` after the child and its process group are killed, so
+  nothing keeps running, whatever the code was doing (a sleep, a C loop, a loop that swallows
+  exceptions). Every later call of that descriptor fails at once with the same message (one
+  hung descriptor costs one timeout, not one per measurement). The object must then pickle: a
+  function or instance defined at the top of a module or script (``--descriptor module:attr``
+  always is); a lambda or nested function fails at the first call with one line saying so.
 """
 
 from __future__ import annotations
@@ -44,13 +47,12 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import signal
 import sys
-import threading
 
 import numpy as np
 
 from ..environments import InputError, centres_per_system, check_systems
+from ..isolation import Isolated, IsolationError, TimeLimit
 from .adapters import adapt
 from .base import Descriptor
 
@@ -91,12 +93,13 @@ class UserDescriptor:
     """
 
     def __init__(self, wrapped, *, name: str | None = None, timeout: float | None = None):
-        # the message of a timeout, repeated by every later call (shared by re-wrappings)
-        self._expired: dict = {}
+        # the message of a timeout, repeated by every later call, and the child process that
+        # runs the user's code under a timeout (both shared by re-wrappings)
+        self._shared: dict = {}
         if isinstance(wrapped, UserDescriptor):
             name = name or wrapped.name
             timeout = wrapped.timeout if timeout is None else timeout
-            self._expired = wrapped._expired
+            self._shared = wrapped._shared
             wrapped = wrapped.wrapped
         wrapped = adapt(wrapped)  # peer objects, ASE calculators; refuses what cannot be
         self.wrapped = wrapped
@@ -146,12 +149,14 @@ class UserDescriptor:
                     f"descriptor {self.name!r} is a plain callable and has no analytic gradients; "
                     "give an object whose compute(..., gradients=True) returns them"
                 )
-            values = self._run(self._call_per_centre, systems, centers)
+            values = self._call_per_centre(systems, centers)
             return _Result(values=values, gradients=None)
-        if gradients:
-            result = self._run(self.wrapped.compute, systems, centers=centers, gradients=True)
+        if self.kind == "descriptor":  # the package's own: trusted, no fence
+            result = self.wrapped.compute(systems, centers=centers, gradients=gradients)
+        elif gradients:
+            result = self._run("compute", systems, centers=centers, gradients=True)
         else:
-            result = self._run(self.wrapped.compute, systems, centers=centers)
+            result = self._run("compute", systems, centers=centers)
         values = _as_matrix(getattr(result, "values", result), self.name, expected_samples)
         grads = None
         if gradients:
@@ -178,21 +183,27 @@ class UserDescriptor:
 
     # ---- helpers -------------------------------------------------------------------------------
 
-    def _run(self, function, *args, **kwargs):
-        """Call the user's code: stdout to stderr, the timeout, ``sys.exit`` as an error."""
-        if self.kind == "descriptor":
-            return function(*args, **kwargs)
-        if self._expired:
-            raise DescriptorTimeout(self._expired["message"])
+    def _run(self, method: str | None, *args, **kwargs):
+        """Call the user's code, ``wrapped.<method>(...)`` (``wrapped(...)`` when ``method`` is
+        None): stdout to stderr, the timeout in a child process, ``sys.exit`` as an error."""
+        if "expired" in self._shared:
+            raise DescriptorTimeout(self._shared["expired"])
         try:
-            with _stdout_to_stderr():
-                return _within(self.timeout, function, *args, **kwargs)
-        except _Expired:
-            self._expired["message"] = (
+            if self.timeout is None:
+                function = self.wrapped if method is None else getattr(self.wrapped, method)
+                with _stdout_to_stderr():
+                    return function(*args, **kwargs)
+            if "child" not in self._shared:
+                self._shared["child"] = Isolated(self.wrapped, label=f"descriptor {self.name!r}")
+            return self._shared["child"].call(method, args, kwargs, timeout=self.timeout)
+        except TimeLimit:
+            self._shared["expired"] = (
                 f"descriptor {self.name!r} did not return within {self.timeout:g} s (timeout); "
                 "make it faster or raise --timeout"
             )
-            raise DescriptorTimeout(self._expired["message"]) from None
+            raise DescriptorTimeout(self._shared["expired"]) from None
+        except IsolationError as error:
+            raise DescriptorError(str(error)) from None
         except SystemExit as stop:
             raise DescriptorError(
                 f"descriptor {self.name!r} called sys.exit({stop.code!r}); a descriptor must "
@@ -226,7 +237,7 @@ class UserDescriptor:
             numbers = np.asarray(atoms.numbers, dtype=np.int64)
             for centre in centres:
                 order = np.concatenate([[centre], np.delete(np.arange(len(atoms)), centre)])
-                vector = np.asarray(self.wrapped(positions[order], numbers[order]))
+                vector = np.asarray(self._run(None, positions[order], numbers[order]))
                 if vector.ndim == 2 and vector.shape[0] == 1:
                     vector = vector[0]
                 if vector.ndim != 1:
@@ -259,11 +270,6 @@ def _check_timeout(timeout):
     return value
 
 
-class _Expired(BaseException):
-    """Raised by the alarm inside the user's code (a BaseException: user code that catches
-    ``Exception`` cannot swallow it)."""
-
-
 @contextlib.contextmanager
 def _stdout_to_stderr():
     """Send what the block prints (``sys.stdout`` and file descriptor 1) to stderr."""
@@ -282,40 +288,6 @@ def _stdout_to_stderr():
         if saved is not None:
             os.dup2(saved, 1)
             os.close(saved)
-
-
-def _within(seconds, function, *args, **kwargs):
-    """``function(...)``, or :class:`_Expired` after ``seconds`` (module docstring)."""
-    if seconds is None:
-        return function(*args, **kwargs)
-    if threading.current_thread() is threading.main_thread():
-
-        def expire(_signal, _frame):
-            raise _Expired
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            return function(*args, **kwargs)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function(*args, **kwargs)
-        except BaseException as error:  # handed to the caller's thread below
-            outcome["error"] = error
-
-    worker = threading.Thread(target=run, daemon=True, name="completeness-user-descriptor")
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise _Expired
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 class _Result:

@@ -177,20 +177,7 @@ def _certify(plus, minus, body_order, oriented, plus_species, minus_species, exa
             f"plus is matched to a tuple of minus with identical expanded polynomials."
         )
         return Certificate(body_order, bool(oriented), True, symbols, matching, None, statement)
-    witness = None
-    for member_index, member in enumerate(keyed):
-        for neighbours, values, key in member:
-            if counts[0][key] != counts[1][key]:
-                witness = {
-                    "tuple": neighbours,
-                    "member": ("plus", "minus")[member_index],
-                    "values": values,
-                    "count_plus": counts[0][key],
-                    "count_minus": counts[1][key],
-                }
-                break
-        if witness is not None:
-            break
+    witness = _first_witness(keyed, counts)
     scope = (
         "as polynomials in " + ", ".join(map(str, symbols)) + " (a difference for generic "
         "values, not proven for every value)"
@@ -203,6 +190,21 @@ def _certify(plus, minus, body_order, oriented, plus_species, minus_species, exa
         f"{witness['count_plus']} times in plus and {witness['count_minus']} times in minus."
     )
     return Certificate(body_order, bool(oriented), False, symbols, None, witness, statement)
+
+
+def _first_witness(keyed, counts) -> dict:
+    """The first tuple (of plus, then of minus) whose multiplicity differs between the two."""
+    for member_index, member in enumerate(keyed):
+        for neighbours, values, key in member:
+            if counts[0][key] != counts[1][key]:
+                return {
+                    "tuple": neighbours,
+                    "member": ("plus", "minus")[member_index],
+                    "values": values,
+                    "count_plus": counts[0][key],
+                    "count_minus": counts[1][key],
+                }
+    raise AssertionError("the multisets differ, so some tuple's multiplicity differs")
 
 
 def certify_equal_signatures(
