@@ -32,6 +32,7 @@ neighbours do not depend on the block, so the result equals the serial one.
 
 from __future__ import annotations
 
+import mmap
 import os
 import warnings
 
@@ -52,6 +53,7 @@ __all__ = [
     "nearest_neighbours",
     "query_in_blocks",
     "query_space",
+    "release_pages",
     "resolve_index",
 ]
 
@@ -100,6 +102,14 @@ def query_space(
     for start in range(0, n_samples, _BLOCK):
         out[start : start + _BLOCK] = pca.transform(features[members[start : start + _BLOCK]])
     return out
+
+
+def release_pages(features) -> None:
+    """Drop the pages of a memory-mapped ``features`` (``np.memmap``, read-only) from this
+    process's resident memory; reading them again faults them in from the file or the page
+    cache. Other arrays are left alone."""
+    if isinstance(getattr(features, "base", None), mmap.mmap):
+        features.base.madvise(mmap.MADV_DONTNEED)
 
 
 def feature_distances(features, first, second) -> np.ndarray:
@@ -190,6 +200,7 @@ def nearest_neighbours(
         return _exact_neighbours(points, n_neighbours, parallel_options)
     components = n_components and max(n_components, APPROXIMATE_COMPONENTS)
     points = query_space(features, members, components, seed, dtype=np.float32)
+    release_pages(features)  # while the index is built and queried
     nearest = _approximate_neighbours(points, n_neighbours, parallel_options)
     return _rerank(features, members, nearest, n_neighbours)
 
