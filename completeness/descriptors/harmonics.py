@@ -51,28 +51,34 @@ def _sphericart_library():
 def _openmp_runtimes() -> list:
     """``(omp_get_max_threads, omp_set_num_threads)`` of every OpenMP runtime sphericart may be
     bound to: the one it was linked with, and the one in the process's global scope (PyTorch
-    puts its own there; whichever was there first serves sphericart's parallel regions). Looked
-    up again on every call until both are found (a runtime can be loaded later)."""
+    puts its own there; whichever was there first serves sphericart's parallel regions). The
+    global scope is looked at again on every call until it has one (it can be loaded later)."""
+    runtimes = _RUNTIMES["runtimes"]
+    if runtimes is None:  # the linked runtime: looked up once
+        runtimes = _RUNTIMES["runtimes"] = []
+        _add_runtime(runtimes, _sphericart_library())
+    if not _RUNTIMES["settled"]:
+        _RUNTIMES["settled"] = _add_runtime(runtimes, _process_scope())
+    return runtimes
+
+
+_RUNTIMES: dict = {"runtimes": None, "settled": False}
+
+
+def _add_runtime(runtimes: list, library) -> bool:
+    """Append ``library``'s OpenMP runtime to ``runtimes`` unless it is there already; False
+    when ``library`` has none."""
     import ctypes
 
-    if len(_RUNTIMES) == 2:
-        return _RUNTIMES
-    found, addresses = [], set()
-    for library in (_sphericart_library(), _process_scope()):
-        try:
-            get, set_ = library.omp_get_max_threads, library.omp_set_num_threads
-        except AttributeError:  # no OpenMP there (or no library file)
-            continue
-        address = ctypes.cast(set_, ctypes.c_void_p).value
-        if address not in addresses:
-            addresses.add(address)
-            get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
-            found.append((get, set_))
-    _RUNTIMES[:] = found
-    return found
-
-
-_RUNTIMES: list = []
+    try:
+        get, set_ = library.omp_get_max_threads, library.omp_set_num_threads
+    except AttributeError:  # no OpenMP there (or no library file)
+        return False
+    address = ctypes.cast(set_, ctypes.c_void_p).value
+    if all(address != ctypes.cast(known, ctypes.c_void_p).value for _, known in runtimes):
+        get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
+        runtimes.append((get, set_))
+    return True
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..environments import InputError, Neighbourhoods
+from ..environments.checks import MAX_ATOMIC_NUMBER
 from ._kernels import radial_with_cutoff, use_compiled
 from .harmonics import spherical_harmonics
 from .hypers import Choice, Integer, Real, check_cutoff_width, check_value, declare
@@ -331,9 +332,6 @@ class ExpansionHypers:
         check_cutoff_width(type(self).__name__, self.cutoff, self.cutoff_width)
 
 
-_MAX_ATOMIC_NUMBER = 118
-
-
 @functools.lru_cache(maxsize=32)
 def _l_of_lm(max_angular: int) -> np.ndarray:
     """``l`` of every column ``lm`` of the harmonics (read-only)."""
@@ -346,9 +344,9 @@ def _l_of_lm(max_angular: int) -> np.ndarray:
 def _species_lookup(species_bytes: bytes) -> np.ndarray:
     """Index in the species channels of every atomic number 0..118, and -1 for the others, up
     to a last entry -1 that catches anything larger (look up with ``mode="clip"``)."""
-    lookup = np.full(_MAX_ATOMIC_NUMBER + 2, -1, dtype=np.int64)
+    lookup = np.full(MAX_ATOMIC_NUMBER + 2, -1, dtype=np.int64)
     for index, number in enumerate(np.frombuffer(species_bytes, dtype=np.int64)):
-        if 0 < number <= _MAX_ATOMIC_NUMBER:
+        if 0 < number <= MAX_ATOMIC_NUMBER:
             lookup[number] = index
     lookup.flags.writeable = False
     return lookup

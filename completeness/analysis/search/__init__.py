@@ -9,8 +9,8 @@ Steps
 1. Features and radial fingerprints of every environment (:mod:`.environments`), streamed: the
    descriptor's ``compute`` runs on batches of systems that
    :func:`completeness.parallel.parallel_map` may spread over processes or dask workers, a few
-   batches per worker at a time, written into one array of features. Neighbour lists are not
-   kept: the fingerprint of an environment is a few sorted radii.
+   batches per worker at a time, appended to a temporary file read back as a memory map.
+   Neighbour lists are not kept: the fingerprint of an environment is a few sorted radii.
 2. Candidates (:mod:`.neighbours`): the ``k`` nearest neighbours in feature space of every
    environment, among environments with the same centre species (Euclidean; by default on the
    16 leading principal components, with an exact k-d tree, or above 200,000 environments an
@@ -27,7 +27,8 @@ Steps
    descriptor is there than on a typical nearby pair of the same data (:mod:`.result`).
 
 Cost: features and fingerprints are linear in the number of environments ``N``; memory holds the
-features (8 bytes per feature and environment), the fingerprints, the query space and the index;
+fingerprints, the query space and the index, and the features (8 bytes per feature and
+environment, on disk) are paged in when candidate distances are computed;
 the exact k-d tree query grows faster than ``N log N`` (``O(N^2)`` brute force with
 ``n_components=None``), the approximate index about as ``N log N``; the alignments are bounded by
 ``max_alignments`` (``benchmarks/search_scaling.py`` measures the exponents, and a search of a

@@ -32,6 +32,7 @@ neighbours do not depend on the block, so the result equals the serial one.
 
 from __future__ import annotations
 
+import mmap
 import os
 import warnings
 
@@ -52,6 +53,7 @@ __all__ = [
     "nearest_neighbours",
     "query_in_blocks",
     "query_space",
+    "release_pages",
     "resolve_index",
 ]
 
@@ -80,13 +82,15 @@ _PCA_SAMPLE = 20_000
 _BLOCK = 100_000
 
 
-def query_space(features, members, n_components: int | None, seed: int) -> np.ndarray:
+def query_space(
+    features, members, n_components: int | None, seed: int, dtype=np.float64
+) -> np.ndarray:
     """The rows ``members`` of ``features`` in the query space: themselves, or their projection
     on the ``n_components`` leading principal components (PCA fitted on a seeded sample of at
-    most 20,000 rows; the projection computed in blocks of rows)."""
+    most 20,000 rows; the projection computed in blocks of rows), stored as ``dtype``."""
     n_samples, n_features = len(members), features.shape[1]
     if n_components is None or n_features <= n_components or n_samples <= 2 * n_components:
-        return np.asarray(features[members], dtype=np.float64)
+        return np.asarray(features[members], dtype=dtype)
     from sklearn.decomposition import PCA
 
     rng = np.random.default_rng(seed)
@@ -94,10 +98,18 @@ def query_space(features, members, n_components: int | None, seed: int) -> np.nd
     if n_samples > _PCA_SAMPLE:
         sample = members[rng.choice(n_samples, _PCA_SAMPLE, replace=False)]
     pca = PCA(n_components=n_components, random_state=seed).fit(features[sample])
-    out = np.empty((n_samples, n_components))
+    out = np.empty((n_samples, n_components), dtype=dtype)
     for start in range(0, n_samples, _BLOCK):
         out[start : start + _BLOCK] = pca.transform(features[members[start : start + _BLOCK]])
     return out
+
+
+def release_pages(features) -> None:
+    """Drop the pages of a memory-mapped ``features`` (``np.memmap``, read-only) from this
+    process's resident memory; reading them again faults them in from the file or the page
+    cache. Other arrays are left alone."""
+    if isinstance(getattr(features, "base", None), mmap.mmap):
+        features.base.madvise(mmap.MADV_DONTNEED)
 
 
 def feature_distances(features, first, second) -> np.ndarray:
@@ -144,24 +156,10 @@ def _faiss():
     return faiss
 
 
-def candidate_pairs(
-    features,
-    centre_species,
-    k: int,
-    *,
-    n_components: int | None = 16,
-    seed: int = 0,
-    index: str = "auto",
-    backend: str = "serial",
-    n_workers: int | None = None,
-    scheduler=None,
-    progress: bool | None = None,
-) -> np.ndarray:
+def candidate_pairs(features, centre_species, k: int, **options) -> np.ndarray:
     """Unordered pairs ``(i < j)`` of rows of ``features``, (m, 2) sorted: ``j`` among the ``k``
     nearest neighbours of ``i`` or ``i`` among those of ``j``, both with the same centre
-    species."""
-    options = dict(n_components=n_components, seed=seed, index=index, backend=backend)
-    options.update(n_workers=n_workers, scheduler=scheduler, progress=progress)
+    species. ``options`` are those of :func:`nearest_neighbours`."""
     keys = []
     n = len(features)
     for kind in np.unique(centre_species):
@@ -201,7 +199,8 @@ def nearest_neighbours(
         points = query_space(features, members, n_components, seed)
         return _exact_neighbours(points, n_neighbours, parallel_options)
     components = n_components and max(n_components, APPROXIMATE_COMPONENTS)
-    points = query_space(features, members, components, seed)
+    points = query_space(features, members, components, seed, dtype=np.float32)
+    release_pages(features)  # while the index is built and queried
     nearest = _approximate_neighbours(points, n_neighbours, parallel_options)
     return _rerank(features, members, nearest, n_neighbours)
 
@@ -229,10 +228,10 @@ def _approximate_neighbours(points, n_neighbours, parallel_options) -> np.ndarra
     graph = faiss.IndexHNSWFlat(points.shape[1], HNSW_LINKS)
     graph.hnsw.efConstruction = HNSW_BUILD_DEPTH
     graph.add(points)
+    blob = faiss.serialize_index(graph)
+    del graph  # the workers get the serialised copy
     fetched = min(RERANK * n_neighbours, len(points))
-    return query_in_blocks(
-        approximate_block, (faiss.serialize_index(graph), fetched), points, parallel_options
-    )
+    return query_in_blocks(approximate_block, (blob, fetched), points, parallel_options)
 
 
 def approximate_block(task, rng):

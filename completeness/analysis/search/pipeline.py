@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 
 import numpy as np
@@ -80,8 +81,8 @@ def search(
         declares ``parity = "SO(3)"``.
     batch_size : int
         Environments per feature batch (one parallel task each). Batches are computed a few per
-        worker at a time and written into one array of features: the driver never holds more
-        than those batches besides the features, the radial fingerprints and the index.
+        worker at a time and appended to a temporary file (read back as a memory map): the
+        driver holds those batches, the radial fingerprints and the index, not the features.
     backend, n_workers, scheduler, progress
         Passed to :func:`completeness.parallel.parallel_map` (feature batches, neighbour queries
         and alignments).
@@ -93,12 +94,15 @@ def search(
         allow_reflection = user.parity != "SO(3)"
     sizes = np.array([len(atoms) for atoms in systems])
     timings = {}
-    with _parallel_session(backend, n_workers, scheduler) as scheduler:
+    with (
+        _parallel_session(backend, n_workers, scheduler) as scheduler,
+        tempfile.TemporaryDirectory(prefix="completeness-search-") as spool,
+    ):
         options = dict(backend=backend, n_workers=n_workers, scheduler=scheduler, progress=progress)
         with _timed(timings, "neighbours"):
             fingerprints = _fingerprints(systems, sizes, cutoff, batch_size)
         with _timed(timings, "features"):
-            features = _stream(systems, sizes, descriptor, batch_size, options)
+            features = _stream(systems, sizes, descriptor, batch_size, options, spool)
         with _timed(timings, "nearest neighbours"):
             centre_species = np.concatenate([atoms.numbers for atoms in systems])
             neighbours = dict(n_components=n_components, seed=seed, index=index)
@@ -204,17 +208,21 @@ def _fingerprints(systems, sizes, cutoff, batch_size) -> RadialFingerprints:
     )
 
 
-def _stream(systems, sizes, descriptor, batch_size, options) -> np.ndarray:
-    """Features of every environment in one float64 array, filled batch by batch, computed a
-    few batches per worker at a time (one progress bar over batches)."""
+def _stream(systems, sizes, descriptor, batch_size, options, directory) -> np.ndarray:
+    """Features of every environment, computed a few batches per worker at a time (one progress
+    bar over batches) and appended to a file in ``directory``: a read-only float64 memory map
+    (the features stay out of this process's memory until rows are read)."""
     from ...progress import progress_bar
 
     parts = _batches(sizes, batch_size)
     n_slots = options["n_workers"] or os.cpu_count() or 1
     per_wave = 1 if options["backend"] == "serial" else 4 * n_slots
-    features, row = None, 0
+    path, width = os.path.join(directory, "features.float64"), None
     enabled = options["progress"] is not False
-    with progress_bar(total=len(parts), desc="features", unit="batch", enabled=enabled) as bar:
+    with (
+        progress_bar(total=len(parts), desc="features", unit="batch", enabled=enabled) as bar,
+        open(path, "wb") as spool,
+    ):
         for wave in range(0, len(parts), per_wave):
             batch = parts[wave : wave + per_wave]
             tasks = [(descriptor, systems[part]) for part in batch]
@@ -231,12 +239,18 @@ def _stream(systems, sizes, descriptor, batch_size, options) -> np.ndarray:
                         f"the descriptor returned {values.shape[0]} rows for {expected} "
                         "environments; it must return one row per atom"
                     )
-                if features is None:
-                    features = np.empty((int(sizes.sum()), values.shape[1]))
-                features[row : row + expected] = values
-                row += expected
+                if width is not None and values.shape[1] != width:
+                    raise InputError(
+                        f"the descriptor returned {values.shape[1]} features for a batch and "
+                        f"{width} for the ones before; it must return a fixed number"
+                    )
+                width = values.shape[1]
+                spool.write(np.ascontiguousarray(values, dtype=np.float64).tobytes())
             bar.update(len(batch))
-    return features
+    shape = (int(sizes.sum()), width)
+    if not shape[0] * shape[1]:  # an empty file cannot be mapped
+        return np.zeros(shape)
+    return np.memmap(path, dtype=np.float64, mode="r", shape=shape)
 
 
 def _feature_batch(task, rng):

@@ -37,7 +37,7 @@ from .._kernels import use_compiled
 from ..clebsch_gordan import real_clebsch_gordan
 from ..spherical_expansion import pad_segments, segment_padding, unpad_segments
 from .blocks import bispectrum_blocks
-from .common import outer_product
+from .common import outer_product, output_zeros
 
 #: Entries of the projected grids (pairs x 4 x grid columns) per chunk of samples: the
 #: temporaries of a chunk stay in cache.
@@ -183,7 +183,7 @@ def bispectrum_with_gradients(plan, per_l, terms, species_index, neighbourhoods,
     n_pairs = neighbourhoods.n_pairs
     offsets = neighbourhoods.pair_offsets
     values = np.empty((n_samples, plan.n_features))
-    pair_gradients = np.empty((n_pairs, 3, plan.n_features))
+    pair_gradients = output_zeros((n_pairs, 3, plan.n_features))
     harmonics = np.concatenate([terms.harmonics[:, None, :], terms.harmonics_gradient], axis=1)
     width = int(np.diff(offsets).max()) if n_samples else 0
     chunk = max(1, CHUNK_ENTRIES // (4 * sum(plan.group_size) * max(width, 1)))

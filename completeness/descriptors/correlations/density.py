@@ -11,7 +11,7 @@ import numpy as np
 from ...environments import InputError, Neighbourhoods
 from ..base import Descriptor
 from ..hypers import Integer, declare
-from .common import CorrelationHypers
+from .common import CorrelationHypers, output_zeros
 from .coupling import Level, couple_rows, merge, sorted_pairs
 
 _MAX_CORRELATION_ORDER = 6
@@ -211,7 +211,7 @@ class DensityCorrelations(CorrelationHypers, Descriptor):
         full_values[:, columns] = values
         if pair_gradients is None:
             return full_values, None
-        full_gradients = np.zeros((neighbourhoods.n_pairs, 3, n_features))
+        full_gradients = output_zeros((neighbourhoods.n_pairs, 3, n_features))
         full_gradients[:, :, columns] = pair_gradients
         return full_values, full_gradients
 
