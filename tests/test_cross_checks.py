@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 from completeness.descriptors import PowerSpectrum, SymmetryFunctions
+from completeness.testing import random_cluster
 
 N_ENVIRONMENTS = 100
 SPECIES = [1, 6, 8]
@@ -36,22 +37,15 @@ HYPERS = {"cutoff": 5.0, "n_radial": 6, "max_angular": 4, "density_width": 0.5, 
 def random_environments(n, seed, radius=4.5, min_distance=0.8):
     """Carbon centre + 4..12 H/C/O neighbours uniform in a ball, no two closer than
     ``min_distance`` (seeded)."""
-    import ase
-
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
         count = int(rng.integers(4, 13))
-        points = [np.zeros(3)]
-        while len(points) < count + 1:
-            candidate = rng.uniform(-radius, radius, 3)
-            if np.linalg.norm(candidate) > radius:
-                continue
-            if min(np.linalg.norm(candidate - p) for p in points) < min_distance:
-                continue
-            points.append(candidate)
-        numbers = [6, *rng.choice(SPECIES, size=count).tolist()]
-        out.append(ase.Atoms(numbers=numbers, positions=np.array(points)))
+        atoms = random_cluster(
+            rng, count, radius=radius, species=SPECIES, min_distance=min_distance
+        )
+        atoms.numbers[0] = 6
+        out.append(atoms)
     return out
 
 

@@ -30,6 +30,12 @@ def write_config(path: Path, n_radial: list[int]) -> Path:
     return path
 
 
+def scan_arguments(config: Path, table: Path, *options: str) -> list[str]:
+    """``completeness scan CONFIG --table TABLE --figure TABLE.png --quiet OPTIONS``."""
+    figure = str(table.with_suffix(".png"))
+    return ["scan", str(config), "--table", str(table), "--figure", figure, "--quiet", *options]
+
+
 def scan(config: Path, table: Path, *options: str) -> subprocess.Popen:
     environment = dict(
         os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
@@ -39,14 +45,7 @@ def scan(config: Path, table: Path, *options: str) -> subprocess.Popen:
             sys.executable,
             "-c",
             "import sys; from completeness.cli import main; sys.exit(main(sys.argv[1:]))",
-            "scan",
-            str(config),
-            "--table",
-            str(table),
-            "--figure",
-            str(table.with_suffix(".png")),
-            "--quiet",
-            *options,
+            *scan_arguments(config, table, *options),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -58,18 +57,7 @@ def scan(config: Path, table: Path, *options: str) -> subprocess.Popen:
 
 def scan_here(config: Path, table: Path, *options: str) -> int:
     """The same scan in this process (serial, no checkpoint unless given)."""
-    return main(
-        [
-            "scan",
-            str(config),
-            "--table",
-            str(table),
-            "--figure",
-            str(table.with_suffix(".png")),
-            "--quiet",
-            *options,
-        ]
-    )
+    return main(scan_arguments(config, table, *options))
 
 
 def group_members(group: int) -> list[int]:

@@ -46,12 +46,12 @@ from pathlib import Path
 import numpy as np
 
 from completeness import structures
-from completeness.analysis.distance import verdicts
+from completeness.analysis.distance import family_verdict, layers_needed, verdicts
+from completeness.analysis.report import GLYPHS
 from completeness.descriptors.models import examples, load_model
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-GLYPH = {"degenerate": "x", "resolved": "o", "inconclusive": "?", "error": "!"}
 BUILDERS = {
     "mace": examples.build_mace,
     "schnetpack": examples.build_schnet,
@@ -61,18 +61,6 @@ BUILDERS = {
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def family(verdicts_of_members: list[str]) -> str:
-    """The rule of ``completeness.analysis.distance.FamilyVerdict``: resolved when some member
-    resolves, degenerate when every member is degenerate."""
-    if "resolved" in verdicts_of_members:
-        return "resolved"
-    if all(v == "error" for v in verdicts_of_members):
-        return "error"
-    if all(v in ("degenerate", "error") for v in verdicts_of_members):
-        return "degenerate"
-    return "inconclusive"
 
 
 def saved_models(key: str, spec: dict, training: dict, folder: Path) -> dict:
@@ -131,7 +119,7 @@ def layer_rows(config: dict, model_type: str, paths: list, hypers: dict) -> list
                 {
                     "n_layers": layer,
                     "pair": pair.name,
-                    "verdict": family([v.verdict for v in each]),
+                    "verdict": family_verdict([v.verdict for v in each]),
                     "seed_verdicts": [v.verdict for v in each],
                     "seed_margins": [
                         None if not np.isfinite(v.margin) else round(float(v.margin), 2)
@@ -189,7 +177,7 @@ def render(table: dict, networks: dict) -> str:
                 for t in layers:
                     (row,) = [r for r in rows if r["pair"] == pair and r["n_layers"] == t]
                     count = row["seed_verdicts"].count("resolved")
-                    cells.append(f"{GLYPH[row['verdict']]} {count}/{len(row['seed_verdicts'])}")
+                    cells.append(f"{GLYPHS[row['verdict']]} {count}/{len(row['seed_verdicts'])}")
                 lines.append(f"| {pair} | {label} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append(
@@ -199,15 +187,6 @@ def render(table: dict, networks: dict) -> str:
         "and B8 are scaled as in the audit (farthest neighbour at 0.8 cutoff)."
     )
     return "\n".join(lines) + "\n"
-
-
-def layers_needed(rows: list, pair: str, max_layers: int) -> str:
-    """Smallest T from which the family resolves the pair at every T up to max_layers."""
-    verdict = {r["n_layers"]: r["verdict"] for r in rows if r["pair"] == pair}
-    for start in range(1, max_layers + 1):
-        if all(verdict[t] == "resolved" for t in range(start, max_layers + 1)):
-            return str(start)
-    return "never"
 
 
 def render_summary(table: dict, networks: dict) -> str:
@@ -224,7 +203,7 @@ def render_summary(table: dict, networks: dict) -> str:
         "|---|" + "---|" * len(columns),
     ]
     for pair in config["graph_pairs"] + config["environment_pairs"]:
-        cells = [layers_needed(rows, pair, max_layers) for _, rows in columns]
+        cells = [str(layers_needed(rows, pair, max_layers) or "never") for _, rows in columns]
         lines.append(f"| {pair} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(

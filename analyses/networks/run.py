@@ -36,16 +36,15 @@ from pathlib import Path
 import numpy as np
 
 from completeness import structures
-from completeness.analysis.distance import family_verdicts
+from completeness.analysis.distance import family_verdicts, layers_needed
 from completeness.analysis.distance import verdicts as all_verdicts
-from completeness.analysis.report import catalog_pairs, report_card
+from completeness.analysis.report import GLYPHS, catalog_pairs, report_card
 from completeness.descriptors import networks
 from completeness.descriptors.defaults import builtin_descriptors
 from completeness.io import fill_generated
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-GLYPH = {"degenerate": "x", "resolved": "o", "inconclusive": "?", "error": "!"}
 
 
 def log(message: str) -> None:
@@ -97,15 +96,6 @@ def layer_table(config: dict) -> dict:
     return out
 
 
-def layers_needed(rows: list, pair: str, max_layers: int):
-    """Smallest T from which the family resolves the pair at every T up to max_layers."""
-    verdict = {row["n_layers"]: row["verdict"] for row in rows if row["pair"] == pair}
-    for start in range(1, max_layers + 1):
-        if all(verdict[t] == "resolved" for t in range(start, max_layers + 1)):
-            return start
-    return None
-
-
 def render(table: dict) -> str:
     config = table["config"]
     pairs = config["graph_pairs"] + config["environment_pairs"]
@@ -127,7 +117,7 @@ def render(table: dict) -> str:
             for t in layers:
                 (row,) = [r for r in rows if r["pair"] == pair and r["n_layers"] == t]
                 n_resolved = row["seed_verdicts"].count("resolved")
-                cells.append(f"{GLYPH[row['verdict']]} {n_resolved}/{n_seeds}")
+                cells.append(f"{GLYPHS[row['verdict']]} {n_resolved}/{n_seeds}")
             lines.append(f"| {pair} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += [

@@ -104,8 +104,10 @@ __all__ = [
     "Verdict",
     "classify",
     "expected_verdict",
+    "family_verdict",
     "family_verdicts",
     "feature_distance",
+    "layers_needed",
     "noise_floor",
     "random_copy",
     "unclaimed_pair",
@@ -443,17 +445,32 @@ def family_verdicts(
     out = []
     for index, pair in enumerate(pairs):
         members = tuple(results[index] for results in per_member)
-        measured = [m.verdict for m in members]
-        if "resolved" in measured:
-            family = "resolved"
-        elif all(v == "error" for v in measured):
-            family = "error"
-        elif all(v in ("degenerate", "error") for v in measured):
-            family = "degenerate"
-        else:
-            family = "inconclusive"
+        family = family_verdict([m.verdict for m in members])
         out.append(FamilyVerdict(pair=pair.name, verdict=family, members=members))
     return out
+
+
+def family_verdict(member_verdicts) -> str:
+    """The family's verdict from its members' verdicts (the rule of :class:`FamilyVerdict`)."""
+    member_verdicts = list(member_verdicts)
+    if "resolved" in member_verdicts:
+        return "resolved"
+    if all(v == "error" for v in member_verdicts):
+        return "error"
+    if all(v in ("degenerate", "error") for v in member_verdicts):
+        return "degenerate"
+    return "inconclusive"
+
+
+def layers_needed(rows, pair: str, max_layers: int) -> int | None:
+    """Smallest number of layers T from which a family resolves ``pair`` at every T up to
+    ``max_layers`` (None: not even at ``max_layers``); ``rows`` are dicts with ``pair``,
+    ``n_layers`` and ``verdict`` (the layer-by-layer tables of the network studies)."""
+    verdict = {row["n_layers"]: row["verdict"] for row in rows if row["pair"] == pair}
+    for start in range(1, max_layers + 1):
+        if all(verdict[t] == "resolved" for t in range(start, max_layers + 1)):
+            return start
+    return None
 
 
 def unclaimed_pair(
