@@ -86,23 +86,26 @@ SPLINE_ACCURACY = 1e-10
 # --------------------------------------------------------------------------------------------
 
 
-def shifted_cosine_cutoff(distances, cutoff: float, cutoff_width: float):
+def shifted_cosine_cutoff(distances, cutoff: float, cutoff_width: float, derivative=True):
     """Shifted-cosine cutoff function and its derivative with respect to the distance.
 
-    Returns ``(f, df/dr)`` with the shapes of ``distances``.
+    Returns ``(f, df/dr)`` with the shapes of ``distances`` (``df/dr`` None when
+    ``derivative`` is False).
     """
     r = np.asarray(distances, dtype=np.float64)
     f = np.ones_like(r)
-    df = np.zeros_like(r)
+    df = np.zeros_like(r) if derivative else None
     if cutoff_width > 0:
         start = cutoff - cutoff_width
         inside = r > start
         phase = np.pi * (r[inside] - start) / cutoff_width
         f[inside] = 0.5 * (1.0 + np.cos(phase))
-        df[inside] = -0.5 * np.pi / cutoff_width * np.sin(phase)
+        if derivative:
+            df[inside] = -0.5 * np.pi / cutoff_width * np.sin(phase)
     outside = r >= cutoff
     f[outside] = 0.0
-    df[outside] = 0.0
+    if derivative:
+        df[outside] = 0.0
     return f, df
 
 

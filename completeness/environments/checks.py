@@ -179,11 +179,11 @@ def check_systems(systems) -> list[ase.Atoms]:
                 )
     # atomic numbers and finiteness: one reduction for the whole batch on the common path, then
     # the first offending system named
-    numbers = np.concatenate(all_numbers) if all_numbers else np.zeros(0, dtype=np.int64)
+    numbers = _joined(all_numbers)
     if numbers.size and (numbers.min() < 1 or numbers.max() > MAX_ATOMIC_NUMBER):
         for index, atoms in enumerate(systems):
             check_atomic_numbers(atoms.arrays["numbers"], f"system {index}")
-    if all_positions and not np.isfinite(np.concatenate(all_positions)).all():
+    if all_positions and not np.isfinite(_joined(all_positions)).all():
         for index, atoms in enumerate(systems):
             bad = np.flatnonzero(~np.isfinite(atoms.arrays["positions"]).all(axis=1))
             if bad.size:
@@ -192,6 +192,13 @@ def check_systems(systems) -> list[ase.Atoms]:
                     f"{int(bad[0])}; fix the coordinates"
                 )
     return systems
+
+
+def _joined(arrays: list) -> np.ndarray:
+    """The arrays end to end (the one array itself when there is one: no copy)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
 
 
 def read_structures(path, index=":", what: str = "structure file") -> list[ase.Atoms]:
@@ -272,12 +279,12 @@ def centres_per_system_fast(systems: list[ase.Atoms], centers):
         flat = all(isinstance(c, (int, np.integer)) for c in centers)
     if not flat or not systems:
         return centres_per_system(systems, centers), False
-    array = np.atleast_1d(np.asarray(centers))
-    sizes = np.fromiter((len(atoms.arrays["positions"]) for atoms in systems), np.int64)
-    if array.size and (array.min() < 0 or array.max() >= sizes.min()):
+    centers = [centers] if isinstance(centers, (int, np.integer)) else centers
+    smallest = min(len(atoms.arrays["positions"]) for atoms in systems)
+    if centers and (min(centers) < 0 or max(centers) >= smallest):
         # the per-system check raises the usual message for the first offending system
         return centres_per_system(systems, centers), True
-    checked = check_centres(systems[0], array, 0)
+    checked = np.array(centers, dtype=np.int64)
     return [checked] * len(systems), True
 
 

@@ -116,8 +116,12 @@ def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None
     n_atoms = np.fromiter(
         (len(atoms.arrays["positions"]) for atoms in systems), np.int64, n_systems
     )
-    n_centres = np.fromiter((len(c) for c in per_system), np.int64, n_systems)
-    sample_offsets = np.concatenate([[0], np.cumsum(n_centres)]).astype(np.int64)
+    if uniform_centres:
+        n_centres = np.full(n_systems, len(per_system[0]), dtype=np.int64)
+    else:
+        n_centres = np.fromiter((len(c) for c in per_system), np.int64, n_systems)
+    sample_offsets = np.zeros(n_systems + 1, dtype=np.int64)
+    np.cumsum(n_centres, out=sample_offsets[1:])
     n_samples = int(sample_offsets[-1])
     groups, singles = _group_small_finite_systems(systems, n_atoms, per_system, uniform_centres)
 
@@ -165,30 +169,30 @@ class _Samples:
 def _brute_force_group(systems, members, centres, cutoff, samples_of: _Samples):
     """The pairs of a group of finite systems of one size and one centre list, by broadcasting:
     ``(pair_sample, pair_neighbour, pair_species, vectors, distances)``."""
-    members = np.asarray(members, dtype=np.int64)
-    sample_offsets = samples_of.offsets
-    positions = np.stack([systems[k].arrays["positions"] for k in members])
-    numbers = np.stack([systems[k].arrays["numbers"] for k in members]).astype(np.int64)
+    if len(members) == 1:  # no copies
+        positions = systems[members[0]].arrays["positions"][None]
+        numbers = systems[members[0]].arrays["numbers"][None]
+    else:
+        positions = np.stack([systems[k].arrays["positions"] for k in members])
+        numbers = np.stack([systems[k].arrays["numbers"] for k in members])
+    numbers = numbers.astype(np.int64, copy=False)
     # [g, c, j] = r_j - r_(centre c): the rows of the centres only
     vectors = positions[:, None, :, :] - positions[:, centres, None, :]
-    distances = np.sqrt(np.einsum("gcjx,gcjx->gcj", vectors, vectors))
-    inside = distances < cutoff
-    inside[:, np.arange(len(centres)), centres] = False
-    close = inside & (distances < COINCIDENT_TOLERANCE)
-    if close.any():
-        g, c, j = (int(x[0]) for x in np.nonzero(close))
+    distances = np.sqrt((vectors * vectors).sum(axis=-1))
+    # every row holds its centre at distance exactly 0; any other atom that close coincides
+    near = distances < COINCIDENT_TOLERANCE
+    if np.count_nonzero(near) > near.shape[0] * near.shape[1]:
+        near[:, np.arange(len(centres)), centres] = False
+        g, c, j = (int(x[0]) for x in np.nonzero(near))
         raise_coincident(int(members[g]), int(centres[c]), j, float(distances[g, c, j]))
-    rows = sample_offsets[members][:, None] + np.arange(len(centres))
-    samples_of.samples[rows.reshape(-1), 1] = np.tile(centres, len(members))
-    samples_of.centre_species[rows.reshape(-1)] = numbers[:, centres].reshape(-1)
+    inside = distances < cutoff
+    inside ^= near  # the centres themselves (cutoff > COINCIDENT_TOLERANCE)
+    first = samples_of.offsets[members]
+    rows = first[:, None] + np.arange(len(centres))
+    samples_of.samples[rows, 1] = centres
+    samples_of.centre_species[rows] = numbers[:, centres]
     g, c, j = np.nonzero(inside)
-    return (
-        sample_offsets[members[g]] + c,
-        j,
-        numbers[g, j],
-        vectors[g, c, j],
-        distances[g, c, j],
-    )
+    return first[g] + c, j, numbers[g, j], vectors[g, c, j], distances[g, c, j]
 
 
 def _one_system(atoms, index, centres, cutoff, max_pairs, samples_of: _Samples):
@@ -230,13 +234,15 @@ def _assemble(chunks, samples, centre_species, n_atoms, cutoff) -> Neighbourhood
         else:
             pair_sample = np.concatenate([c[0] for c in chunks])
             columns = [np.concatenate([c[k] for c in chunks]) for k in range(1, 5)]
-        pair_sample = pair_sample.astype(np.int64, copy=False)
         if len(chunks) > 1 and np.any(pair_sample[1:] < pair_sample[:-1]):
             order = np.argsort(pair_sample, kind="stable")
             pair_sample = pair_sample[order]
             columns = [column[order] for column in columns]
-        pair_neighbour, pair_species = (c.astype(np.int64, copy=False) for c in columns[:2])
-        pair_vectors, pair_distances = (c.astype(np.float64, copy=False) for c in columns[2:])
+        pair_sample = pair_sample.astype(np.int64, copy=False)
+        pair_neighbour = columns[0].astype(np.int64, copy=False)
+        pair_species = columns[1].astype(np.int64, copy=False)
+        pair_vectors = columns[2].astype(np.float64, copy=False)
+        pair_distances = columns[3].astype(np.float64, copy=False)
     else:
         pair_sample = pair_neighbour = pair_species = np.zeros(0, dtype=np.int64)
         pair_vectors, pair_distances = np.zeros((0, 3)), np.zeros(0)
