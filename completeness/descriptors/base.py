@@ -203,8 +203,9 @@ class Descriptor(TransformerMixin, BaseEstimator):
         return None if tables is None else tables[0].copy()
 
     def _species_tables(self):
-        """``(fixed species, table)`` (read-only; ``table[z]`` is True for the fixed species, up
-        to the largest), or None without fixed species."""
+        """``(fixed species, table)`` (read-only; ``table[z]`` is True for the fixed species,
+        from 0 to one past the largest; None if a fixed species is below 1), or None without
+        fixed species."""
         requested = getattr(self, "species", None)
         if requested is None:
             requested = getattr(self, "species_", None)
@@ -225,9 +226,9 @@ class Descriptor(TransformerMixin, BaseEstimator):
         if tables is None:
             return np.unique(present)
         fixed, known = tables
-        if present.size == 0 or (0 <= present.min() and present.max() < len(known)):
-            if known[present].all():  # the common case: a table look-up
-                return fixed.copy()
+        # the common case: one look-up (out-of-range numbers land on the False ends)
+        if known is not None and known.take(present, mode="clip").all():
+            return fixed.copy()
         unknown = np.setdiff1d(present, fixed)
         if unknown.size:
             z = int(unknown[0])
@@ -418,11 +419,12 @@ class Descriptor(TransformerMixin, BaseEstimator):
 def _species_tables(requested):
     """``(fixed, table)`` of :meth:`Descriptor._species_tables` for the requested species."""
     fixed = np.unique(np.asarray(requested, dtype=np.int64))
-    size = int(fixed[-1]) + 1 if fixed.size and fixed[0] >= 0 else 0
-    table = np.zeros(size, dtype=bool)
-    table[fixed[fixed >= 0] if size else []] = True
-    for array in (fixed, table):
-        array.flags.writeable = False
+    fixed.flags.writeable = False
+    if not fixed.size or fixed[0] < 1:
+        return fixed, None
+    table = np.zeros(int(fixed[-1]) + 2, dtype=bool)
+    table[fixed] = True
+    table.flags.writeable = False
     return fixed, table
 
 

@@ -253,7 +253,7 @@ class RadialSpline:
         position = np.minimum(r / self.spacing, self.n_intervals)
         index = np.minimum(position.astype(np.int64), self.n_intervals - 1)
         t = position - index
-        c0, c1, c2, c3 = np.take(self.coefficients, index, axis=0).transpose(1, 0, 2)  # (P, F)
+        c0, c1, c2, c3 = self.coefficients[index].transpose(1, 0, 2)  # (P, F) each
         shape = (len(r), self.n_radial, self.max_angular + 1)
         t = t[:, None]
         values = c3 * t  # Horner: c0 + t (c1 + t (c2 + t c3))

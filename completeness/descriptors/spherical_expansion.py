@@ -256,8 +256,8 @@ class SphericalExpansion:
             full = np.matmul(
                 radial_padded.reshape(n_keys, width, n_radial * n_angular).transpose(0, 2, 1),
                 harmonics_padded,
-            ).reshape(n_keys, n_radial, n_angular, n_lm)
-            dense = full[:, :, l_of_lm, np.arange(n_lm)]
+            ).reshape(n_keys, n_radial, n_angular * n_lm)
+            dense = full[:, :, _diagonal_blocks(max_angular)]  # (l(lm), lm) of every lm
         else:
             dense = np.empty((n_keys, n_radial, n_lm))
             for l in range(n_angular):
@@ -359,6 +359,15 @@ def _l_of_lm(max_angular: int) -> np.ndarray:
     return l_of_lm
 
 
+@functools.lru_cache(maxsize=32)
+def _diagonal_blocks(max_angular: int) -> np.ndarray:
+    """Flat indices ``l(lm) (L+1)^2 + lm`` of an ``(l, lm)`` layout (read-only)."""
+    n_lm = (max_angular + 1) ** 2
+    indices = _l_of_lm(max_angular) * n_lm + np.arange(n_lm)
+    indices.flags.writeable = False
+    return indices
+
+
 @functools.lru_cache(maxsize=64)
 def _species_lookup(species_bytes: bytes) -> np.ndarray:
     """Index in the species channels of every atomic number 0..118, and -1 for the others, up
@@ -373,6 +382,8 @@ def _species_lookup(species_bytes: bytes) -> np.ndarray:
 
 def segment_padding(key, n_keys):
     """``(width, position)`` to lay sorted segments ``key`` out as rows padded to ``width``."""
+    if n_keys == 1:  # one segment: the rows in order
+        return len(key), np.arange(len(key))
     counts = np.bincount(key, minlength=n_keys)
     width = int(counts.max()) if len(key) else 0
     starts = np.cumsum(counts) - counts

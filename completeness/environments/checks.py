@@ -6,6 +6,7 @@ Every failure is one :class:`~completeness.errors.InputError` that names the pro
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -26,9 +27,12 @@ MIN_CUTOFF = 1e-3
 MAX_NEIGHBOUR_PAIRS = 20_000_000
 
 #: The largest atomic number of a known element.
-
-#: The largest atomic number of a known element.
 MAX_ATOMIC_NUMBER = 118
+
+# True for the atomic numbers 1..118, False at both ends (look-ups clip out-of-range numbers)
+_KNOWN_ELEMENT = np.zeros(MAX_ATOMIC_NUMBER + 2, dtype=bool)
+_KNOWN_ELEMENT[1 : MAX_ATOMIC_NUMBER + 1] = True
+_KNOWN_ELEMENT.flags.writeable = False
 
 
 def check_cutoff(cutoff, name: str = "cutoff") -> float:
@@ -39,7 +43,7 @@ def check_cutoff(cutoff, name: str = "cutoff") -> float:
         raise InputError(
             f"{name} must be a positive number of Å, got {cutoff!r}; pass e.g. {name}=5.0"
         ) from None
-    if not np.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise InputError(f"{name} must be a positive finite number of Å, got {cutoff!r}")
     if value < MIN_CUTOFF:
         raise InputError(
@@ -180,7 +184,7 @@ def check_systems(systems) -> list[ase.Atoms]:
     # atomic numbers and finiteness: one reduction for the whole batch on the common path, then
     # the first offending system named
     numbers = _joined(all_numbers)
-    if numbers.size and (numbers.min() < 1 or numbers.max() > MAX_ATOMIC_NUMBER):
+    if numbers.dtype.kind not in "iu" or not _KNOWN_ELEMENT.take(numbers, mode="clip").all():
         for index, atoms in enumerate(systems):
             check_atomic_numbers(atoms.arrays["numbers"], f"system {index}")
     if all_positions and not np.isfinite(_joined(all_positions)).all():
