@@ -186,7 +186,7 @@ def _within_cutoff(positions, centres, cutoff, members):
     ``members[g]`` (the rows of the centres only); ``inside`` excludes the centres themselves.
     Raises for coincident atoms."""
     vectors = positions[:, None, :, :] - positions[:, centres, None, :]
-    distances = np.sqrt((vectors * vectors).sum(axis=-1))
+    distances = np.sqrt(np.einsum("gcjx,gcjx->gcj", vectors, vectors))
     # every row holds its centre at distance exactly 0; any other atom that close coincides
     near = distances < COINCIDENT_TOLERANCE
     if np.count_nonzero(near) > near.shape[0] * near.shape[1]:
