@@ -9,7 +9,9 @@ printed with each section.
 
 Thread policy: ``--threads 1`` (default) applies :func:`completeness.threads.apply_thread_policy`
 with one thread before anything is loaded, for every library (featomic's rayon pool included);
-``--threads default`` leaves every library at its own default.
+``--threads default`` applies nothing: every library runs at its own default, as in a script that
+never touches threads (the package's own default for long runs of small kernels, manifold
+following, is one thread: :func:`completeness.threads.thread_policy_for_run`).
 
 Sections
     power spectrum (1 species)  1,000 and 10,000 environments: a centre plus 12 neighbours
@@ -550,7 +552,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from completeness.threads import apply_thread_policy
 
-    threads = apply_thread_policy(args.threads)
+    # "default": nothing applied, what a script that never touches threads gets
+    threads = apply_thread_policy(1) if args.threads == "1" else None
     sections = set(args.sections.split(","))
     quick = args.quick
     header = (

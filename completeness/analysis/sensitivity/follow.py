@@ -13,6 +13,7 @@ from ...environments import (
     Environment,
     InputError,
 )
+from ...threads import thread_policy_for_run
 from .evaluator import Evaluator, as_environment, orthogonal_complement, rotation_basis
 from .scaling import response_distance
 
@@ -269,7 +270,7 @@ def follow_insensitive_mode(
     change, smallest = np.empty(n_steps + 1), np.empty(n_steps)
     reference = previous = None
 
-    with repeated_calls(n_steps):
+    with repeated_calls(n_steps), thread_policy_for_run():
         for k in progress_bar(range(n_steps), enabled=progress, desc="following", unit="step"):
             x = vectors[k]
             values, jac = values_and_jacobian(x)
