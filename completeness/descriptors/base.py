@@ -141,6 +141,15 @@ class Descriptor(TransformerMixin, BaseEstimator):
         """
         raise NotImplementedError
 
+    def _compute_with_centres(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        """``(values, pair_gradients, centre_gradients)``: :meth:`_compute` and the centre
+        gradients ``-sum`` of each sample's pair gradients (None without gradients). A descriptor
+        that has them for less than that sum over its dense pair gradients overrides this."""
+        values, pair_gradients = self._compute(neighbourhoods, species, gradients)
+        if pair_gradients is None:
+            return values, None, None
+        return values, pair_gradients, centre_gradients_from_pairs(neighbourhoods, pair_gradients)
+
     # ---- public API --------------------------------------------------------------------------
 
     def check_hypers(self) -> None:
@@ -269,7 +278,9 @@ class Descriptor(TransformerMixin, BaseEstimator):
     def _compute_checked(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         """:meth:`compute_neighbourhoods` once the hyperparameters are checked (once per call),
         on the species channels ``species``."""
-        values, pair_gradients = self._compute(neighbourhoods, species, gradients)
+        values, pair_gradients, centre_gradients = self._compute_with_centres(
+            neighbourhoods, species, gradients
+        )
         names = self._cached_feature_names(species)
         sparse = {}
         if gradients:
@@ -277,7 +288,7 @@ class Descriptor(TransformerMixin, BaseEstimator):
                 "pair_gradients": pair_gradients,
                 "pair_sample": neighbourhoods.pair_sample.copy(),
                 "pair_neighbour": neighbourhoods.pair_neighbour.copy(),
-                "centre_gradients": centre_gradients_from_pairs(neighbourhoods, pair_gradients),
+                "centre_gradients": centre_gradients,
             }
         return Features(
             values=values,
