@@ -34,6 +34,8 @@ Radial functions times the cutoff
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 
 import numpy as np
@@ -42,6 +44,7 @@ __all__ = [
     "compiled_kernels_available",
     "power_spectrum_pair_gradients",
     "radial_with_cutoff",
+    "repeated_calls",
     "use_compiled",
 ]
 
@@ -57,11 +60,27 @@ KERNELS_VARIABLE = "COMPLETENESS_KERNELS"
 COMPILED_MIN_ENTRIES = 2**19
 
 _compiled: dict = {}
+_expected_calls = contextvars.ContextVar("expected_calls", default=1)
+
+
+@contextlib.contextmanager
+def repeated_calls(n_calls: int):
+    """Within this block every kernel call is expected to repeat ``n_calls`` times (the steps of
+    manifold following, say): the one-time cost of loading the compiled kernels is weighed
+    against the work of all of them, so that a long run of small calls uses compiled code too."""
+    token = _expected_calls.set(max(1, int(n_calls)))
+    try:
+        yield
+    finally:
+        _expected_calls.reset(token)
 
 
 def use_compiled(n_rows: int, n_columns: int) -> bool:
-    """Whether a kernel output of ``n_rows`` (pairs) x ``n_columns`` goes to compiled code."""
-    return n_rows * n_columns >= COMPILED_MIN_ENTRIES and compiled_kernels_available()
+    """Whether a kernel output of ``n_rows`` (pairs) x ``n_columns`` goes to compiled code: when
+    that output, times the calls expected to repeat it (:func:`repeated_calls`), reaches
+    :data:`COMPILED_MIN_ENTRIES`."""
+    work = n_rows * n_columns * _expected_calls.get()
+    return work >= COMPILED_MIN_ENTRIES and compiled_kernels_available()
 
 
 def compiled_kernels_available() -> bool:
