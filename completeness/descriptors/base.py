@@ -142,12 +142,12 @@ class Descriptor(TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def _compute_with_centres(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
-        """``(values, pair_gradients, centre_gradients)``: :meth:`_compute` plus, with
-        gradients, each centre's row ``-sum`` of its sample's pair rows (overridden by a
-        descriptor whose kernel sums them while writing the pair rows)."""
+        """``(values, pair_gradients, centre_gradients)``: :meth:`_compute` and the centre
+        gradients ``-sum`` of each sample's pair gradients (None without gradients). A descriptor
+        that has them for less than that sum over its dense pair gradients overrides this."""
         values, pair_gradients = self._compute(neighbourhoods, species, gradients)
-        if not gradients:
-            return values, pair_gradients, None
+        if pair_gradients is None:
+            return values, None, None
         return values, pair_gradients, centre_gradients_from_pairs(neighbourhoods, pair_gradients)
 
     # ---- public API --------------------------------------------------------------------------
