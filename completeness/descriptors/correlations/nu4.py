@@ -152,10 +152,11 @@ def make_plan(paths: Paths, present, n_radial: int) -> Plan:
     )
 
 
-def pair_tensors(plan: Plan, c, dc, pair_offsets):
+def pair_tensors(plan: Plan, c, dc, pair_offsets, compiled: bool = False):
     """Flat pair tensors ``(S, size)`` and, with ``dc``, their pair gradients transposed,
     ``(size, 3 P)`` (column ``3 p + x``): one GEMM of each block's CG matrix against the outer
-    products (for the gradients, the product rule's two outer products).
+    products (for the gradients, the product rule's two outer products, built in one pass by a
+    compiled kernel when ``compiled``).
 
     ``c``: per l ``(S, n_channels, 2l+1)``; ``dc``: per l ``(P, 3, n_channels, 2l+1)`` or None.
     """
@@ -165,19 +166,44 @@ def pair_tensors(plan: Plan, c, dc, pair_offsets):
     dz = None if dc is None else np.empty((plan.size, 3 * n_pairs))
     if dc is not None:  # (k, m, p, x) layouts: the GEMM then yields the (.., 3 P) rows
         pair_sample = np.repeat(np.arange(n_samples), np.diff(pair_offsets))
-        ct = [x[pair_sample].transpose(1, 2, 0)[..., None] for x in c]  # (n, M, P, 1)
-        dct = [x.transpose(2, 3, 0, 1) for x in dc]  # (n, M, P, 3)
+        ct = [np.ascontiguousarray(x[pair_sample].transpose(1, 2, 0)) for x in c]  # (n, M, P)
+        dct = [np.ascontiguousarray(x.transpose(2, 3, 0, 1)) for x in dc]  # (n, M, P, 3)
     for l, lp, (first, second), matrix, start in plan.blocks:
         stop = start + len(first) * matrix.shape[1]
         outer = c[l][:, first, :, None] * c[lp][:, second, None, :]  # (S, R, M, M')
         z[:, start:stop] = (outer.reshape(-1, matrix.shape[0]) @ matrix).reshape(n_samples, -1)
         if dc is None:
             continue
-        outer = dct[l][first, :, None] * ct[lp][second, None]  # (R, M, M', P, 3)
-        outer += ct[l][first, :, None] * dct[lp][second, None]
+        if compiled:
+            outer = np.empty((len(first), matrix.shape[0], 3 * n_pairs))
+            _compiled("outer", _outer_python)(
+                dct[l].reshape(*dct[l].shape[:2], -1), ct[lp], ct[l],
+                dct[lp].reshape(*dct[lp].shape[:2], -1), first, second, outer,
+            )  # fmt: skip
+        else:
+            outer = dct[l][first][:, :, None] * ct[lp][second][:, None, :, :, None]
+            outer += ct[l][first][:, :, None, :, None] * dct[lp][second][:, None]  # (R,M,M',P,3)
         product = matrix.T @ outer.reshape(len(first), matrix.shape[0], 3 * n_pairs)
         dz[start:stop] = product.reshape(-1, 3 * n_pairs)
     return z, dz
+
+
+def _outer_python(dc_first, c_second, c_first, dc_second, first, second, out):
+    """``out[r, m M' + m', 3 p + x] = dc_first[k_r, m, 3 p + x] c_second[k'_r, m', p]
+    + c_first[k_r, m, p] dc_second[k'_r, m', 3 p + x]`` (the product rule's outer products)."""
+    n_second = dc_second.shape[1]
+    for r in range(first.shape[0]):
+        k = first[r]
+        kp = second[r]
+        for m in range(dc_first.shape[1]):
+            for mp in range(n_second):
+                row = out[r, m * n_second + mp]
+                for q in range(dc_first.shape[2]):
+                    p = q // 3
+                    row[q] = (
+                        dc_first[k, m, q] * c_second[kp, mp, p]
+                        + c_first[k, m, p] * dc_second[kp, mp, q]
+                    )
 
 
 def contract(plan: Plan, z, dz, pair_offsets, values, gradients, centre, compiled: bool):
@@ -296,6 +322,7 @@ def compute(plan: Plan, c, dc, pair_offsets, n_features: int):
             [x[first:last] for x in c],
             None if dc is None else [x[pairs] for x in dc],
             local_offsets,
+            compiled,
         )
         contract(
             plan, z, dz, local_offsets, values[first:last],
