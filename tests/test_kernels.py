@@ -61,6 +61,43 @@ def test_small_batches_stay_on_numpy(monkeypatch):
     assert _kernels.use_compiled(_kernels.COMPILED_MIN_ENTRIES // 256, 256)
 
 
+def test_repeated_small_calls_use_compiled_kernels(monkeypatch):
+    """A run of n small calls weighs the one-time load against all of them, and only inside
+    the block."""
+    monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
+    small = _kernels.COMPILED_MIN_ENTRIES // 1024
+    assert not _kernels.use_compiled(small, 1)
+    with _kernels.repeated_calls(1023):
+        assert not _kernels.use_compiled(small, 1)
+    with _kernels.repeated_calls(1024):
+        assert _kernels.use_compiled(small, 1)
+    assert not _kernels.use_compiled(small, 1)
+
+
+def test_manifold_following_of_many_steps_goes_compiled(monkeypatch):
+    """The same path to round-off whether the long run goes to compiled code or to numpy."""
+    from completeness.analysis.sensitivity import follow_insensitive_mode
+
+    calls = []
+    compiled_gradients = _kernels.power_spectrum_pair_gradients
+    monkeypatch.setattr(
+        "completeness.descriptors.spectra.power_spectrum_pair_gradients",
+        lambda *args: calls.append(1) or compiled_gradients(*args),
+    )
+    rng = np.random.default_rng(3)
+    ch4 = ase.Atoms("CH4", positions=np.vstack([[0, 0, 0], rng.normal(size=(4, 3))]))
+    descriptor = PowerSpectrum(cutoff=3.0, n_radial=4, max_angular=4, density_width=0.4)
+    monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 4 * 50 * 60)  # 4 pairs x 50 features
+    n_steps = 60
+    assert not _kernels.use_compiled(4, 50)
+    path = follow_insensitive_mode(descriptor, ch4, 0, n_steps=n_steps, n_random=1)
+    assert len(calls) == n_steps
+    monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")
+    reference = follow_insensitive_mode(descriptor, ch4, 0, n_steps=n_steps, n_random=1)
+    assert len(calls) == n_steps
+    np.testing.assert_allclose(path.vectors, reference.vectors, rtol=0, atol=1e-10)
+
+
 @pytest.mark.parametrize("derivatives", [False, True])
 def test_radial_with_cutoff_matches_numpy(derivatives):
     from completeness.descriptors.radial_basis import radial_spline, shifted_cosine_cutoff

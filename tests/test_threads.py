@@ -102,3 +102,22 @@ def test_command_line_rejects_a_bad_thread_count_in_one_line(tmp_path, capsys):
         "'0'; e.g. COMPLETENESS_THREADS=2"
     )
     assert not (tmp_path / "never").exists()
+
+
+def test_a_run_applies_the_decided_count_only_when_nothing_was_applied(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.delenv(threads.ENVIRONMENT_VARIABLE, raising=False)
+    np.ones((4, 4)) @ np.ones((4, 4))  # BLAS is loaded
+    with threadpool_limits(limits=2):
+        monkeypatch.setattr(threads, "_applied", [])  # a script that never chose
+        with threads.thread_policy_for_run():
+            assert library_threads() == {1}
+        assert library_threads() == {2}
+        monkeypatch.setattr(threads, "_applied", [None])  # chose the libraries' defaults
+        with threads.thread_policy_for_run():
+            assert library_threads() == {2}
+        monkeypatch.setattr(threads, "_applied", [])
+        monkeypatch.setenv(threads.ENVIRONMENT_VARIABLE, "default")
+        with threads.thread_policy_for_run():
+            assert library_threads() == {2}

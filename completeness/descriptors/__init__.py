@@ -11,6 +11,7 @@ descriptor, a featomic calculator, an ASE calculator, a callable) into a descrip
 accepts (:mod:`completeness.descriptors.adapters`).
 """
 
+from ._kernels import repeated_calls
 from .adapters import adapt
 from .base import Descriptor, Features, from_json, registered_descriptors
 from .chebyshev import ChebyshevDescriptor
@@ -41,4 +42,5 @@ __all__ = [
     "adapt",
     "from_json",
     "registered_descriptors",
+    "repeated_calls",
 ]

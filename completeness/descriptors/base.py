@@ -181,6 +181,15 @@ class Descriptor(TransformerMixin, BaseEstimator):
         """
         raise NotImplementedError
 
+    def _compute_with_centres(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        """``(values, pair_gradients, centre_gradients)``: :meth:`_compute` and the centre
+        gradients ``-sum`` of each sample's pair gradients (None without gradients). A descriptor
+        that has them for less than that sum over its dense pair gradients overrides this."""
+        values, pair_gradients = self._compute(neighbourhoods, species, gradients)
+        if pair_gradients is None:
+            return values, None, None
+        return values, pair_gradients, centre_gradients_from_pairs(neighbourhoods, pair_gradients)
+
     # ---- public API --------------------------------------------------------------------------
 
     def check_hypers(self) -> None:
@@ -326,7 +335,9 @@ class Descriptor(TransformerMixin, BaseEstimator):
         ``key`` is what :meth:`_check_hypers` returned), on the species channels ``species``.
         ``private``: ``neighbourhoods`` was built for this call only (its arrays are not
         copied into the features)."""
-        values, pair_gradients = self._compute(neighbourhoods, species, gradients)
+        values, pair_gradients, centre_gradients = self._compute_with_centres(
+            neighbourhoods, species, gradients
+        )
         names = self._cached_feature_names(species, key)
         own = (lambda array: array) if private else np.copy
         sparse = {}
@@ -335,7 +346,7 @@ class Descriptor(TransformerMixin, BaseEstimator):
                 "pair_gradients": pair_gradients,
                 "pair_sample": own(neighbourhoods.pair_sample),
                 "pair_neighbour": own(neighbourhoods.pair_neighbour),
-                "centre_gradients": centre_gradients_from_pairs(neighbourhoods, pair_gradients),
+                "centre_gradients": centre_gradients,
             }
         # plain hyperparameters hold no estimator: get_params(deep=True) is the shallow dict
         hypers = self._shallow_params() if key is not None else self.get_params()

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...descriptors import repeated_calls
 from ...environments import (
     Environment,
     InputError,
 )
+from ...threads import thread_policy_for_run
 from .evaluator import Evaluator, as_environment, orthogonal_complement, rotation_basis
 from .scaling import response_distance
 
@@ -268,17 +270,18 @@ def follow_insensitive_mode(
     change, smallest = np.empty(n_steps + 1), np.empty(n_steps)
     reference = previous = None
 
-    for k in progress_bar(range(n_steps), enabled=progress, desc="following", unit="step"):
-        x = vectors[k]
-        values, jac = values_and_jacobian(x)
-        if reference is None:
-            reference = values
-        change[k] = response_distance(values, reference, metric)[0]
-        direction, smallest[k] = _least_sensitive_direction(
-            jac.reshape(len(values), -1), x, previous, sign, degeneracy
-        )
-        previous = direction
-        vectors[k + 1] = x + step * direction.reshape(n, 3)
+    with repeated_calls(n_steps), thread_policy_for_run():
+        for k in progress_bar(range(n_steps), enabled=progress, desc="following", unit="step"):
+            x = vectors[k]
+            values, jac = values_and_jacobian(x)
+            if reference is None:
+                reference = values
+            change[k] = response_distance(values, reference, metric)[0]
+            direction, smallest[k] = _least_sensitive_direction(
+                jac.reshape(len(values), -1), x, previous, sign, degeneracy
+            )
+            previous = direction
+            vectors[k + 1] = x + step * direction.reshape(n, 3)
     change[n_steps] = response_distance(evaluator.values(vectors[-1:]), reference, metric)[0]
     targets = None if target is None else np.array([float(target(v)) for v in vectors])
     summary = _path_change(evaluator, vectors, max(n_steps // 200, 1), n_random, seed, metric)

@@ -62,9 +62,12 @@ and combined with the pair's radial functions
 (:mod:`~completeness.descriptors.correlations.bispectrum_gradients`).
 DensityCorrelations uses the forward-mode chain rule through every coupling step: exact for
 every nu (tested against finite differences up to nu = 4), with memory
-``n_pairs * 3 * n_intermediate * (2 lambda + 1)`` doubles, so for nu = 4 it is meant for scans
-of small batches, not for bulk training sets. One outer product per coupling serves every
-intermediate order. A species with no neighbour in the batch (carbon in the B8 structures, where
+``n_pairs * 3 * n_intermediate * (2 lambda + 1)`` doubles. One outer product per coupling
+serves every intermediate order. nu = 4 (values and gradients) is instead computed as a dot
+product of two coupled pairs, :math:`\sum_\mu A^{\lambda_2}_{t_1 t_2 \mu}
+B^{\lambda_2}_{t_3 t_4 \mu}`, which never forms the third-order intermediates
+(:mod:`~completeness.descriptors.correlations.nu4`; the same features, tested against the
+general coupling). A species with no neighbour in the batch (carbon in the B8 structures, where
 it is only the centre) makes every feature with one of its channels identically zero, values and
 gradients: those features are not computed, only placed as zeros (at the B8 settings 7,831 of
 111,394 features are computed). The output stays dense ``(pairs, 3, features)``.

@@ -11,6 +11,7 @@ import numpy as np
 from ...environments import Neighbourhoods
 from ..base import Descriptor
 from ..clebsch_gordan import real_clebsch_gordan
+from ..features import centre_gradients_from_pairs
 from .bispectrum_gradients import bispectrum_with_gradients, gradient_plan
 from .blocks import bispectrum_blocks
 from .common import CorrelationHypers, partial
@@ -84,9 +85,11 @@ class Bispectrum(CorrelationHypers, Descriptor):
         return np.concatenate([np.full(b.size, -1 if b.odd else 1, dtype=np.int64) for b in blocks])
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        return self._compute_with_centres(neighbourhoods, species, gradients)[:2]
+
+    def _compute_with_centres(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
         n_samples = neighbourhoods.n_samples
         n_channels = len(species) * int(self.n_radial)
-        blocks = self._blocks(len(species))
         expansion = self._expansion()
         if gradients:
             plan = gradient_plan(
@@ -96,21 +99,25 @@ class Bispectrum(CorrelationHypers, Descriptor):
                 bool(self.include_pseudoscalar),
             )
             dense, species_index, terms, _ = expansion.dense(neighbourhoods, species, True)
-            per_l = [
-                dense[..., l * l : (l + 1) ** 2].reshape(n_samples, n_channels, 2 * l + 1)
-                for l in range(int(self.max_angular) + 1)
-            ]
-            return bispectrum_with_gradients(
-                plan, per_l, terms, species_index, neighbourhoods, int(self.n_radial)
+            values, pair_gradients, centre_gradients = bispectrum_with_gradients(
+                plan,
+                dense.reshape(n_samples, n_channels, -1),
+                terms,
+                species_index,
+                neighbourhoods,
+                int(self.n_radial),
             )
+            if centre_gradients is None:
+                centre_gradients = centre_gradients_from_pairs(neighbourhoods, pair_gradients)
+            return values, pair_gradients, centre_gradients
         coefficients = expansion.compute(neighbourhoods, species, gradients=False).coefficients
         per_l = [c.reshape(n_samples, n_channels, -1) for c in coefficients]
-        values = np.empty((n_samples, sum(b.size for b in blocks)))
-        for block in blocks:
+        values = np.empty((n_samples, sum(b.size for b in self._blocks(len(species)))))
+        for block in self._blocks(len(species)):
             l1, l2, l3 = block.ls
             k1, k2, k3 = block.channels
             p12 = partial(per_l[l1], per_l[l2], real_clebsch_gordan(l1, l2, l3))
             values[:, block.start : block.start + block.size] = np.einsum(
                 "sfq,sfq->sf", p12[:, k1 * n_channels + k2], per_l[l3][:, k3]
             )
-        return values, None
+        return values, None, None

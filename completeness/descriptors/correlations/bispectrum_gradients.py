@@ -20,10 +20,12 @@ channels* only, computed once per block and position on the grid of all channel 
 :math:`U` and :math:`\mathbf V` are projected once per grid column (all grids of one
 :math:`l` side by side: one batched GEMM per :math:`l`, the pairs of a sample against that
 sample's grids), not once per feature, and never through a per-pair ``(channel, m)`` tensor;
-what is left is a few multiply-adds per output entry. They are done by a compiled kernel
-(numba, the ``fast`` extra, for large batches) or in numpy chunks; the two agree to round-off
-(tested). Two positions with equal :math:`l` share one grid up to a sign (the exchange symmetry
-of the CG tensor), so that grid is computed and projected once.
+what is left is a few multiply-adds per output entry. For large batches a compiled kernel
+(numba, the ``fast`` extra; :mod:`~completeness.descriptors.correlations.bispectrum_kernel`)
+does the projections pair by pair in cache, the assembly, the values and the centre rows in one
+pass; otherwise numpy does them in chunks. The two agree to round-off (tested). Two positions
+with equal :math:`l` share one grid up to a sign (the exchange symmetry of the CG tensor), so
+that grid is computed and projected once.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ from .common import outer_product, output_zeros
 #: temporaries of a chunk stay in cache.
 CHUNK_ENTRIES = 2**19
 
-_COMPILED: dict = {}
+#: Samples per chunk of the compiled kernel: their grids (2,256 doubles per sample at n_radial
+#: 4, max_angular 4) stay in the second-level cache.
+COMPILED_CHUNK_SAMPLES = 64
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class GradientPlan:
     order-``l_j`` projections from columns ``offset .. offset + width`` of the GEMM.
     ``value_grids[b]`` is ``(la, lb, offset, width, sign)``: the grid ``dB/dc_{t3}`` of block
     ``b`` (a grid of an earlier position times ``sign`` when two l's are equal).
+    ``block_table`` and ``block_sign`` describe the same per block for the compiled kernel
+    (:mod:`~completeness.descriptors.correlations.bispectrum_kernel`).
     ``column``, ``radial_column``, ``channel_species`` and ``sign`` are ``(3, n_features)``:
     per feature and position, the projection column, the column ``n * (L + 1) + l`` of the
     radial tables, the species index of the channel and the sign of an aliased grid.
@@ -67,6 +73,9 @@ class GradientPlan:
     value_grids: tuple
     group_start: tuple  # first projection column of each l
     group_size: tuple  # projection columns of each l
+    group_offset: tuple  # first column of each l's grids (2l+1 rows) in a sample's grids
+    block_table: np.ndarray  # per block, the compiled kernel's description (bispectrum_kernel)
+    block_sign: np.ndarray  # per block and position, the sign of its grid
     column: np.ndarray
     radial_column: np.ndarray
     channel_species: np.ndarray
@@ -119,6 +128,7 @@ def gradient_plan(max_angular: int, n_radial: int, n_channels: int, include_odd:
     )
     for l in range(max_angular + 1):  # columns of each l-group -> columns of the projections
         column[radial_column % (max_angular + 1) == l] += group_start[l]
+    group_offset = np.cumsum([0] + [(2 * l + 1) * size for l, size in enumerate(group_size)])
     return GradientPlan(
         blocks,
         int(column.shape[1]),
@@ -126,6 +136,8 @@ def gradient_plan(max_angular: int, n_radial: int, n_channels: int, include_odd:
         value_grids,
         group_start,
         tuple(group_size),
+        tuple(int(x) for x in group_offset[:-1]),
+        *_block_table(blocks, grids, group_start),
         np.ascontiguousarray(column),
         np.ascontiguousarray(radial_column),
         np.ascontiguousarray(channel_species),
@@ -161,6 +173,32 @@ def _products(grids):
     return products, tuple(value_grids)
 
 
+def _block_table(blocks, grids, group_start):
+    """``(block_table (n_blocks, 9) int64, block_sign (n_blocks, 3))`` of the compiled kernel:
+    per block its l's, the ordering rules of its channels (0 none, 1 ``<=``, 2 ``<``, for
+    ``k1, k2`` and ``k2, k3``), its first feature and the projection column of each position's
+    grid over the two other channels; the sign of each position's grid."""
+    table = np.zeros((len(blocks), 9), dtype=np.int64)
+    sign = np.ones((len(blocks), 3))
+    for b, (block, entries) in enumerate(zip(blocks, grids, strict=True)):
+        l1, l2, l3 = block.ls
+        rule = 2 if block.odd else 1
+        bases = [group_start[l] + entry[5] for l, entry in zip(block.ls, entries, strict=True)]
+        table[b] = (
+            l1,
+            l2,
+            l3,
+            rule if l1 == l2 else 0,
+            rule if l2 == l3 else 0,
+            block.start,
+            *bases,
+        )
+        sign[b] = [1.0 if entry[3] is None else entry[3][1] for entry in entries]
+    table.flags.writeable = False
+    sign.flags.writeable = False
+    return table, sign
+
+
 def _block_tables(block, entries, n_radial, n_channels, max_angular):
     """``(column within its l-group, radial column, species, sign)``, each (3, block size)."""
     k = block.channels
@@ -174,30 +212,44 @@ def _block_tables(block, entries, n_radial, n_channels, max_angular):
     return column.astype(np.int64), radial_column.astype(np.int64), species, sign
 
 
-def bispectrum_with_gradients(plan, per_l, terms, species_index, neighbourhoods, n_radial):
-    """``(values (S, F), pair gradients (P, 3, F))`` of the bispectrum (module docstring).
+def bispectrum_with_gradients(plan, dense, terms, species_index, neighbourhoods, n_radial):
+    """``(values (S, F), pair gradients (P, 3, F), centre gradients (S, 3, F) or None)``.
 
-    ``per_l[l]`` is ``(S, n_channels, 2l+1)``, ``terms`` the expansion's pair terms.
+    ``dense`` is the expansion ``(S, n_channels, (L+1)^2)``, ``terms`` its pair terms. The
+    compiled kernel also sums the centre gradients; the numpy path leaves them to the caller.
     """
     n_samples = neighbourhoods.n_samples
-    n_pairs = neighbourhoods.n_pairs
     offsets = neighbourhoods.pair_offsets
+    dense = np.ascontiguousarray(dense)
     values = np.empty((n_samples, plan.n_features))
-    pair_gradients = output_zeros((n_pairs, 3, plan.n_features))
-    harmonics = np.concatenate([terms.harmonics[:, None, :], terms.harmonics_gradient], axis=1)
+    pair_gradients = output_zeros((neighbourhoods.n_pairs, 3, plan.n_features))
     width = int(np.diff(offsets).max()) if n_samples else 0
-    chunk = max(1, CHUNK_ENTRIES // (4 * sum(plan.group_size) * max(width, 1)))
-    compiled = use_compiled(n_pairs, plan.n_features)
+    if use_compiled(neighbourhoods.n_pairs, plan.n_features):
+        centre_gradients = np.empty((n_samples, 3, plan.n_features))
+        chunk = COMPILED_CHUNK_SAMPLES
+    else:
+        centre_gradients = None
+        chunk = max(1, CHUNK_ENTRIES // (4 * sum(plan.group_size) * max(width, 1)))
     for first in range(0, n_samples, chunk):
         samples = slice(first, min(first + chunk, n_samples))
         pairs = slice(int(offsets[samples.start]), int(offsets[samples.stop]))
-        groups = _grids(plan, [c[samples] for c in per_l], values[samples])
+        if centre_gradients is not None:
+            grids, _ = _grids(plan, dense[samples], None)
+            outputs = values[samples], pair_gradients[pairs], centre_gradients[samples]
+            bounds = offsets[first : samples.stop + 1]
+            _chunk_compiled(plan, grids, dense[samples], terms, species_index, bounds, n_radial,
+                            *outputs)  # fmt: skip
+            continue
+        _, groups = _grids(plan, dense[samples], values[samples])
         if pairs.stop == pairs.start:
             continue
         projections = _project(
-            groups, harmonics[pairs], neighbourhoods.pair_sample[pairs] - first, plan
+            groups,
+            np.concatenate([terms.harmonics[pairs, None, :], terms.harmonics_gradient[pairs]], 1),
+            neighbourhoods.pair_sample[pairs] - first,
+            plan,
         )
-        arguments = (
+        pair_gradients[pairs] = _assemble(
             projections,
             terms.radial[pairs].reshape(pairs.stop - pairs.start, -1),
             terms.radial_derivative[pairs].reshape(pairs.stop - pairs.start, -1),
@@ -205,18 +257,48 @@ def bispectrum_with_gradients(plan, per_l, terms, species_index, neighbourhoods,
             species_index[pairs],
             plan,
         )
-        if compiled:
-            _assemble_compiled(*arguments, out=pair_gradients[pairs])
-        else:
-            pair_gradients[pairs] = _assemble(*arguments)
-    return values, pair_gradients
+    return values, pair_gradients, centre_gradients
 
 
-def _grids(plan, per_l, values) -> list:
-    """The grids of a chunk, side by side per l (``(S, 2l+1, columns)``); fills ``values``."""
-    n_samples, n_channels, _ = per_l[0].shape
+def _chunk_compiled(plan, grids, dense, terms, species_index, offsets, n_radial, *outputs):
+    """One chunk through :func:`~completeness.descriptors.correlations.bispectrum_kernel.
+    bispectrum_chunk`: ``outputs`` are the chunk's values, pair and centre gradients."""
+    from .bispectrum_kernel import bispectrum_chunk
+
+    pairs = slice(int(offsets[0]), int(offsets[-1]))
+    bispectrum_chunk(
+        grids,
+        np.asarray(plan.group_offset, dtype=np.int64),
+        np.asarray(plan.group_size, dtype=np.int64),
+        np.asarray(plan.group_start, dtype=np.int64),
+        dense,
+        np.ascontiguousarray(terms.harmonics[pairs]),
+        np.ascontiguousarray(terms.harmonics_gradient[pairs]),
+        np.ascontiguousarray(terms.radial[pairs]),
+        np.ascontiguousarray(terms.radial_derivative[pairs]),
+        np.ascontiguousarray(terms.directions[pairs]),
+        np.ascontiguousarray(species_index[pairs], dtype=np.int64),
+        np.asarray(offsets - offsets[0], dtype=np.int64),
+        plan.block_table,
+        plan.block_sign,
+        int(n_radial),
+        *outputs,
+    )
+
+
+def _grids(plan, dense, values) -> tuple:
+    """``(grids (S, columns), groups)``: the grids of a chunk of samples, per l side by side
+    (``groups[l]`` (S, 2l+1, columns of l), views of ``grids`` from ``plan.group_offset[l]``).
+    Fills ``values`` unless None."""
+    n_samples, n_channels, _ = dense.shape
     n_pairs = n_channels**2
-    groups = [np.empty((n_samples, 2 * l + 1, size)) for l, size in enumerate(plan.group_size)]
+    per_l = [dense[..., l * l : (l + 1) ** 2] for l in range(len(plan.group_size))]
+    sizes = [(2 * l + 1) * size for l, size in enumerate(plan.group_size)]
+    grids = np.empty((n_samples, sum(sizes)))
+    groups = [
+        grids[:, offset : offset + size].reshape(n_samples, 2 * l + 1, -1)
+        for l, (offset, size) in enumerate(zip(plan.group_offset, sizes, strict=True))
+    ]
     results = {}
     for la, lb, matrix, destinations in plan.products:
         result = outer_product(per_l[la], per_l[lb]) @ matrix
@@ -225,13 +307,15 @@ def _grids(plan, per_l, values) -> list:
             grid = result[:, :, offset : offset + width]
             groups[l_j][:, :, column : column + n_pairs] = grid.transpose(0, 2, 1)
         results[la, lb] = result
+    if values is None:
+        return grids, groups
     for block, (la, lb, offset, width, sign) in zip(plan.blocks, plan.value_grids, strict=True):
         # B_f = sum_m (dB/dc_{t3})_m c_{t3 m}
         k1, k2, k3 = block.channels
         grid = np.take(results[la, lb][:, :, offset : offset + width], k1 * n_channels + k2, 1)
         block_values = np.einsum("sfq,sfq->sf", grid, np.take(per_l[block.ls[2]], k3, axis=1))
         values[:, block.start : block.start + block.size] = sign * block_values
-    return groups
+    return grids, groups
 
 
 def _project(groups, harmonics, sample, plan) -> np.ndarray:
@@ -267,52 +351,3 @@ def _assemble(projections, radial, dradial, directions, species_index, plan) -> 
         gradient += r[:, None, :] * w[:, 1:]
     gradient += directions[:, :, None] * along[:, None, :]
     return gradient
-
-
-def _assemble_compiled(projections, radial, dradial, directions, species_index, plan, out):
-    if "assemble" not in _COMPILED:
-        import numba
-
-        _COMPILED["assemble"] = numba.njit(cache=True, nogil=True)(_assemble_python)
-    _COMPILED["assemble"](
-        np.ascontiguousarray(projections),
-        np.ascontiguousarray(radial),
-        np.ascontiguousarray(dradial),
-        np.ascontiguousarray(directions),
-        np.ascontiguousarray(species_index, dtype=np.int64),
-        plan.column,
-        plan.radial_column,
-        plan.channel_species,
-        plan.sign,
-        out,
-    )
-
-
-def _assemble_python(
-    projections, radial, dradial, directions, species_index, column, radial_column,
-    channel_species, sign, out,
-):  # fmt: skip
-    """The loop of :func:`_assemble`, one pair and feature at a time (compiled by numba)."""
-    n_features = column.shape[1]
-    for p in range(projections.shape[0]):
-        a = species_index[p]
-        d0 = directions[p, 0]
-        d1 = directions[p, 1]
-        d2 = directions[p, 2]
-        for f in range(n_features):
-            along = 0.0
-            g0 = 0.0
-            g1 = 0.0
-            g2 = 0.0
-            for j in range(3):
-                if channel_species[j, f] != a:
-                    continue
-                c = column[j, f]
-                r = radial[p, radial_column[j, f]] * sign[j, f]
-                along += dradial[p, radial_column[j, f]] * sign[j, f] * projections[p, 0, c]
-                g0 += r * projections[p, 1, c]
-                g1 += r * projections[p, 2, c]
-                g2 += r * projections[p, 3, c]
-            out[p, 0, f] = g0 + d0 * along
-            out[p, 1, f] = g1 + d1 * along
-            out[p, 2, f] = g2 + d2 * along

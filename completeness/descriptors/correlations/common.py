@@ -58,18 +58,23 @@ def outer_product(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 #: Arrays at least this large (bytes) come from :func:`output_zeros`' own mapping.
-LARGE_OUTPUT_BYTES = 2**26
+LARGE_OUTPUT_BYTES = 2**28
 
 
 def output_zeros(shape) -> np.ndarray:
-    """A zero-filled float64 array for a large output, on ordinary (4 kB) pages.
+    """A zero-filled float64 array for a large output: numpy's below 256 MiB, ordinary (4 kB)
+    pages from 256 MiB on.
 
-    numpy asks the kernel for transparent huge pages on large arrays; on a machine whose memory
-    is fragmented (a busy one), the first touch of a fresh multi-GB gradient array then spends
-    more time compacting memory than the computation takes: at 4,000 environments the bispectrum
-    with gradients spent 70-100 µs of system time per environment on ordinary pages against
-    130-430 µs with huge pages (user time ~180 µs either way). A private anonymous mapping is
-    zero-filled and never huge-paged; the array owns it like any numpy array owns its memory.
+    numpy asks the kernel for transparent huge pages on large arrays. Faulting in a fresh output
+    costs far less CPU time on huge pages while the kernel has free 2 MB blocks at hand, but on
+    a busy machine large ones turn erratic (compaction, blocks the host has not yet backed).
+    Measured: the bispectrum with gradients at 4,000 environments (a 600 MB output) spent 130-430
+    µs of system time per environment on huge pages against 70-100 µs on ordinary ones;
+    ``python3 benchmarks/output_pages.py`` (allocate, write every page, free; round-robin, load
+    average 3.6): ordinary pages 510-575 ms per GB at every size from 32 MB to 2 GB, huge pages
+    104-124 ms per GB (median of 7) from 32 to 512 MB but 708 and 513 ms per GB at 1 and 2 GB.
+    A private anonymous mapping is zero-filled and never huge-paged; the array owns it like any
+    numpy array owns its memory.
     """
     n_bytes = 8 * int(np.prod(shape))
     if n_bytes < LARGE_OUTPUT_BYTES:

@@ -1,0 +1,333 @@
+r"""nu = 4 density correlations (and their gradients) as products of two coupled pairs.
+
+A nu = 4 feature of :class:`~completeness.descriptors.correlations.DensityCorrelations` with
+channels :math:`t_1 \le t_2 \le t_3 \le t_4` and intermediate order :math:`\lambda_2`
+(:math:`\lambda_3 = l_4`) is
+
+.. math::
+
+    D = \sum_{m_4} \big((c_{t_1} \otimes c_{t_2})_{\lambda_2} \otimes c_{t_3}\big)_{l_4 m_4}
+        c_{t_4 m_4}
+      = \sum_{\mu} A^{\lambda_2}_{t_1 t_2, \mu}\, B^{\lambda_2}_{t_3 t_4, \mu},
+
+.. math::
+
+    A^{\lambda}_{t t', \mu} = \sum_{m m'} C^{l l' \to \lambda}_{m m' \mu}\, c_{t m}\, c_{t' m'},
+    \qquad
+    B^{\lambda}_{t t', \mu} = \sum_{m m'} C^{\lambda l \to l'}_{\mu m m'}\, c_{t m}\, c_{t' m'}
+
+(the same sum, regrouped). Both pair tensors come from one outer product
+:math:`c_{t} \otimes c_{t'}` per pair of orders :math:`l \le l'` against the CG tensors of every
+:math:`\lambda`, for all channel pairs at once; each feature is then a dot product of length
+:math:`2\lambda_2 + 1`, and its pair gradient is
+
+.. math::
+
+    \frac{\partial D}{\partial \mathbf r_p} = \sum_\mu
+        \frac{\partial A_\mu}{\partial \mathbf r_p} B_\mu + A_\mu \frac{\partial B_\mu}{\partial
+        \mathbf r_p},
+
+with the gradients of the pair tensors from those of the expansion (product rule, one GEMM).
+No intermediate of order 3 is ever formed. The coupling path of every feature (its channels and
+:math:`\lambda_2`) is read once per hyperparameters from the feature names of the reference
+coupling (:mod:`~completeness.descriptors.correlations.density`), so the features and their
+order are those of the general code, which the tests compare against. Features with a channel
+of a species that has no neighbour in the batch are identically zero and only placed.
+
+The dot products run in a compiled kernel (numba, :mod:`completeness.descriptors._kernels`) for
+large batches and in numpy otherwise; both write the ``(pairs, 3, features)`` output directly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _kernels
+from ..clebsch_gordan import real_clebsch_gordan
+from .common import output_zeros
+
+_CHANNEL = re.compile(r"\(a(\d+),n(\d+),l(\d+)\)")
+_ORDER = re.compile(r"\[(\d+)\]")
+_COMPILED: dict = {}
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Coupling paths of the nu = 4 features (output order): ``(F,)`` arrays."""
+
+    species: np.ndarray  # (F, 4) species index of each channel
+    radial: np.ndarray  # (F, 4)
+    angular: np.ndarray  # (F, 4)
+    lam: np.ndarray  # (F,) lambda_2
+
+
+def parse_paths(names) -> Paths:
+    """The coupling path of each nu = 4 feature name ``(a,n,l)[l1](a,n,l)[lam2](...)[l4](...)``."""
+    text = "\n".join(names)
+    channels = np.array(_CHANNEL.findall(text), dtype=np.int64).reshape(len(names), 4, 3)
+    orders = np.array(_ORDER.findall(text), dtype=np.int64).reshape(len(names), 3)
+    return Paths(channels[..., 0], channels[..., 1], channels[..., 2], orders[:, 1])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a batch with a given set of present species computes.
+
+    ``blocks``: per pair of orders ``(l, l')`` with ``l <= l'``, the channel pairs ``(k, k')``
+    it couples (all of them, or ``k <= k'`` when ``l == l'``: sorted channels), its stacked CG
+    matrix ``(M M', width)`` (the ``A^lambda`` then the ``B^lambda`` that some feature uses) and
+    its start in the flat array of pair tensors, laid out ``[channel pair, width]``.
+    """
+
+    n_channels: int
+    blocks: tuple  # ((l, l', (k, k'), matrix, start), ...)
+    size: int  # flat pair tensors per sample
+    offset_a: np.ndarray  # (F,) start of A^{lam2}_{t1 t2} in the flat array
+    offset_b: np.ndarray  # (F,) start of B^{lam2}_{t3 t4}
+    width: np.ndarray  # (F,) 2 lam2 + 1
+    columns: np.ndarray  # (F,) output column of each computed feature
+
+    @property
+    def work(self) -> int:
+        """Multiply-adds per sample (values) or per pair direction (gradients)."""
+        return int(self.width.sum())
+
+
+def make_plan(paths: Paths, present, n_radial: int) -> Plan:
+    """The plan for the features whose four channels all belong to ``present`` species."""
+    position = np.full(int(paths.species.max(initial=0)) + 1, -1, dtype=np.int64)
+    position[np.asarray(present, dtype=np.int64)] = np.arange(len(present))
+    reduced = position[paths.species]  # (F, 4), -1 for an absent species
+    computed = np.flatnonzero((reduced >= 0).all(axis=1))
+    k = reduced[computed] * n_radial + paths.radial[computed]
+    ls = paths.angular[computed]
+    lam = paths.lam[computed]
+    n_channels = len(present) * n_radial
+    # the (l, l', lambda) of every A (channels 1, 2) and B (channels 3, 4) that a feature uses
+    keys_a = np.stack([ls[:, 0], ls[:, 1], lam], axis=1)
+    keys_b = np.stack([ls[:, 2], ls[:, 3], lam], axis=1)
+    unique_a, inverse_a = np.unique(keys_a, axis=0, return_inverse=True)
+    unique_b, inverse_b = np.unique(keys_b, axis=0, return_inverse=True)
+    blocks, start, where = [], 0, {}  # where[(which, l, l', lambda)] = flat offset of row 0
+    row = {}  # row[(l, l')][k, k']: row of the channel pair in its block
+    for l, lp in sorted({(int(a), int(b)) for a, b, _ in (*unique_a, *unique_b)}):
+        tensors, names = [], []
+        for which, unique in ((0, unique_a), (1, unique_b)):
+            for q in sorted(int(u[2]) for u in unique if (u[0], u[1]) == (l, lp)):
+                cg = real_clebsch_gordan(l, lp, q) if which == 0 else real_clebsch_gordan(q, l, lp)
+                tensors.append(cg if which == 0 else cg.transpose(1, 2, 0))
+                names.append((which, l, lp, q))
+        widths = [t.shape[2] for t in tensors]
+        matrix = np.concatenate([t.reshape(-1, t.shape[2]) for t in tensors], axis=1)
+        for name, first in zip(names, np.cumsum([0, *widths[:-1]]), strict=True):
+            where[name] = (start + int(first), matrix.shape[1])
+        first, second = np.indices((n_channels, n_channels)).reshape(2, -1)
+        if l == lp:
+            first, second = first[first <= second], second[first <= second]
+        row[(l, lp)] = np.full((n_channels, n_channels), -1, dtype=np.int64)
+        row[(l, lp)][first, second] = np.arange(len(first))
+        blocks.append((l, lp, (first, second), np.ascontiguousarray(matrix), start))
+        start += len(first) * matrix.shape[1]
+
+    def offsets(which, unique, inverse, first, second):
+        result = np.empty(len(computed), dtype=np.int64)
+        inverse = inverse.reshape(-1)
+        for u, (l, lp, q) in enumerate(unique):
+            rows = inverse == u
+            begin, width = where[(which, int(l), int(lp), int(q))]
+            result[rows] = begin + row[(int(l), int(lp))][k[rows, first], k[rows, second]] * width
+        return result
+
+    return Plan(
+        n_channels=n_channels,
+        blocks=tuple(blocks),
+        size=start,
+        offset_a=offsets(0, unique_a, inverse_a, 0, 1),
+        offset_b=offsets(1, unique_b, inverse_b, 2, 3),
+        width=2 * lam + 1,
+        columns=computed,
+    )
+
+
+def pair_tensors(plan: Plan, c, dc, pair_offsets, compiled: bool = False):
+    """Flat pair tensors ``(S, size)`` and, with ``dc``, their pair gradients transposed,
+    ``(size, 3 P)`` (column ``3 p + x``): one GEMM of each block's CG matrix against the outer
+    products (for the gradients, the product rule's two outer products, built in one pass by a
+    compiled kernel when ``compiled``).
+
+    ``c``: per l ``(S, n_channels, 2l+1)``; ``dc``: per l ``(P, 3, n_channels, 2l+1)`` or None.
+    """
+    n_samples = c[0].shape[0]
+    n_pairs = int(pair_offsets[-1])
+    z = np.empty((n_samples, plan.size))
+    dz = None if dc is None else np.empty((plan.size, 3 * n_pairs))
+    if dc is not None:  # (k, m, p, x) layouts: the GEMM then yields the (.., 3 P) rows
+        pair_sample = np.repeat(np.arange(n_samples), np.diff(pair_offsets))
+        ct = [np.ascontiguousarray(x[pair_sample].transpose(1, 2, 0)) for x in c]  # (n, M, P)
+        dct = [np.ascontiguousarray(x.transpose(2, 3, 0, 1)) for x in dc]  # (n, M, P, 3)
+    for l, lp, (first, second), matrix, start in plan.blocks:
+        stop = start + len(first) * matrix.shape[1]
+        outer = c[l][:, first, :, None] * c[lp][:, second, None, :]  # (S, R, M, M')
+        z[:, start:stop] = (outer.reshape(-1, matrix.shape[0]) @ matrix).reshape(n_samples, -1)
+        if dc is None:
+            continue
+        if compiled:
+            outer = np.empty((len(first), matrix.shape[0], 3 * n_pairs))
+            _compiled("outer", _outer_python)(
+                dct[l].reshape(*dct[l].shape[:2], -1), ct[lp], ct[l],
+                dct[lp].reshape(*dct[lp].shape[:2], -1), first, second, outer,
+            )  # fmt: skip
+        else:
+            outer = dct[l][first][:, :, None] * ct[lp][second][:, None, :, :, None]
+            outer += ct[l][first][:, :, None, :, None] * dct[lp][second][:, None]  # (R,M,M',P,3)
+        product = matrix.T @ outer.reshape(len(first), matrix.shape[0], 3 * n_pairs)
+        dz[start:stop] = product.reshape(-1, 3 * n_pairs)
+    return z, dz
+
+
+def _outer_python(dc_first, c_second, c_first, dc_second, first, second, out):
+    """``out[r, m M' + m', 3 p + x] = dc_first[k_r, m, 3 p + x] c_second[k'_r, m', p]
+    + c_first[k_r, m, p] dc_second[k'_r, m', 3 p + x]`` (the product rule's outer products)."""
+    n_second = dc_second.shape[1]
+    for r in range(first.shape[0]):
+        k = first[r]
+        kp = second[r]
+        for m in range(dc_first.shape[1]):
+            for mp in range(n_second):
+                row = out[r, m * n_second + mp]
+                for q in range(dc_first.shape[2]):
+                    p = q // 3
+                    row[q] = (
+                        dc_first[k, m, q] * c_second[kp, mp, p]
+                        + c_first[k, m, p] * dc_second[kp, mp, q]
+                    )
+
+
+def contract(plan: Plan, z, dz, pair_offsets, values, gradients, centre, compiled: bool):
+    """Write the features into ``values[:, plan.columns]`` and, with ``dz``, their pair gradients
+    into ``gradients[:, :, plan.columns]`` and the centre gradients (minus the sum over each
+    sample's pairs) into ``centre[:, :, plan.columns]`` (all three already zero elsewhere)."""
+    with_gradients = dz is not None
+    if compiled:
+        _compiled("contract", _contract_python)(
+            z, dz if with_gradients else np.empty((0, 0)), pair_offsets, plan.offset_a,
+            plan.offset_b, plan.width, plan.columns, with_gradients, values,
+            gradients if with_gradients else np.empty((0, 3, 0)),
+            centre if with_gradients else np.empty((0, 3, 0)),
+        )  # fmt: skip
+        return
+    pair_sample = np.repeat(np.arange(len(pair_offsets) - 1), np.diff(pair_offsets))
+    for width in np.unique(plan.width):
+        rows = np.flatnonzero(plan.width == width)
+        index_a = plan.offset_a[rows, None] + np.arange(width)
+        index_b = plan.offset_b[rows, None] + np.arange(width)
+        a, b = z[:, index_a], z[:, index_b]  # (S, F_w, M)
+        columns = plan.columns[rows]
+        values[:, columns] = np.einsum("sfm,sfm->sf", a, b)
+        if not with_gradients:
+            continue
+        step = max(1, 2**22 // max(1, index_a.size * 3))
+        for first in range(0, len(pair_sample), step):
+            pairs = slice(first, first + step)
+            q = slice(3 * first, 3 * (first + len(pair_sample[pairs])))
+            samples = pair_sample[pairs]
+            g = np.einsum("fmpx,pfm->pxf", _pairs_view(dz[index_a, q]), b[samples])
+            g += np.einsum("pfm,fmpx->pxf", a[samples], _pairs_view(dz[index_b, q]))
+            gradients[pairs, :, columns] = g
+        if with_gradients:
+            adder = np.zeros((len(pair_offsets) - 1, len(pair_sample)))
+            adder[pair_sample, np.arange(len(pair_sample))] = -1.0
+            centre[:, :, columns] = np.einsum("sp,pxf->sxf", adder, gradients[:, :, columns])
+
+
+def _compiled(name, function):
+    """``function`` compiled (numba is importable: :func:`_kernels.use_compiled` said so)."""
+    if name not in _COMPILED:
+        import numba
+
+        _COMPILED[name] = numba.njit(cache=True, nogil=True)(function)
+    return _COMPILED[name]
+
+
+def _pairs_view(rows):
+    """``(..., 3 P)`` as ``(..., P, 3)``."""
+    return rows.reshape((*rows.shape[:-1], -1, 3))
+
+
+def _contract_python(z, dz, pair_offsets, offset_a, offset_b, width, columns, with_gradients,
+                     values, gradients, centre):  # fmt: skip
+    n_features = columns.shape[0]
+    most = 0
+    for s in range(z.shape[0]):
+        most = max(most, pair_offsets[s + 1] - pair_offsets[s])
+    # one sample's gradients, (features, 3 pairs): then written row by row into the output
+    buffer = np.empty((n_features, 3 * most if with_gradients else 0))
+    for s in range(z.shape[0]):
+        first = 3 * pair_offsets[s]
+        n_rows = 3 * pair_offsets[s + 1] - first if with_gradients else 0
+        for f in range(n_features):
+            a = offset_a[f]
+            b = offset_b[f]
+            value = 0.0
+            total = buffer[f, :n_rows]
+            total[:] = 0.0
+            for m in range(width[f]):
+                am = z[s, a + m]
+                bm = z[s, b + m]
+                value += am * bm
+                row_a = dz[a + m, first : first + n_rows]
+                row_b = dz[b + m, first : first + n_rows]
+                for q in range(n_rows):
+                    total[q] += row_a[q] * bm + am * row_b[q]
+            values[s, columns[f]] = value
+        for q in range(n_rows):
+            p = (first + q) // 3
+            x = (first + q) % 3
+            for f in range(n_features):
+                gradients[p, x, columns[f]] = buffer[f, q]
+        if with_gradients:
+            for x in range(3):
+                for f in range(n_features):
+                    total = 0.0
+                    for q in range(x, n_rows, 3):
+                        total += buffer[f, q]
+                    centre[s, x, columns[f]] = -total
+
+
+def compute(plan: Plan, c, dc, pair_offsets, n_features: int):
+    """``(values (S, F), pair gradients (P, 3, F), centre gradients (S, 3, F))`` (both None
+    without ``dc``), in chunks of samples that bound the memory of the pair tensors' gradients.
+    """
+    n_samples = c[0].shape[0]
+    n_pairs = int(pair_offsets[-1])
+    values = np.zeros((n_samples, n_features))
+    gradients = centre = None
+    if dc is not None:
+        gradients = output_zeros((n_pairs, 3, n_features))
+        centre = output_zeros((n_samples, 3, n_features))
+    budget = max(1, 2**22 // (3 * plan.size))  # pairs per chunk
+    compiled = _kernels.use_compiled(3 * n_pairs if dc is not None else n_samples, plan.work)
+    first = 0
+    while first < n_samples:
+        last = first + 1
+        while last < n_samples and pair_offsets[last + 1] - pair_offsets[first] <= budget:
+            last += 1
+        pairs = slice(pair_offsets[first], pair_offsets[last])
+        local_offsets = np.ascontiguousarray(pair_offsets[first : last + 1] - pair_offsets[first])
+        z, dz = pair_tensors(
+            plan,
+            [x[first:last] for x in c],
+            None if dc is None else [x[pairs] for x in dc],
+            local_offsets,
+            compiled,
+        )
+        contract(
+            plan, z, dz, local_offsets, values[first:last],
+            None if dc is None else gradients[pairs], None if dc is None else centre[first:last],
+            compiled,
+        )  # fmt: skip
+        first = last
+    return values, gradients, centre
