@@ -26,8 +26,18 @@ def test_no_points_give_empty_arrays():
     assert harmonics.spherical_harmonics(np.zeros((0, 3)), 2).shape == (0, 9)
 
 
-@pytest.mark.parametrize("n_points", [5, harmonics.THREADED_POINTS])
-def test_small_inputs_run_on_one_thread_and_the_counts_are_restored(n_points, monkeypatch):
+@pytest.mark.parametrize(
+    ("n_points", "policy", "expected"),
+    [
+        (5, "2", 1),
+        (harmonics.THREADED_POINTS, "2", 2),
+        (harmonics.THREADED_POINTS, "default", 1),
+        (harmonics.THREADED_POINTS, "1", 1),
+    ],
+)
+def test_threads_only_for_large_inputs_when_the_policy_asks_and_the_counts_are_restored(
+    n_points, policy, expected, monkeypatch
+):
     runtimes = harmonics._openmp_runtimes()
     if not runtimes:
         pytest.skip("this sphericart build has no OpenMP runtime")
@@ -40,6 +50,7 @@ def test_small_inputs_run_on_one_thread_and_the_counts_are_restored(n_points, mo
             return calculator.compute(vectors)
 
     monkeypatch.setattr(harmonics, "_calculator", lambda max_angular: Recording())
+    monkeypatch.setenv("COMPLETENESS_THREADS", policy)
     before = [get() for get, _ in runtimes]
     for _, set_ in runtimes:
         set_(2)
@@ -49,5 +60,4 @@ def test_small_inputs_run_on_one_thread_and_the_counts_are_restored(n_points, mo
     finally:
         for (_, set_), count in zip(runtimes, before, strict=True):
             set_(count)
-    expected = 1 if n_points < harmonics.THREADED_POINTS else 2
     assert seen == [[expected] * len(runtimes)]

@@ -1,12 +1,17 @@
-"""Real spherical harmonics through sphericart, single-threaded for small inputs.
+"""Real spherical harmonics through sphericart, on one thread unless threads are asked for.
 
 sphericart parallelises over points with OpenMP. For the few dozen neighbour vectors of one
 environment the parallel region costs far more than the work, and after it the idle OpenMP
 threads spin: with two threads one power-spectrum environment of manifold following cost 6.7 ms
 of CPU instead of 1.0 ms (measured on 2 cores with ``benchmarks/throughput.py --sections ch4
---threads default``). So inputs of fewer than :data:`THREADED_POINTS` points run on one OpenMP
-thread, whatever the process's thread policy (:mod:`completeness.threads`); larger inputs use
-the thread count in force. The switch sets the OpenMP thread count of the calling thread in
+--threads default``). Large batches do not gain either: at 10,000 environments (120,000 points)
+two threads took the values call from 150 to 170 ms of CPU and saved under 2 % of its wall
+time. So sphericart runs on one OpenMP thread, except for inputs of at least
+:data:`THREADED_POINTS` points when the process's thread policy asks for more than one thread
+(:func:`completeness.threads.decide_threads`: ``apply_thread_policy(N)``, ``--threads N``,
+``COMPLETENESS_THREADS=N``), which then run with the count in force; with the libraries' own
+defaults (``COMPLETENESS_THREADS=default``) the package's harmonics stay on one thread. The
+switch sets the OpenMP thread count of the calling thread in
 each runtime sphericart may be bound to (its own, and one in the process's global scope such
 as PyTorch's) and restores it after the call; OpenMP keeps that count per calling thread, so
 other threads are unaffected.
@@ -19,10 +24,13 @@ import sys
 
 import numpy as np
 
+from ..threads import decide_threads
+
 __all__ = ["THREADED_POINTS", "spherical_harmonics"]
 
 #: Inputs with at least this many points run sphericart with the OpenMP thread count in force
-#: (about 2 ms of single-threaded work at max_angular 6, where the spinning threads cost < 10 %).
+#: when the thread policy asks for several threads (about 2 ms of single-threaded work at
+#: max_angular 6, where the spinning threads cost < 10 %).
 THREADED_POINTS = 4096
 
 
@@ -101,7 +109,7 @@ def spherical_harmonics(vectors: np.ndarray, max_angular: int, gradients: bool =
         return (y, np.zeros((0, 3, y.shape[1]))) if gradients else y
     calculator = _calculator(max_angular)
     compute = calculator.compute_with_gradients if gradients else calculator.compute
-    if len(vectors) >= THREADED_POINTS:
+    if len(vectors) >= THREADED_POINTS and (decide_threads() or 1) > 1:
         return compute(vectors)
     runtimes = _openmp_runtimes()
     threads = [get() for get, _ in runtimes]
