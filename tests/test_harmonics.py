@@ -6,18 +6,23 @@ import pytest
 from completeness.descriptors import harmonics
 
 
-def test_values_and_gradients_are_sphericart_s():
+@pytest.mark.parametrize("n_points", [7, harmonics.THREADED_POINTS + 5])
+def test_values_and_gradients_are_sphericart_s(n_points):
     import sphericart
 
-    vectors = np.random.default_rng(0).normal(size=(7, 3))
+    # the package calls sphericart's C API itself (the wheels ship the library)
+    assert isinstance(harmonics._calculator(4), harmonics._DirectHarmonics)
+    vectors = np.random.default_rng(0).normal(size=(n_points, 3))
     direct = sphericart.SphericalHarmonics(4)
     np.testing.assert_array_equal(
         harmonics.spherical_harmonics(vectors, 4), direct.compute(vectors)
     )
-    y, dy = harmonics.spherical_harmonics(vectors, 4, gradients=True)
-    expected_y, expected_dy = direct.compute_with_gradients(vectors)
+    y, dy = harmonics.spherical_harmonics(vectors[::-1].T.T, 4, gradients=True)  # not contiguous
+    expected_y, expected_dy = direct.compute_with_gradients(np.ascontiguousarray(vectors[::-1]))
     np.testing.assert_array_equal(y, expected_y)
     np.testing.assert_array_equal(dy, expected_dy)
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        harmonics.spherical_harmonics(vectors[:, :2], 4)
 
 
 def test_no_points_give_empty_arrays():

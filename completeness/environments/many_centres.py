@@ -220,8 +220,8 @@ def _one_group_batch(systems, centres, cutoff, n_atoms) -> Neighbourhoods:
     samples[:, :, 0] = np.arange(n_systems)[:, None]
     samples[:, :, 1] = centres
     pair_offsets = np.zeros(n_systems * n_centres + 1, dtype=np.int64)
-    np.cumsum(inside.sum(axis=2).reshape(-1), out=pair_offsets[1:])
-    g, c, j = np.nonzero(inside)
+    inside.sum(axis=2).reshape(-1).cumsum(out=pair_offsets[1:])
+    g, c, j = inside.nonzero()
     return Neighbourhoods(
         samples=samples.reshape(-1, 2),
         centre_species=numbers[:, centres].reshape(-1),
@@ -242,7 +242,7 @@ def _brute_force_group(systems, members, centres, cutoff, samples_of: _Samples):
     positions, numbers = _stacked(systems, members)
     vectors, distances, inside = _within_cutoff(positions, centres, cutoff, members)
     first = _fill_samples(samples_of, members, centres, numbers)
-    g, c, j = np.nonzero(inside)
+    g, c, j = inside.nonzero()
     return first[g] + c, j, numbers[g, j], vectors[g, c, j], distances[g, c, j]
 
 
