@@ -38,10 +38,10 @@ For large batches (:func:`completeness.descriptors._kernels.use_compiled`) two n
 build the product rule's outer products in one pass and do the dot products, writing values,
 pair gradients and centre gradients straight into their outputs (the centre rows are summed
 from each sample's pair rows while they are in cache); otherwise numpy does both. At the B8
-settings (C + 7 H, 111,394 features of which 7,831 have no carbon channel) most of the
-remaining time is the dense output itself: 21 MB of ``(pairs, 3, features)`` and centre rows per
-environment to fault in and scatter into (``python3 benchmarks/throughput.py --sections nu4``;
-``benchmarks/output_pages.py`` for the page cost).
+settings (C + 7 H, 111,394 features; the 7,831 with hydrogen channels only are computed) most
+of the remaining time is the dense output itself: 21 MB of ``(pairs, 3, features)`` and centre
+rows per environment to fault in and scatter into (measured by ``python3
+benchmarks/throughput.py --sections nu4``; the page cost by ``benchmarks/output_pages.py``).
 """
 
 from __future__ import annotations
