@@ -62,17 +62,21 @@ LARGE_OUTPUT_BYTES = 2**26
 
 
 def output_zeros(shape) -> np.ndarray:
-    """A zero-filled float64 array for a large output, on ordinary (4 kB) pages.
+    """A zero-filled float64 array for a large output, on ordinary (4 kB) pages populated in
+    one call.
 
-    numpy asks the kernel for transparent huge pages on large arrays; on a machine whose memory
-    is fragmented (a busy one), the first touch of a fresh multi-GB gradient array then spends
-    more time compacting memory than the computation takes: at 4,000 environments the bispectrum
-    with gradients spent 70-100 µs of system time per environment on ordinary pages against
-    130-430 µs with huge pages (user time ~180 µs either way). A private anonymous mapping is
-    zero-filled and never huge-paged; the array owns it like any numpy array owns its memory.
+    Writing a fresh multi-GB gradient array costs about as much in page faults as in
+    computation. numpy asks the kernel for transparent huge pages on large arrays; here their
+    first touch cost anywhere from 16 to 380 µs of system time per environment (bispectrum with
+    gradients, 10,000 environments, depending on the machine's memory state: compaction of
+    fragmented memory on a busy machine, 130-430 µs at 4,000 environments), against a steady
+    60-70 µs on ordinary pages. ``MAP_POPULATE`` maps all of them in one call instead of one
+    fault per page (about 20 % less system time). A private anonymous mapping is zero-filled
+    and never huge-paged; the array owns it like any numpy array owns its memory.
     """
     n_bytes = 8 * int(np.prod(shape))
     if n_bytes < LARGE_OUTPUT_BYTES:
         return np.zeros(shape)
-    buffer = mmap.mmap(-1, n_bytes, flags=mmap.MAP_PRIVATE)
+    flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)  # Linux only
+    buffer = mmap.mmap(-1, n_bytes, flags=flags)
     return np.frombuffer(buffer, dtype=np.float64).reshape(shape)
