@@ -189,71 +189,72 @@ def _power_spectrum_pair_gradients_python(
     channels, harmonics, harmonics_gradient, radial, dradial, directions, pair_sample,
     species_index, n_radial, max_angular, inverse_root, out,
 ):  # fmt: skip
-    n_pairs = pair_sample.shape[0]
-    n_channels = channels.shape[1]
-    n_half = n_channels * (n_channels + 1) // 2
-    n_angular = max_angular + 1
+    # Every index is unsigned (np.uint64, and never mixed with signed integers, which numba
+    # would promote to float): numba then skips the negative-index wrap-around it otherwise
+    # adds to every array access, which costs more than the arithmetic here.
+    zero, one, two, three = np.uint64(0), np.uint64(1), np.uint64(2), np.uint64(3)
+    four, five = np.uint64(4), np.uint64(5)
+    n_pairs = np.uint64(pair_sample.shape[0])
+    n_channels = np.uint64(channels.shape[1])
+    n_radial = np.uint64(n_radial)
+    n_angular = np.uint64(max_angular + 1)
+    n_half = n_channels * (n_channels + one) // two
     root2 = np.sqrt(2.0)
-    u = np.empty((n_angular, n_channels))
-    v = np.empty((3, n_angular, n_channels))
+    # work[l]: rows u, v_x, v_y, v_z (every channel) and sqrt(2) R, sqrt(2) R' (the pair's own
+    # channels; zero in the others)
+    work = np.zeros((n_angular, np.uint64(6), n_channels))
+    last_first = zero
     for p in range(n_pairs):
-        s = pair_sample[p]
-        own_first = species_index[p] * n_radial  # the pair's own channels: own_first + n
+        s = np.uint64(pair_sample[p])
+        own_first = np.uint64(species_index[p]) * n_radial
+        own_end = own_first + n_radial
+        if own_first != last_first:  # another species: clear the previous one's radial rows
+            for l in range(n_angular):
+                for n in range(n_radial):
+                    work[l, four, last_first + n] = 0.0
+                    work[l, five, last_first + n] = 0.0
+            last_first = own_first
         for l in range(n_angular):
+            for n in range(n_radial):
+                work[l, four, own_first + n] = root2 * radial[p, n, l]
+                work[l, five, own_first + n] = root2 * dradial[p, n, l]
+            scale = inverse_root[l]
             for j in range(n_channels):
                 su = 0.0
                 s0 = 0.0
                 s1 = 0.0
                 s2 = 0.0
-                for lm in range(l * l, (l + 1) * (l + 1)):
+                for lm in range(l * l, (l + one) * (l + one)):
                     c = channels[s, j, lm]
                     su += harmonics[p, lm] * c
-                    s0 += harmonics_gradient[p, 0, lm] * c
-                    s1 += harmonics_gradient[p, 1, lm] * c
-                    s2 += harmonics_gradient[p, 2, lm] * c
-                scale = inverse_root[l]
-                u[l, j] = su * scale
-                v[0, l, j] = s0 * scale
-                v[1, l, j] = s1 * scale
-                v[2, l, j] = s2 * scale
-        d0 = directions[p, 0]
-        d1 = directions[p, 1]
-        d2 = directions[p, 2]
-        for l in range(n_angular):
-            base = l * n_half
-            # features (i, j >= i) with i in the pair's species: row i of the upper triangle
-            # (and, for j in the species too, the (j, i) term); then i < own channels <= j
-            for n in range(n_radial):
-                i = own_first + n
-                r_i = radial[p, n, l]
-                dr_i = dradial[p, n, l]
-                row = base + i * n_channels - i * (i - 1) // 2  # feature (i, i)
-                for j in range(i, n_channels):
-                    weight = 1.0 if j == i else root2
-                    g0 = r_i * v[0, l, j]
-                    g1 = r_i * v[1, l, j]
-                    g2 = r_i * v[2, l, j]
-                    along = dr_i * u[l, j]
-                    if j < own_first + n_radial:  # j in the pair's species: the (j, i) term
-                        r_j = radial[p, j - own_first, l]
-                        dr_j = dradial[p, j - own_first, l]
-                        g0 += r_j * v[0, l, i]
-                        g1 += r_j * v[1, l, i]
-                        g2 += r_j * v[2, l, i]
-                        along += dr_j * u[l, i]
-                    f = row + j - i
-                    out[p, 0, f] = weight * (g0 + d0 * along)
-                    out[p, 1, f] = weight * (g1 + d1 * along)
-                    out[p, 2, f] = weight * (g2 + d2 * along)
-            # features (i, j) with i before the pair's species and j in it: only the (j) term
-            for i in range(own_first):
-                row = base + i * n_channels - i * (i - 1) // 2
-                for n in range(n_radial):
-                    j = own_first + n
-                    r_j = radial[p, n, l]
-                    dr_j = dradial[p, n, l]
-                    along = dr_j * u[l, i]
-                    f = row + j - i
-                    out[p, 0, f] = root2 * (r_j * v[0, l, i] + d0 * along)
-                    out[p, 1, f] = root2 * (r_j * v[1, l, i] + d1 * along)
-                    out[p, 2, f] = root2 * (r_j * v[2, l, i] + d2 * along)
+                    s0 += harmonics_gradient[p, zero, lm] * c
+                    s1 += harmonics_gradient[p, one, lm] * c
+                    s2 += harmonics_gradient[p, two, lm] * c
+                work[l, zero, j] = su * scale
+                work[l, one, j] = s0 * scale
+                work[l, two, j] = s1 * scale
+                work[l, three, j] = s2 * scale
+        # feature (i, j >= i) of l: sqrt2 [R_i v_j + R_j v_i + r^ (R'_i u_j + R'_j u_i)], a
+        # contiguous run j = i.. per row i; R is zero outside the pair's species, so the rows
+        # after it stay zero (as allocated)
+        for x in range(three):
+            d = directions[p, x]
+            row_out = out[p, x]
+            for l in range(n_angular):
+                u_l = work[l, zero]
+                v_l = work[l, one + x]
+                r_l = work[l, four]
+                dr_l = work[l, five]
+                base = l * n_half
+                for i in range(own_end):
+                    start = base + i * (n_channels + n_channels - one - i) // two  # (i, 0)
+                    a = r_l[i]
+                    b = d * dr_l[i]
+                    c = v_l[i]
+                    e = d * u_l[i]
+                    # rows before the species: R_i = R'_i = 0, nonzero only where R_j is
+                    first, end = (i, n_channels) if i >= own_first else (own_first, own_end)
+                    for j in range(first, end):
+                        row_out[start + j] = a * v_l[j] + b * u_l[j] + c * r_l[j] + e * dr_l[j]
+                    if i >= own_first:  # the diagonal has weight 1, not sqrt(2)
+                        row_out[start + i] *= np.sqrt(0.5)

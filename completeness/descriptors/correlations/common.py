@@ -58,25 +58,27 @@ def outer_product(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 #: Arrays at least this large (bytes) come from :func:`output_zeros`' own mapping.
-LARGE_OUTPUT_BYTES = 2**26
+LARGE_OUTPUT_BYTES = 2**28
 
 
 def output_zeros(shape) -> np.ndarray:
-    """A zero-filled float64 array for a large output, on ordinary (4 kB) pages populated in
-    one call.
+    """A zero-filled float64 array for a large output: numpy's below 256 MiB, ordinary (4 kB)
+    pages from 256 MiB on.
 
-    Writing a fresh multi-GB gradient array costs about as much in page faults as in
-    computation. numpy asks the kernel for transparent huge pages on large arrays; here their
-    first touch cost anywhere from 16 to 380 µs of system time per environment (bispectrum with
-    gradients, 10,000 environments, depending on the machine's memory state: compaction of
-    fragmented memory on a busy machine, 130-430 µs at 4,000 environments), against a steady
-    60-70 µs on ordinary pages. ``MAP_POPULATE`` maps all of them in one call instead of one
-    fault per page (about 20 % less system time). A private anonymous mapping is zero-filled
-    and never huge-paged; the array owns it like any numpy array owns its memory.
+    numpy asks the kernel for transparent huge pages on large arrays. Faulting in a fresh output
+    costs far less CPU time on huge pages while the kernel has free 2 MB blocks at hand, but on
+    a busy machine large ones turn erratic (compaction, blocks the host has not yet backed).
+    Measured: the bispectrum with gradients at 4,000 environments (a 600 MB output) spent 130-430
+    µs of system time per environment on huge pages against 70-100 µs on ordinary ones;
+    ``python3 benchmarks/output_pages.py`` (allocate, write every page, free; round-robin, load
+    average 3.6): ordinary pages 510-575 ms per GB at every size from 32 MB to 2 GB, huge pages
+    104-124 ms per GB (median of 7) from 32 to 512 MB but 708 and 513 ms per GB at 1 and 2 GB.
+    A private anonymous mapping is zero-filled and never huge-paged; the array owns it like any
+    numpy array owns its memory. ``MAP_POPULATE`` (Linux) maps all its pages in one call instead
+    of one fault per page: about 20 % less system time (bispectrum, 10,000 environments).
     """
     n_bytes = 8 * int(np.prod(shape))
     if n_bytes < LARGE_OUTPUT_BYTES:
         return np.zeros(shape)
-    flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)  # Linux only
-    buffer = mmap.mmap(-1, n_bytes, flags=flags)
+    buffer = mmap.mmap(-1, n_bytes, flags=mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0))
     return np.frombuffer(buffer, dtype=np.float64).reshape(shape)

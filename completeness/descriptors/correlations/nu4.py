@@ -47,6 +47,7 @@ import numpy as np
 
 from .. import _kernels
 from ..clebsch_gordan import real_clebsch_gordan
+from .common import output_zeros
 
 _CHANNEL = re.compile(r"\(a(\d+),n(\d+),l(\d+)\)")
 _ORDER = re.compile(r"\[(\d+)\]")
@@ -75,13 +76,14 @@ def parse_paths(names) -> Paths:
 class Plan:
     """What a batch with a given set of present species computes.
 
-    ``blocks``: per pair of orders ``(l, l')`` with ``l <= l'``, its stacked CG matrix
-    ``(M M', width)`` (the ``A^lambda`` then the ``B^lambda`` that some feature uses) and its
-    start in the flat array of pair tensors, laid out ``[(k, k'), width]``.
+    ``blocks``: per pair of orders ``(l, l')`` with ``l <= l'``, the channel pairs ``(k, k')``
+    it couples (all of them, or ``k <= k'`` when ``l == l'``: sorted channels), its stacked CG
+    matrix ``(M M', width)`` (the ``A^lambda`` then the ``B^lambda`` that some feature uses) and
+    its start in the flat array of pair tensors, laid out ``[channel pair, width]``.
     """
 
     n_channels: int
-    blocks: tuple  # ((l, l', matrix, start), ...)
+    blocks: tuple  # ((l, l', (k, k'), matrix, start), ...)
     size: int  # flat pair tensors per sample
     offset_a: np.ndarray  # (F,) start of A^{lam2}_{t1 t2} in the flat array
     offset_b: np.ndarray  # (F,) start of B^{lam2}_{t3 t4}
@@ -109,7 +111,8 @@ def make_plan(paths: Paths, present, n_radial: int) -> Plan:
     keys_b = np.stack([ls[:, 2], ls[:, 3], lam], axis=1)
     unique_a, inverse_a = np.unique(keys_a, axis=0, return_inverse=True)
     unique_b, inverse_b = np.unique(keys_b, axis=0, return_inverse=True)
-    blocks, start, where = [], 0, {}  # where[(which, l, l', lambda)] = flat offset of (0, 0)
+    blocks, start, where = [], 0, {}  # where[(which, l, l', lambda)] = flat offset of row 0
+    row = {}  # row[(l, l')][k, k']: row of the channel pair in its block
     for l, lp in sorted({(int(a), int(b)) for a, b, _ in (*unique_a, *unique_b)}):
         tensors, names = [], []
         for which, unique in ((0, unique_a), (1, unique_b)):
@@ -121,8 +124,13 @@ def make_plan(paths: Paths, present, n_radial: int) -> Plan:
         matrix = np.concatenate([t.reshape(-1, t.shape[2]) for t in tensors], axis=1)
         for name, first in zip(names, np.cumsum([0, *widths[:-1]]), strict=True):
             where[name] = (start + int(first), matrix.shape[1])
-        blocks.append((l, lp, np.ascontiguousarray(matrix), start))
-        start += n_channels * n_channels * matrix.shape[1]
+        first, second = np.indices((n_channels, n_channels)).reshape(2, -1)
+        if l == lp:
+            first, second = first[first <= second], second[first <= second]
+        row[(l, lp)] = np.full((n_channels, n_channels), -1, dtype=np.int64)
+        row[(l, lp)][first, second] = np.arange(len(first))
+        blocks.append((l, lp, (first, second), np.ascontiguousarray(matrix), start))
+        start += len(first) * matrix.shape[1]
 
     def offsets(which, unique, inverse, first, second):
         result = np.empty(len(computed), dtype=np.int64)
@@ -130,7 +138,7 @@ def make_plan(paths: Paths, present, n_radial: int) -> Plan:
         for u, (l, lp, q) in enumerate(unique):
             rows = inverse == u
             begin, width = where[(which, int(l), int(lp), int(q))]
-            result[rows] = begin + (k[rows, first] * n_channels + k[rows, second]) * width
+            result[rows] = begin + row[(int(l), int(lp))][k[rows, first], k[rows, second]] * width
         return result
 
     return Plan(
@@ -144,42 +152,67 @@ def make_plan(paths: Paths, present, n_radial: int) -> Plan:
     )
 
 
-def pair_tensors(plan: Plan, c, dc, pair_sample):
+def pair_tensors(plan: Plan, c, dc, pair_offsets, compiled: bool = False):
     """Flat pair tensors ``(S, size)`` and, with ``dc``, their pair gradients transposed,
-    ``(size, 3 P)`` (column ``3 p + x``).
+    ``(size, 3 P)`` (column ``3 p + x``): one GEMM of each block's CG matrix against the outer
+    products (for the gradients, the product rule's two outer products, built in one pass by a
+    compiled kernel when ``compiled``).
 
     ``c``: per l ``(S, n_channels, 2l+1)``; ``dc``: per l ``(P, 3, n_channels, 2l+1)`` or None.
     """
     n_samples = c[0].shape[0]
-    n_pairs = len(pair_sample)
+    n_pairs = int(pair_offsets[-1])
     z = np.empty((n_samples, plan.size))
     dz = None if dc is None else np.empty((plan.size, 3 * n_pairs))
-    n = plan.n_channels
     if dc is not None:  # (k, m, p, x) layouts: the GEMM then yields the (.., 3 P) rows
-        ct = [x[pair_sample].transpose(1, 2, 0)[..., None] for x in c]  # (n, M, P, 1)
-        dct = [x.transpose(2, 3, 0, 1) for x in dc]  # (n, M, P, 3)
-    for l, lp, matrix, start in plan.blocks:
-        stop = start + n * n * matrix.shape[1]
-        a, b = c[l], c[lp]
-        outer = a[:, :, None, :, None] * b[:, None, :, None, :]  # (S, n, n, M, M')
+        pair_sample = np.repeat(np.arange(n_samples), np.diff(pair_offsets))
+        ct = [np.ascontiguousarray(x[pair_sample].transpose(1, 2, 0)) for x in c]  # (n, M, P)
+        dct = [np.ascontiguousarray(x.transpose(2, 3, 0, 1)) for x in dc]  # (n, M, P, 3)
+    for l, lp, (first, second), matrix, start in plan.blocks:
+        stop = start + len(first) * matrix.shape[1]
+        outer = c[l][:, first, :, None] * c[lp][:, second, None, :]  # (S, R, M, M')
         z[:, start:stop] = (outer.reshape(-1, matrix.shape[0]) @ matrix).reshape(n_samples, -1)
         if dc is None:
             continue
-        outer = dct[l][:, None, :, None] * ct[lp][None, :, None, :]  # (n, n, M, M', P, 3)
-        outer += ct[l][:, None, :, None] * dct[lp][None, :, None, :]
-        product = matrix.T @ outer.reshape(n * n, matrix.shape[0], 3 * n_pairs)
+        if compiled:
+            outer = np.empty((len(first), matrix.shape[0], 3 * n_pairs))
+            _compiled("outer", _outer_python)(
+                dct[l].reshape(*dct[l].shape[:2], -1), ct[lp], ct[l],
+                dct[lp].reshape(*dct[lp].shape[:2], -1), first, second, outer,
+            )  # fmt: skip
+        else:
+            outer = dct[l][first][:, :, None] * ct[lp][second][:, None, :, :, None]
+            outer += ct[l][first][:, :, None, :, None] * dct[lp][second][:, None]  # (R,M,M',P,3)
+        product = matrix.T @ outer.reshape(len(first), matrix.shape[0], 3 * n_pairs)
         dz[start:stop] = product.reshape(-1, 3 * n_pairs)
     return z, dz
 
 
-def contract(plan: Plan, z, dz, pair_offsets, values, gradients, centre):
+def _outer_python(dc_first, c_second, c_first, dc_second, first, second, out):
+    """``out[r, m M' + m', 3 p + x] = dc_first[k_r, m, 3 p + x] c_second[k'_r, m', p]
+    + c_first[k_r, m, p] dc_second[k'_r, m', 3 p + x]`` (the product rule's outer products)."""
+    n_second = dc_second.shape[1]
+    for r in range(first.shape[0]):
+        k = first[r]
+        kp = second[r]
+        for m in range(dc_first.shape[1]):
+            for mp in range(n_second):
+                row = out[r, m * n_second + mp]
+                for q in range(dc_first.shape[2]):
+                    p = q // 3
+                    row[q] = (
+                        dc_first[k, m, q] * c_second[kp, mp, p]
+                        + c_first[k, m, p] * dc_second[kp, mp, q]
+                    )
+
+
+def contract(plan: Plan, z, dz, pair_offsets, values, gradients, centre, compiled: bool):
     """Write the features into ``values[:, plan.columns]`` and, with ``dz``, their pair gradients
     into ``gradients[:, :, plan.columns]`` and the centre gradients (minus the sum over each
     sample's pairs) into ``centre[:, :, plan.columns]`` (all three already zero elsewhere)."""
     with_gradients = dz is not None
-    n_rows = dz.shape[1] if with_gradients else z.shape[0]
-    if _kernels.use_compiled(n_rows, plan.work):
-        _compiled_contract()(
+    if compiled:
+        _compiled("contract", _contract_python)(
             z, dz if with_gradients else np.empty((0, 0)), pair_offsets, plan.offset_a,
             plan.offset_b, plan.width, plan.columns, with_gradients, values,
             gradients if with_gradients else np.empty((0, 3, 0)),
@@ -210,13 +243,13 @@ def contract(plan: Plan, z, dz, pair_offsets, values, gradients, centre):
             centre[:, :, columns] = np.einsum("sp,pxf->sxf", adder, gradients[:, :, columns])
 
 
-def _compiled_contract():
-    """:func:`_contract_python` compiled (numba is importable: :func:`_kernels.use_compiled`)."""
-    if "contract" not in _COMPILED:
+def _compiled(name, function):
+    """``function`` compiled (numba is importable: :func:`_kernels.use_compiled` said so)."""
+    if name not in _COMPILED:
         import numba
 
-        _COMPILED["contract"] = numba.njit(cache=True, nogil=True)(_contract_python)
-    return _COMPILED["contract"]
+        _COMPILED[name] = numba.njit(cache=True, nogil=True)(function)
+    return _COMPILED[name]
 
 
 def _pairs_view(rows):
@@ -267,37 +300,34 @@ def _contract_python(z, dz, pair_offsets, offset_a, offset_b, width, columns, wi
 def compute(plan: Plan, c, dc, pair_offsets, n_features: int):
     """``(values (S, F), pair gradients (P, 3, F), centre gradients (S, 3, F))`` (both None
     without ``dc``), in chunks of samples that bound the memory of the pair tensors' gradients.
-
-    The gradient outputs are plain ``np.zeros`` (numpy asks for transparent huge pages), not
-    :func:`~.common.output_zeros`' ordinary pages: at the B8 settings each environment's rows
-    are 21 MB of which 7 % are written, and faulting them in 4 kB pages cost 5-7.5 ms of system
-    time per environment against 1.3 ms on huge pages (8 environments, load average 3.8).
     """
     n_samples = c[0].shape[0]
     n_pairs = int(pair_offsets[-1])
-    pair_sample = np.repeat(np.arange(n_samples), np.diff(pair_offsets))
     values = np.zeros((n_samples, n_features))
     gradients = centre = None
     if dc is not None:
-        gradients = np.zeros((n_pairs, 3, n_features))
-        centre = np.zeros((n_samples, 3, n_features))
+        gradients = output_zeros((n_pairs, 3, n_features))
+        centre = output_zeros((n_samples, 3, n_features))
     budget = max(1, 2**22 // (3 * plan.size))  # pairs per chunk
+    compiled = _kernels.use_compiled(3 * n_pairs if dc is not None else n_samples, plan.work)
     first = 0
     while first < n_samples:
         last = first + 1
         while last < n_samples and pair_offsets[last + 1] - pair_offsets[first] <= budget:
             last += 1
         pairs = slice(pair_offsets[first], pair_offsets[last])
+        local_offsets = np.ascontiguousarray(pair_offsets[first : last + 1] - pair_offsets[first])
         z, dz = pair_tensors(
             plan,
             [x[first:last] for x in c],
             None if dc is None else [x[pairs] for x in dc],
-            pair_sample[pairs] - first,
+            local_offsets,
+            compiled,
         )
-        local_offsets = np.ascontiguousarray(pair_offsets[first : last + 1] - pair_offsets[first])
         contract(
             plan, z, dz, local_offsets, values[first:last],
             None if dc is None else gradients[pairs], None if dc is None else centre[first:last],
+            compiled,
         )  # fmt: skip
         first = last
     return values, gradients, centre
