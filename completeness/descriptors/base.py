@@ -32,6 +32,7 @@ With fixed species, a system containing any other element is refused with a one-
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 
@@ -67,6 +68,21 @@ _CHECKS: dict[type, list] = {}
 _PARAM_NAMES: dict[type, list] = {}
 _FEATURE_NAMES: dict = {}  # (class, hyperparameters, species) -> names, oldest dropped first
 _FEATURE_NAMES_SIZE = 256
+_CHECKED: set = set()  # Descriptor._hypers_key() of the hyperparameters that passed the checks
+_MEMO_SIZE = 4096
+_PLAIN_SCALARS = (type(None), bool, int, float, str, np.bool_, np.integer, np.floating)
+
+
+def _plain_key(value):
+    """``value`` as a hashable key tagged with its type (so that ``True``, ``1`` and ``1.0``
+    differ) when it is a plain value: None, a bool, number or string, or a list or tuple of
+    plain values; None for anything else (an array, an object, a function)."""
+    if isinstance(value, _PLAIN_SCALARS):
+        return (type(value), value)
+    if type(value) in (list, tuple):
+        items = tuple(_plain_key(item) for item in value)
+        return None if None in items else (type(value), items)
+    return None
 
 
 class Descriptor(TransformerMixin, BaseEstimator):
@@ -115,9 +131,17 @@ class Descriptor(TransformerMixin, BaseEstimator):
             merged.update(vars(klass).get("hyper_constraints", {}))
         return merged
 
-    def _check_hypers(self) -> None:
-        """Raise :class:`InputError` naming the valid range for any bad hyperparameter."""
+    def _check_hypers(self):
+        """Raise :class:`InputError` naming the valid range for any bad hyperparameter; return
+        :meth:`_hypers_key`.
+
+        Hyperparameters made of plain values (:func:`_plain_key`) that passed once (on any
+        descriptor of the class) are not checked again: the checks depend on nothing else.
+        """
         cls = type(self)
+        key = self._hypers_key()
+        if key is not None and key in _CHECKED:
+            return key
         checks = _CHECKS.get(cls)
         if checks is None:  # the constructor arguments that have a constraint, once per class
             names = cls._get_param_names()
@@ -125,6 +149,22 @@ class Descriptor(TransformerMixin, BaseEstimator):
         for name, constraint in checks:
             check_value(cls.__name__, name, constraint, getattr(self, name))
         self._check_hyper_relations()
+        if key is not None:
+            if len(_CHECKED) >= _MEMO_SIZE:
+                _CHECKED.clear()
+            _CHECKED.add(key)
+        return key
+
+    def _hypers_key(self):
+        """``(class, hyperparameters)`` as a hashable key when every hyperparameter is a plain
+        value (:func:`_plain_key`), else None."""
+        values = []
+        for name in type(self)._get_param_names():
+            value = _plain_key(getattr(self, name))
+            if value is None:
+                return None
+            values.append(value)
+        return (type(self), tuple(values))
 
     def _feature_names(self, species: np.ndarray) -> tuple[str, ...]:
         """Names of the features for the given species (sorted unique atomic numbers)."""
@@ -168,12 +208,22 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     def fixed_species(self) -> np.ndarray | None:
         """The fixed species channels: ``species`` if given, else ``species_`` if fitted."""
+        tables = self._species_tables()
+        return None if tables is None else tables[0].copy()
+
+    def _species_tables(self):
+        """``(fixed species, table)`` (read-only; ``table[z]`` is True for the fixed species,
+        from 0 to one past the largest; None if a fixed species is below 1), or None without
+        fixed species."""
         requested = getattr(self, "species", None)
         if requested is None:
             requested = getattr(self, "species_", None)
         if requested is None:
             return None
-        return np.unique(np.asarray(requested, dtype=np.int64))
+        try:
+            return _species_tables(tuple(requested))
+        except TypeError:  # not a flat sequence of hashable values: no cache
+            return _species_tables.__wrapped__(requested)
 
     def species_channels(self, present) -> np.ndarray:
         """The channels for input made of the elements ``present`` (atomic numbers).
@@ -181,14 +231,13 @@ class Descriptor(TransformerMixin, BaseEstimator):
         Raises :class:`InputError` naming the first element that is not in the fixed species.
         """
         present = np.asarray(present, dtype=np.int64).reshape(-1)
-        fixed = self.fixed_species()
-        if fixed is None:
+        tables = self._species_tables()
+        if tables is None:
             return np.unique(present)
-        if fixed.size and (present.size == 0 or 0 <= present.min() <= present.max() <= fixed[-1]):
-            known = np.zeros(int(fixed[-1]) + 1, dtype=bool)  # the common case: a table look-up
-            known[fixed] = True
-            if known[present].all():
-                return fixed
+        fixed, known = tables
+        # the common case: one look-up (out-of-range numbers land on the False ends)
+        if known is not None and known.take(present, mode="clip").all():
+            return fixed.copy()
         unknown = np.setdiff1d(present, fixed)
         if unknown.size:
             z = int(unknown[0])
@@ -207,7 +256,7 @@ class Descriptor(TransformerMixin, BaseEstimator):
 
     def feature_names(self, species=None) -> tuple[str, ...]:
         """Feature names, for ``species`` (defaults to the fixed species, see :meth:`fit`)."""
-        self._check_hypers()
+        key = self._check_hypers()
         if species is None:
             species = self.fixed_species()
         if species is None:
@@ -215,19 +264,20 @@ class Descriptor(TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} has no fixed species list; pass species=[...] to the "
                 "constructor or to feature_names(), or fit it on systems first"
             )
-        return self._cached_feature_names(np.unique(np.asarray(species, dtype=np.int64)))
+        return self._cached_feature_names(np.unique(np.asarray(species, dtype=np.int64)), key)
 
-    def _cached_feature_names(self, species: np.ndarray) -> tuple[str, ...]:
+    def _cached_feature_names(self, species: np.ndarray, hypers_key=None) -> tuple[str, ...]:
         """:meth:`_feature_names`, built once per (class, hyperparameters, species).
 
         Names are immutable tuples, so descriptors with equal hyperparameters (clones, the
-        many small calls of an audit) share one entry.
+        many small calls of an audit) share one entry. ``hypers_key`` is :meth:`_hypers_key`
+        when the caller has it.
         """
-        key = (
+        hypers = hypers_key or (
             type(self),
             repr(sorted(self.get_params(deep=False).items())),
-            np.asarray(species, dtype=np.int64).tobytes(),
         )
+        key = (hypers, np.asarray(species, dtype=np.int64).tobytes())
         names = _FEATURE_NAMES.get(key)
         if names is None:
             if len(_FEATURE_NAMES) >= _FEATURE_NAMES_SIZE:
@@ -259,46 +309,59 @@ class Descriptor(TransformerMixin, BaseEstimator):
         gradients : bool
             Also return the derivatives with respect to every atom position.
         """
-        self._check_hypers()
+        key = self._check_hypers()
         neighbourhoods = build_neighbourhoods(systems, self.cutoff, centers)  # checks `systems`
         systems = [systems] if isinstance(systems, Atoms) else systems
         # every atom of the systems, not only those inside the cutoff of the centres: the
         # channels of an unfitted descriptor never depend on which atoms the cutoff reaches
-        present = np.concatenate([atoms.numbers for atoms in systems])
-        return self._compute_checked(neighbourhoods, self.species_channels(present), gradients)
+        numbers = [atoms.arrays["numbers"] for atoms in systems]
+        present = numbers[0] if len(numbers) == 1 else np.concatenate(numbers)
+        species = self.species_channels(present)
+        return self._compute_checked(neighbourhoods, species, gradients, key, private=True)
 
     def compute_neighbourhoods(
         self, neighbourhoods: Neighbourhoods, *, gradients: bool = False
     ) -> Features:
         """Compute from an already built :class:`Neighbourhoods` batch (unfitted and without
         ``species``: the channels are the elements of its centres and neighbours)."""
-        self._check_hypers()
-        return self._compute_checked(neighbourhoods, self.species_for(neighbourhoods), gradients)
+        key = self._check_hypers()
+        species = self.species_for(neighbourhoods)
+        return self._compute_checked(neighbourhoods, species, gradients, key)
 
-    def _compute_checked(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
-        """:meth:`compute_neighbourhoods` once the hyperparameters are checked (once per call),
-        on the species channels ``species``."""
+    def _compute_checked(
+        self, neighbourhoods: Neighbourhoods, species, gradients: bool, key, private=False
+    ):
+        """:meth:`compute_neighbourhoods` once the hyperparameters are checked (once per call:
+        ``key`` is what :meth:`_check_hypers` returned), on the species channels ``species``.
+        ``private``: ``neighbourhoods`` was built for this call only (its arrays are not
+        copied into the features)."""
         values, pair_gradients, centre_gradients = self._compute_with_centres(
             neighbourhoods, species, gradients
         )
-        names = self._cached_feature_names(species)
+        names = self._cached_feature_names(species, key)
+        own = (lambda array: array) if private else np.copy
         sparse = {}
         if gradients:
             sparse = {
                 "pair_gradients": pair_gradients,
-                "pair_sample": neighbourhoods.pair_sample.copy(),
-                "pair_neighbour": neighbourhoods.pair_neighbour.copy(),
+                "pair_sample": own(neighbourhoods.pair_sample),
+                "pair_neighbour": own(neighbourhoods.pair_neighbour),
                 "centre_gradients": centre_gradients,
             }
+        # plain hyperparameters hold no estimator: get_params(deep=True) is the shallow dict
+        hypers = self._shallow_params() if key is not None else self.get_params()
         return Features(
             values=values,
-            samples=neighbourhoods.samples.copy(),
+            samples=own(neighbourhoods.samples),
             feature_names=names,
             descriptor=type(self).__name__,
-            hypers=self.get_params(),
-            n_atoms=neighbourhoods.n_atoms.copy(),
+            hypers=hypers,
+            n_atoms=own(neighbourhoods.n_atoms),
             **sparse,
         )
+
+    def _shallow_params(self) -> dict:
+        return {name: getattr(self, name) for name in type(self)._get_param_names()}
 
     def __call__(self, systems, *, centers=None, gradients: bool = False) -> Features:
         return self.compute(systems, centers=centers, gradients=gradients)
@@ -361,6 +424,19 @@ class Descriptor(TransformerMixin, BaseEstimator):
     @property
     def name(self) -> str:
         return type(self).__name__
+
+
+@functools.lru_cache(maxsize=64)
+def _species_tables(requested):
+    """``(fixed, table)`` of :meth:`Descriptor._species_tables` for the requested species."""
+    fixed = np.unique(np.asarray(requested, dtype=np.int64))
+    fixed.flags.writeable = False
+    if not fixed.size or fixed[0] < 1:
+        return fixed, None
+    table = np.zeros(int(fixed[-1]) + 2, dtype=bool)
+    table[fixed] = True
+    table.flags.writeable = False
+    return fixed, table
 
 
 def registered_descriptors() -> dict[str, type[Descriptor]]:

@@ -15,6 +15,7 @@ other threads are unaffected.
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 
@@ -51,18 +52,20 @@ def _sphericart_library():
 def _openmp_runtimes() -> list:
     """``(omp_get_max_threads, omp_set_num_threads)`` of every OpenMP runtime sphericart may be
     bound to: the one it was linked with, and the one in the process's global scope (PyTorch
-    puts its own there; whichever was there first serves sphericart's parallel regions). The
-    global scope is looked at again on every call until it has one (it can be loaded later)."""
+    puts its own there; whichever was there first serves sphericart's parallel regions). Until
+    the global scope has one, it is looked at again whenever Python modules were imported since
+    the last look (a library that brings a runtime is loaded by an import)."""
     runtimes = _RUNTIMES["runtimes"]
     if runtimes is None:  # the linked runtime: looked up once
         runtimes = _RUNTIMES["runtimes"] = []
         _add_runtime(runtimes, _sphericart_library())
-    if not _RUNTIMES["settled"]:
+    if not _RUNTIMES["settled"] and _RUNTIMES["modules"] != len(sys.modules):
+        _RUNTIMES["modules"] = len(sys.modules)
         _RUNTIMES["settled"] = _add_runtime(runtimes, _process_scope())
     return runtimes
 
 
-_RUNTIMES: dict = {"runtimes": None, "settled": False}
+_RUNTIMES: dict = {"runtimes": None, "settled": False, "modules": -1}
 
 
 def _add_runtime(runtimes: list, library) -> bool:
@@ -102,6 +105,8 @@ def spherical_harmonics(vectors: np.ndarray, max_angular: int, gradients: bool =
         return compute(vectors)
     runtimes = _openmp_runtimes()
     threads = [get() for get, _ in runtimes]
+    if all(count == 1 for count in threads):  # the usual policy: nothing to switch
+        return compute(vectors)
     for _, set_ in runtimes:
         set_(1)
     try:

@@ -86,23 +86,26 @@ SPLINE_ACCURACY = 1e-10
 # --------------------------------------------------------------------------------------------
 
 
-def shifted_cosine_cutoff(distances, cutoff: float, cutoff_width: float):
+def shifted_cosine_cutoff(distances, cutoff: float, cutoff_width: float, derivative=True):
     """Shifted-cosine cutoff function and its derivative with respect to the distance.
 
-    Returns ``(f, df/dr)`` with the shapes of ``distances``.
+    Returns ``(f, df/dr)`` with the shapes of ``distances`` (``df/dr`` None when
+    ``derivative`` is False).
     """
     r = np.asarray(distances, dtype=np.float64)
     f = np.ones_like(r)
-    df = np.zeros_like(r)
+    df = np.zeros_like(r) if derivative else None
     if cutoff_width > 0:
         start = cutoff - cutoff_width
         inside = r > start
         phase = np.pi * (r[inside] - start) / cutoff_width
         f[inside] = 0.5 * (1.0 + np.cos(phase))
-        df[inside] = -0.5 * np.pi / cutoff_width * np.sin(phase)
+        if derivative:
+            df[inside] = -0.5 * np.pi / cutoff_width * np.sin(phase)
     outside = r >= cutoff
     f[outside] = 0.0
-    df[outside] = 0.0
+    if derivative:
+        df[outside] = 0.0
     return f, df
 
 
@@ -250,7 +253,7 @@ class RadialSpline:
         position = np.minimum(r / self.spacing, self.n_intervals)
         index = np.minimum(position.astype(np.int64), self.n_intervals - 1)
         t = position - index
-        c0, c1, c2, c3 = np.take(self.coefficients, index, axis=0).transpose(1, 0, 2)  # (P, F)
+        c0, c1, c2, c3 = self.coefficients[index].transpose(1, 0, 2)  # (P, F) each
         shape = (len(r), self.n_radial, self.max_angular + 1)
         t = t[:, None]
         values = c3 * t  # Horner: c0 + t (c1 + t (c2 + t c3))

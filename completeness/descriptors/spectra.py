@@ -311,11 +311,13 @@ def _power_spectrum_values(channels: np.ndarray, max_angular: int) -> np.ndarray
     if n_samples <= _FEW_SAMPLES:
         # few samples (one environment, say): every l in one product, the channels laid out as
         # (l, Q, 2L+1) padded with zero columns (the same sums over m)
-        l_of_lm, m_of_lm = _lm_layout(max_angular)
-        by_l = np.zeros((n_samples, max_angular + 1, n_channels, 2 * max_angular + 1))
-        by_l[:, l_of_lm, :, m_of_lm] = channels.transpose(2, 0, 1)
+        into_by_l, upper = _few_samples_layout(n_channels, max_angular)
+        n_angular = max_angular + 1
+        by_l = np.zeros((n_samples, n_angular * n_channels * (2 * max_angular + 1)))
+        by_l[:, into_by_l] = channels.reshape(n_samples, -1)
+        by_l = by_l.reshape(n_samples, n_angular, n_channels, 2 * max_angular + 1)
         full = np.matmul(by_l, by_l.transpose(0, 1, 3, 2))  # (S, L, Q, Q)
-        return (full[:, :, first, second] * scale).reshape(n_samples, -1)
+        return full.reshape(n_samples, -1)[:, upper] * scale.reshape(-1)
     values = np.empty((n_samples, max_angular + 1, len(first)))
     for l in range(max_angular + 1):
         block = channels[:, :, l * l : (l + 1) ** 2]
@@ -332,6 +334,23 @@ def _lm_layout(max_angular: int):
     for array in (l_of_lm, m_of_lm):
         array.flags.writeable = False
     return l_of_lm, m_of_lm
+
+
+@functools.lru_cache(maxsize=64)
+def _few_samples_layout(n_channels: int, max_angular: int):
+    """Flat indices (read-only) for the few-samples power spectrum: where each ``(j, lm)`` entry
+    of the channels goes in the ``(l, j, l + m)`` layout, and the ``(l, i <= j)`` entries of the
+    ``(l, i, j)`` products, in feature order."""
+    l_of_lm, m_of_lm = _lm_layout(max_angular)
+    n_angular, width = max_angular + 1, 2 * max_angular + 1
+    channel = np.arange(n_channels)[:, None]
+    into_by_l = ((l_of_lm * n_channels + channel) * width + m_of_lm).reshape(-1)
+    first, second, _ = _channel_pairs(n_channels)
+    l = np.arange(n_angular)[:, None]
+    upper = ((l * n_channels + first) * n_channels + second).reshape(-1)
+    for array in (into_by_l, upper):
+        array.flags.writeable = False
+    return into_by_l, upper
 
 
 @functools.lru_cache(maxsize=64)

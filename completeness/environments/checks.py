@@ -6,6 +6,7 @@ Every failure is one :class:`~completeness.errors.InputError` that names the pro
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -26,9 +27,12 @@ MIN_CUTOFF = 1e-3
 MAX_NEIGHBOUR_PAIRS = 20_000_000
 
 #: The largest atomic number of a known element.
-
-#: The largest atomic number of a known element.
 MAX_ATOMIC_NUMBER = 118
+
+# True for the atomic numbers 1..118, False at both ends (look-ups clip out-of-range numbers)
+_KNOWN_ELEMENT = np.zeros(MAX_ATOMIC_NUMBER + 2, dtype=bool)
+_KNOWN_ELEMENT[1 : MAX_ATOMIC_NUMBER + 1] = True
+_KNOWN_ELEMENT.flags.writeable = False
 
 
 def check_cutoff(cutoff, name: str = "cutoff") -> float:
@@ -39,7 +43,7 @@ def check_cutoff(cutoff, name: str = "cutoff") -> float:
         raise InputError(
             f"{name} must be a positive number of Å, got {cutoff!r}; pass e.g. {name}=5.0"
         ) from None
-    if not np.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise InputError(f"{name} must be a positive finite number of Å, got {cutoff!r}")
     if value < MIN_CUTOFF:
         raise InputError(
@@ -179,11 +183,11 @@ def check_systems(systems) -> list[ase.Atoms]:
                 )
     # atomic numbers and finiteness: one reduction for the whole batch on the common path, then
     # the first offending system named
-    numbers = np.concatenate(all_numbers) if all_numbers else np.zeros(0, dtype=np.int64)
-    if numbers.size and (numbers.min() < 1 or numbers.max() > MAX_ATOMIC_NUMBER):
+    numbers = _joined(all_numbers)
+    if numbers.dtype.kind not in "iu" or not _KNOWN_ELEMENT.take(numbers, mode="clip").all():
         for index, atoms in enumerate(systems):
             check_atomic_numbers(atoms.arrays["numbers"], f"system {index}")
-    if all_positions and not np.isfinite(np.concatenate(all_positions)).all():
+    if all_positions and not np.isfinite(_joined(all_positions)).all():
         for index, atoms in enumerate(systems):
             bad = np.flatnonzero(~np.isfinite(atoms.arrays["positions"]).all(axis=1))
             if bad.size:
@@ -192,6 +196,13 @@ def check_systems(systems) -> list[ase.Atoms]:
                     f"{int(bad[0])}; fix the coordinates"
                 )
     return systems
+
+
+def _joined(arrays: list) -> np.ndarray:
+    """The arrays end to end (the one array itself when there is one: no copy)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
 
 
 def read_structures(path, index=":", what: str = "structure file") -> list[ase.Atoms]:
@@ -272,12 +283,12 @@ def centres_per_system_fast(systems: list[ase.Atoms], centers):
         flat = all(isinstance(c, (int, np.integer)) for c in centers)
     if not flat or not systems:
         return centres_per_system(systems, centers), False
-    array = np.atleast_1d(np.asarray(centers))
-    sizes = np.fromiter((len(atoms.arrays["positions"]) for atoms in systems), np.int64)
-    if array.size and (array.min() < 0 or array.max() >= sizes.min()):
+    centers = [centers] if isinstance(centers, (int, np.integer)) else centers
+    smallest = min(len(atoms.arrays["positions"]) for atoms in systems)
+    if centers and (min(centers) < 0 or max(centers) >= smallest):
         # the per-system check raises the usual message for the first offending system
         return centres_per_system(systems, centers), True
-    checked = check_centres(systems[0], array, 0)
+    checked = np.array(centers, dtype=np.int64)
     return [checked] * len(systems), True
 
 

@@ -4,6 +4,7 @@ layout the descriptors vectorise over."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -116,14 +117,22 @@ def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None
     n_atoms = np.fromiter(
         (len(atoms.arrays["positions"]) for atoms in systems), np.int64, n_systems
     )
-    n_centres = np.fromiter((len(c) for c in per_system), np.int64, n_systems)
-    sample_offsets = np.concatenate([[0], np.cumsum(n_centres)]).astype(np.int64)
-    n_samples = int(sample_offsets[-1])
     groups, singles = _group_small_finite_systems(systems, n_atoms, per_system, uniform_centres)
+    if len(groups) == 1 and not singles:  # one brute-force group holds every system
+        return _one_group_batch(systems, per_system[0], cutoff, n_atoms)
+    if uniform_centres:
+        n_centres = len(per_system[0])
+        sample_offsets = np.arange(n_systems + 1, dtype=np.int64) * n_centres
+    else:
+        n_centres = np.fromiter((len(c) for c in per_system), np.int64, n_systems)
+        sample_offsets = np.zeros(n_systems + 1, dtype=np.int64)
+        np.cumsum(n_centres, out=sample_offsets[1:])
+    n_samples = int(sample_offsets[-1])
 
-    centre_species = np.zeros(n_samples, dtype=np.int64)
-    samples = np.zeros((n_samples, 2), dtype=np.int64)
-    samples[:, 0] = np.repeat(np.arange(n_systems), n_centres)
+    # (every row is filled by the system it belongs to)
+    centre_species = np.empty(n_samples, dtype=np.int64)
+    samples = np.empty((n_samples, 2), dtype=np.int64)
+    samples[:, 0] = np.arange(n_systems).repeat(n_centres)
     samples_of = _Samples(sample_offsets, samples, centre_species)
     chunks = [
         _brute_force_group(systems, members, per_system[members[0]], cutoff, samples_of)
@@ -153,8 +162,7 @@ def _group_small_finite_systems(systems, n_atoms, per_system, uniform_centres):
     return groups, singles
 
 
-@dataclass(frozen=True)
-class _Samples:
+class _Samples(NamedTuple):
     """Where each system's samples go: its first row, and the arrays filled row by row."""
 
     offsets: np.ndarray  # (n_systems + 1,) first sample of each system
@@ -162,33 +170,72 @@ class _Samples:
     centre_species: np.ndarray  # (n_samples,)
 
 
+def _stacked(systems, members):
+    """Positions ``(G, N, 3)`` and atomic numbers ``(G, N)`` of systems of one size ``N``."""
+    if len(members) == 1:  # no copies
+        positions = systems[members[0]].arrays["positions"][None]
+        numbers = systems[members[0]].arrays["numbers"][None]
+    else:
+        positions = np.stack([systems[k].arrays["positions"] for k in members])
+        numbers = np.stack([systems[k].arrays["numbers"] for k in members])
+    return positions, numbers.astype(np.int64, copy=False)
+
+
+def _within_cutoff(positions, centres, cutoff, members):
+    """``(vectors, distances, inside)``, each ``[g, c, j]`` for ``r_j - r_(centre c)`` of system
+    ``members[g]`` (the rows of the centres only); ``inside`` excludes the centres themselves.
+    Raises for coincident atoms."""
+    vectors = positions[:, None, :, :] - positions[:, centres, None, :]
+    distances = np.sqrt(np.einsum("gcjx,gcjx->gcj", vectors, vectors))
+    # every row holds its centre at distance exactly 0; any other atom that close coincides
+    near = distances < COINCIDENT_TOLERANCE
+    if np.count_nonzero(near) > near.shape[0] * near.shape[1]:
+        near[:, np.arange(len(centres)), centres] = False
+        g, c, j = (int(x[0]) for x in np.nonzero(near))
+        raise_coincident(int(members[g]), int(centres[c]), j, float(distances[g, c, j]))
+    inside = distances < cutoff
+    inside ^= near  # the centres themselves (cutoff > COINCIDENT_TOLERANCE)
+    return vectors, distances, inside
+
+
+def _one_group_batch(systems, centres, cutoff, n_atoms) -> Neighbourhoods:
+    """Every system of the batch finite and small, of one size and one centre list: the
+    :class:`Neighbourhoods` straight from the broadcast arrays of :func:`_within_cutoff`."""
+    members = range(len(systems))
+    positions, numbers = _stacked(systems, members)
+    vectors, distances, inside = _within_cutoff(positions, centres, cutoff, members)
+    n_systems, n_centres = inside.shape[:2]
+    samples = np.empty((n_systems, n_centres, 2), dtype=np.int64)
+    samples[:, :, 0] = np.arange(n_systems)[:, None]
+    samples[:, :, 1] = centres
+    pair_offsets = np.zeros(n_systems * n_centres + 1, dtype=np.int64)
+    np.cumsum(inside.sum(axis=2).reshape(-1), out=pair_offsets[1:])
+    g, c, j = np.nonzero(inside)
+    return Neighbourhoods(
+        samples=samples.reshape(-1, 2),
+        centre_species=numbers[:, centres].reshape(-1),
+        n_atoms=n_atoms,
+        pair_sample=g * n_centres + c,
+        pair_offsets=pair_offsets,
+        pair_neighbour=j,
+        pair_species=numbers[g, j],
+        pair_vectors=vectors[g, c, j],
+        pair_distances=distances[g, c, j],
+        cutoff=cutoff,
+    )
+
+
 def _brute_force_group(systems, members, centres, cutoff, samples_of: _Samples):
     """The pairs of a group of finite systems of one size and one centre list, by broadcasting:
     ``(pair_sample, pair_neighbour, pair_species, vectors, distances)``."""
-    members = np.asarray(members, dtype=np.int64)
-    sample_offsets = samples_of.offsets
-    positions = np.stack([systems[k].arrays["positions"] for k in members])
-    numbers = np.stack([systems[k].arrays["numbers"] for k in members]).astype(np.int64)
-    # [g, c, j] = r_j - r_(centre c): the rows of the centres only
-    vectors = positions[:, None, :, :] - positions[:, centres, None, :]
-    distances = np.sqrt(np.einsum("gcjx,gcjx->gcj", vectors, vectors))
-    inside = distances < cutoff
-    inside[:, np.arange(len(centres)), centres] = False
-    close = inside & (distances < COINCIDENT_TOLERANCE)
-    if close.any():
-        g, c, j = (int(x[0]) for x in np.nonzero(close))
-        raise_coincident(int(members[g]), int(centres[c]), j, float(distances[g, c, j]))
-    rows = sample_offsets[members][:, None] + np.arange(len(centres))
-    samples_of.samples[rows.reshape(-1), 1] = np.tile(centres, len(members))
-    samples_of.centre_species[rows.reshape(-1)] = numbers[:, centres].reshape(-1)
+    positions, numbers = _stacked(systems, members)
+    vectors, distances, inside = _within_cutoff(positions, centres, cutoff, members)
+    first = samples_of.offsets[members]
+    rows = first[:, None] + np.arange(len(centres))
+    samples_of.samples[rows, 1] = centres
+    samples_of.centre_species[rows] = numbers[:, centres]
     g, c, j = np.nonzero(inside)
-    return (
-        sample_offsets[members[g]] + c,
-        j,
-        numbers[g, j],
-        vectors[g, c, j],
-        distances[g, c, j],
-    )
+    return first[g] + c, j, numbers[g, j], vectors[g, c, j], distances[g, c, j]
 
 
 def _one_system(atoms, index, centres, cutoff, max_pairs, samples_of: _Samples):
@@ -230,13 +277,15 @@ def _assemble(chunks, samples, centre_species, n_atoms, cutoff) -> Neighbourhood
         else:
             pair_sample = np.concatenate([c[0] for c in chunks])
             columns = [np.concatenate([c[k] for c in chunks]) for k in range(1, 5)]
-        pair_sample = pair_sample.astype(np.int64, copy=False)
         if len(chunks) > 1 and np.any(pair_sample[1:] < pair_sample[:-1]):
             order = np.argsort(pair_sample, kind="stable")
             pair_sample = pair_sample[order]
             columns = [column[order] for column in columns]
-        pair_neighbour, pair_species = (c.astype(np.int64, copy=False) for c in columns[:2])
-        pair_vectors, pair_distances = (c.astype(np.float64, copy=False) for c in columns[2:])
+        pair_sample = pair_sample.astype(np.int64, copy=False)
+        pair_neighbour = columns[0].astype(np.int64, copy=False)
+        pair_species = columns[1].astype(np.int64, copy=False)
+        pair_vectors = columns[2].astype(np.float64, copy=False)
+        pair_distances = columns[3].astype(np.float64, copy=False)
     else:
         pair_sample = pair_neighbour = pair_species = np.zeros(0, dtype=np.int64)
         pair_vectors, pair_distances = np.zeros((0, 3)), np.zeros(0)

@@ -74,10 +74,11 @@ def output_zeros(shape) -> np.ndarray:
     average 3.6): ordinary pages 510-575 ms per GB at every size from 32 MB to 2 GB, huge pages
     104-124 ms per GB (median of 7) from 32 to 512 MB but 708 and 513 ms per GB at 1 and 2 GB.
     A private anonymous mapping is zero-filled and never huge-paged; the array owns it like any
-    numpy array owns its memory.
+    numpy array owns its memory. ``MAP_POPULATE`` (Linux) maps all its pages in one call instead
+    of one fault per page: about 20 % less system time (bispectrum, 10,000 environments).
     """
     n_bytes = 8 * int(np.prod(shape))
     if n_bytes < LARGE_OUTPUT_BYTES:
         return np.zeros(shape)
-    buffer = mmap.mmap(-1, n_bytes, flags=mmap.MAP_PRIVATE)
+    buffer = mmap.mmap(-1, n_bytes, flags=mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0))
     return np.frombuffer(buffer, dtype=np.float64).reshape(shape)
