@@ -133,11 +133,9 @@ def test_bispectrum_gradients_equal_the_product_rule(monkeypatch, compiled):
 @pytest.mark.parametrize("species", [None, [1, 6, 8, 9]])  # 9: a channel without atoms
 def test_compiled_bispectrum_equals_the_numpy_path(monkeypatch, species):
     from completeness.descriptors import _kernels
-    from completeness.descriptors.correlations import bispectrum_gradients
 
     pytest.importorskip("numba", reason="the compiled kernels need the 'fast' extra")
     monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 0)
-    monkeypatch.setattr(bispectrum_gradients, "COMPILED_CHUNK_SAMPLES", 2)  # several chunks
     monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
     # uneven neighbour counts, a centre without neighbours, a periodic cell (repeated images)
     systems = [random_environment(seed, n) for seed, n in ((50, 7), (51, 1), (52, 9), (53, 4))]

@@ -45,10 +45,6 @@ from .common import outer_product, output_zeros
 #: temporaries of a chunk stay in cache.
 CHUNK_ENTRIES = 2**19
 
-#: Samples per chunk of the compiled kernel: their grids (2,256 doubles per sample at n_radial
-#: 4, max_angular 4) stay in the second-level cache.
-COMPILED_CHUNK_SAMPLES = 64
-
 
 @dataclass(frozen=True)
 class GradientPlan:
@@ -61,7 +57,11 @@ class GradientPlan:
     ``value_grids[b]`` is ``(la, lb, offset, width, sign)``: the grid ``dB/dc_{t3}`` of block
     ``b`` (a grid of an earlier position times ``sign`` when two l's are equal).
     ``block_table`` and ``block_sign`` describe the same per block for the compiled kernel
-    (:mod:`~completeness.descriptors.correlations.bispectrum_kernel`).
+    (:mod:`~completeness.descriptors.correlations.bispectrum_kernel`), and ``sparse_products``
+    the products as ``(table, rows, destinations, coefficients)``: per pair of orders ``(la,
+    lb, first, end)``, and per nonzero of its CG tensors the row ``ma * (2 lb + 1) + mb`` of the
+    outer product, the grid column in a sample's grids (groups of ``(2 l + 1, group_size[l])``
+    from ``group_offset[l]``) and the coefficient.
     ``column``, ``radial_column``, ``channel_species`` and ``sign`` are ``(3, n_features)``:
     per feature and position, the projection column, the column ``n * (L + 1) + l`` of the
     radial tables, the species index of the channel and the sign of an aliased grid.
@@ -76,6 +76,7 @@ class GradientPlan:
     group_offset: tuple  # first column of each l's grids (2l+1 rows) in a sample's grids
     block_table: np.ndarray  # per block, the compiled kernel's description (bispectrum_kernel)
     block_sign: np.ndarray  # per block and position, the sign of its grid
+    sparse_products: tuple  # the products' nonzero CG coefficients (the compiled kernel's)
     column: np.ndarray
     radial_column: np.ndarray
     channel_species: np.ndarray
@@ -129,6 +130,7 @@ def gradient_plan(max_angular: int, n_radial: int, n_channels: int, include_odd:
     for l in range(max_angular + 1):  # columns of each l-group -> columns of the projections
         column[radial_column % (max_angular + 1) == l] += group_start[l]
     group_offset = np.cumsum([0] + [(2 * l + 1) * size for l, size in enumerate(group_size)])
+    group_offset = tuple(int(x) for x in group_offset[:-1])
     return GradientPlan(
         blocks,
         int(column.shape[1]),
@@ -136,8 +138,9 @@ def gradient_plan(max_angular: int, n_radial: int, n_channels: int, include_odd:
         value_grids,
         group_start,
         tuple(group_size),
-        tuple(int(x) for x in group_offset[:-1]),
+        group_offset,
         *_block_table(blocks, grids, group_start),
+        _sparse_products(products, group_offset, group_size),
         np.ascontiguousarray(column),
         np.ascontiguousarray(radial_column),
         np.ascontiguousarray(channel_species),
@@ -199,6 +202,31 @@ def _block_table(blocks, grids, group_start):
     return table, sign
 
 
+def _sparse_products(products, group_offset, group_size):
+    """The plan's ``sparse_products`` (read-only arrays; see :class:`GradientPlan`)."""
+    table, rows, destinations, coefficients = [], [], [], []
+    for la, lb, matrix, grids in products:
+        first = len(rows)
+        for l_j, column, offset, width in grids:
+            for q in range(width):
+                nonzero = np.flatnonzero(matrix[:, offset + q])
+                rows.extend(nonzero)
+                destinations.extend(
+                    [group_offset[l_j] + q * group_size[l_j] + column] * nonzero.size
+                )
+                coefficients.extend(matrix[nonzero, offset + q])
+        table.append((la, lb, first, len(rows)))
+    arrays = (
+        np.array(table, dtype=np.int64).reshape(-1, 4),
+        np.array(rows, dtype=np.int64),
+        np.array(destinations, dtype=np.int64),
+        np.array(coefficients, dtype=np.float64),
+    )
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
 def _block_tables(block, entries, n_radial, n_channels, max_angular):
     """``(column within its l-group, radial column, species, sign)``, each (3, block size)."""
     k = block.channels
@@ -220,27 +248,19 @@ def bispectrum_with_gradients(plan, dense, terms, species_index, neighbourhoods,
     """
     n_samples = neighbourhoods.n_samples
     offsets = neighbourhoods.pair_offsets
-    dense = np.ascontiguousarray(dense)
     values = np.empty((n_samples, plan.n_features))
     pair_gradients = output_zeros((neighbourhoods.n_pairs, 3, plan.n_features))
-    width = int(np.diff(offsets).max()) if n_samples else 0
     if use_compiled(neighbourhoods.n_pairs, plan.n_features):
         centre_gradients = np.empty((n_samples, 3, plan.n_features))
-        chunk = COMPILED_CHUNK_SAMPLES
-    else:
-        centre_gradients = None
-        chunk = max(1, CHUNK_ENTRIES // (4 * sum(plan.group_size) * max(width, 1)))
+        outputs = (values, pair_gradients, centre_gradients)
+        _compiled(plan, dense, terms, species_index, offsets, outputs)
+        return outputs
+    width = int(np.diff(offsets).max()) if n_samples else 0
+    chunk = max(1, CHUNK_ENTRIES // (4 * sum(plan.group_size) * max(width, 1)))
     for first in range(0, n_samples, chunk):
         samples = slice(first, min(first + chunk, n_samples))
         pairs = slice(int(offsets[samples.start]), int(offsets[samples.stop]))
-        if centre_gradients is not None:
-            grids, _ = _grids(plan, dense[samples], None)
-            outputs = values[samples], pair_gradients[pairs], centre_gradients[samples]
-            bounds = offsets[first : samples.stop + 1]
-            _chunk_compiled(plan, grids, dense[samples], terms, species_index, bounds, n_radial,
-                            *outputs)  # fmt: skip
-            continue
-        _, groups = _grids(plan, dense[samples], values[samples])
+        groups = _grids(plan, dense[samples], values[samples])
         if pairs.stop == pairs.start:
             continue
         projections = _project(
@@ -257,48 +277,45 @@ def bispectrum_with_gradients(plan, dense, terms, species_index, neighbourhoods,
             species_index[pairs],
             plan,
         )
-    return values, pair_gradients, centre_gradients
+    return values, pair_gradients, None
 
 
-def _chunk_compiled(plan, grids, dense, terms, species_index, offsets, n_radial, *outputs):
-    """One chunk through :func:`~completeness.descriptors.correlations.bispectrum_kernel.
-    bispectrum_chunk`: ``outputs`` are the chunk's values, pair and centre gradients."""
-    from .bispectrum_kernel import bispectrum_chunk
+def _compiled(plan, dense, terms, species_index, offsets, outputs):
+    """The whole batch through :func:`~completeness.descriptors.correlations.bispectrum_kernel.
+    bispectrum_batch` into ``outputs`` (values, pair and centre gradients)."""
+    from .bispectrum_kernel import bispectrum_batch
 
-    pairs = slice(int(offsets[0]), int(offsets[-1]))
-    bispectrum_chunk(
-        grids,
-        np.asarray(plan.group_offset, dtype=np.int64),
-        np.asarray(plan.group_size, dtype=np.int64),
-        np.asarray(plan.group_start, dtype=np.int64),
-        dense,
-        np.ascontiguousarray(terms.harmonics[pairs]),
-        np.ascontiguousarray(terms.harmonics_gradient[pairs]),
-        np.ascontiguousarray(terms.radial[pairs]),
-        np.ascontiguousarray(terms.radial_derivative[pairs]),
-        np.ascontiguousarray(terms.directions[pairs]),
-        np.ascontiguousarray(species_index[pairs], dtype=np.int64),
-        np.asarray(offsets - offsets[0], dtype=np.int64),
+    def indices(x):
+        return np.ascontiguousarray(x, dtype=np.int64)
+
+    layout = (
+        indices(plan.group_offset),
+        indices(plan.group_size),
+        indices(plan.group_start),
         plan.block_table,
         plan.block_sign,
-        int(n_radial),
+    )
+    bispectrum_batch(
+        np.ascontiguousarray(dense),
+        plan.sparse_products,
+        np.ascontiguousarray(terms.harmonics),
+        np.ascontiguousarray(terms.harmonics_gradient),
+        np.ascontiguousarray(terms.radial),
+        np.ascontiguousarray(terms.radial_derivative),
+        np.ascontiguousarray(terms.directions),
+        indices(species_index),
+        indices(offsets),
+        layout,
         *outputs,
     )
 
 
-def _grids(plan, dense, values) -> tuple:
-    """``(grids (S, columns), groups)``: the grids of a chunk of samples, per l side by side
-    (``groups[l]`` (S, 2l+1, columns of l), views of ``grids`` from ``plan.group_offset[l]``).
-    Fills ``values`` unless None."""
+def _grids(plan, dense, values) -> list:
+    """The grids of a chunk, side by side per l (``(S, 2l+1, columns)``); fills ``values``."""
     n_samples, n_channels, _ = dense.shape
     n_pairs = n_channels**2
     per_l = [dense[..., l * l : (l + 1) ** 2] for l in range(len(plan.group_size))]
-    sizes = [(2 * l + 1) * size for l, size in enumerate(plan.group_size)]
-    grids = np.empty((n_samples, sum(sizes)))
-    groups = [
-        grids[:, offset : offset + size].reshape(n_samples, 2 * l + 1, -1)
-        for l, (offset, size) in enumerate(zip(plan.group_offset, sizes, strict=True))
-    ]
+    groups = [np.empty((n_samples, 2 * l + 1, size)) for l, size in enumerate(plan.group_size)]
     results = {}
     for la, lb, matrix, destinations in plan.products:
         result = outer_product(per_l[la], per_l[lb]) @ matrix
@@ -307,15 +324,13 @@ def _grids(plan, dense, values) -> tuple:
             grid = result[:, :, offset : offset + width]
             groups[l_j][:, :, column : column + n_pairs] = grid.transpose(0, 2, 1)
         results[la, lb] = result
-    if values is None:
-        return grids, groups
     for block, (la, lb, offset, width, sign) in zip(plan.blocks, plan.value_grids, strict=True):
         # B_f = sum_m (dB/dc_{t3})_m c_{t3 m}
         k1, k2, k3 = block.channels
         grid = np.take(results[la, lb][:, :, offset : offset + width], k1 * n_channels + k2, 1)
         block_values = np.einsum("sfq,sfq->sf", grid, np.take(per_l[block.ls[2]], k3, axis=1))
         values[:, block.start : block.start + block.size] = sign * block_values
-    return grids, groups
+    return groups
 
 
 def _project(groups, harmonics, sample, plan) -> np.ndarray:

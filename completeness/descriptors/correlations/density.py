@@ -208,15 +208,18 @@ class DensityCorrelations(CorrelationHypers, Descriptor):
         return super()._compute_with_centres(neighbourhoods, species, gradients)
 
     def _compute_nu4(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
-        """nu = 4 through :mod:`.nu4` (the same features as :meth:`_run`, far fewer operations)."""
+        """``(values, pair gradients, centre gradients)`` of nu = 4 through :mod:`.nu4` (the same
+        features as :meth:`_compute_coupled`, far fewer operations)."""
         expansion = self._expansion().compute(neighbourhoods, species, gradients=gradients)
         n_features = int(self._structure(species)[2].sum())
         species_index = expansion.pair_species_index
         present = np.unique(species_index)
         n_samples = neighbourhoods.n_samples
-        if len(present) == 0:  # no neighbour anywhere: every feature is zero
-            zeros = np.zeros((n_samples, 3, n_features)) if gradients else None
-            return np.zeros((n_samples, n_features)), zeros[:0] if gradients else None, zeros
+        if len(present) == 0:  # no pair anywhere: every feature is zero
+            values = np.zeros((n_samples, n_features))
+            if not gradients:
+                return values, None, None
+            return values, np.zeros((0, 3, n_features)), np.zeros((n_samples, 3, n_features))
         plan = self._nu4_plan(species, present)
         n_radial = int(self.n_radial)
         c = [

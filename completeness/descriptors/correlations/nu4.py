@@ -34,13 +34,18 @@ coupling (:mod:`~completeness.descriptors.correlations.density`), so the feature
 order are those of the general code, which the tests compare against. Features with a channel
 of a species that has no neighbour in the batch are identically zero and only placed.
 
-The dot products run in a compiled kernel (numba, :mod:`completeness.descriptors._kernels`) for
-large batches and in numpy otherwise; both write the ``(pairs, 3, features)`` output directly.
+For large batches (:func:`completeness.descriptors._kernels.use_compiled`) two numba kernels
+build the product rule's outer products in one pass and do the dot products, writing values,
+pair gradients and centre gradients straight into their outputs (the centre rows are summed
+from each sample's pair rows while they are in cache); otherwise numpy does both. At the B8
+settings (C + 7 H, 111,394 features; the 7,831 with hydrogen channels only are computed) most
+of the remaining time is the dense output itself: 21 MB of ``(pairs, 3, features)`` and centre
+rows per environment to fault in and scatter into (measured by ``python3
+benchmarks/throughput.py --sections nu4``; the page cost by ``benchmarks/output_pages.py``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +54,7 @@ from .. import _kernels
 from ..clebsch_gordan import real_clebsch_gordan
 from .common import output_zeros
 
-_CHANNEL = re.compile(r"\(a(\d+),n(\d+),l(\d+)\)")
-_ORDER = re.compile(r"\[(\d+)\]")
+_SEPARATORS = str.maketrans(dict.fromkeys("(),[]anl", " "))
 _COMPILED: dict = {}
 
 
@@ -65,11 +69,12 @@ class Paths:
 
 
 def parse_paths(names) -> Paths:
-    """The coupling path of each nu = 4 feature name ``(a,n,l)[l1](a,n,l)[lam2](...)[l4](...)``."""
-    text = "\n".join(names)
-    channels = np.array(_CHANNEL.findall(text), dtype=np.int64).reshape(len(names), 4, 3)
-    orders = np.array(_ORDER.findall(text), dtype=np.int64).reshape(len(names), 3)
-    return Paths(channels[..., 0], channels[..., 1], channels[..., 2], orders[:, 1])
+    """The coupling path of each nu = 4 feature name ``(a,n,l)[l1](a,n,l)[lam2](...)[l4](...)``:
+    its 15 integers in order (the punctuation and letters read as separators)."""
+    text = " ".join(names).translate(_SEPARATORS)
+    numbers = np.fromstring(text, dtype=np.int64, sep=" ").reshape(len(names), 15)
+    channels = numbers[:, [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14]].reshape(-1, 4, 3)
+    return Paths(channels[..., 0], channels[..., 1], channels[..., 2], numbers[:, 7])
 
 
 @dataclass(frozen=True)
@@ -106,47 +111,45 @@ def make_plan(paths: Paths, present, n_radial: int) -> Plan:
     ls = paths.angular[computed]
     lam = paths.lam[computed]
     n_channels = len(present) * n_radial
-    # the (l, l', lambda) of every A (channels 1, 2) and B (channels 3, 4) that a feature uses
-    keys_a = np.stack([ls[:, 0], ls[:, 1], lam], axis=1)
-    keys_b = np.stack([ls[:, 2], ls[:, 3], lam], axis=1)
-    unique_a, inverse_a = np.unique(keys_a, axis=0, return_inverse=True)
-    unique_b, inverse_b = np.unique(keys_b, axis=0, return_inverse=True)
-    blocks, start, where = [], 0, {}  # where[(which, l, l', lambda)] = flat offset of row 0
-    row = {}  # row[(l, l')][k, k']: row of the channel pair in its block
-    for l, lp in sorted({(int(a), int(b)) for a, b, _ in (*unique_a, *unique_b)}):
+    n_angular = int(paths.angular.max(initial=0)) + 1
+    # used[which, l, l', lambda]: some feature uses A (which 0: channels 1, 2) or B (which 1:
+    # channels 3, 4) of these orders; begin[...]: where its (first channel pair) row starts
+    used = np.zeros((2, n_angular, n_angular, 2 * n_angular), dtype=bool)
+    used[0, ls[:, 0], ls[:, 1], lam] = True
+    used[1, ls[:, 2], ls[:, 3], lam] = True
+    begin = np.zeros(used.shape, dtype=np.int64)
+    width = np.zeros((n_angular, n_angular), dtype=np.int64)  # of a channel pair's row
+    row = np.zeros((n_angular, n_angular, n_channels, n_channels), dtype=np.int64)
+    blocks, start = [], 0
+    for l, lp in zip(*np.nonzero(used.any(axis=(0, 3))), strict=True):
+        l, lp = int(l), int(lp)
         tensors, names = [], []
-        for which, unique in ((0, unique_a), (1, unique_b)):
-            for q in sorted(int(u[2]) for u in unique if (u[0], u[1]) == (l, lp)):
-                cg = real_clebsch_gordan(l, lp, q) if which == 0 else real_clebsch_gordan(q, l, lp)
-                tensors.append(cg if which == 0 else cg.transpose(1, 2, 0))
-                names.append((which, l, lp, q))
-        widths = [t.shape[2] for t in tensors]
+        for which, q in zip(*np.nonzero(used[:, l, lp]), strict=True):
+            cg = real_clebsch_gordan(l, lp, q) if which == 0 else real_clebsch_gordan(q, l, lp)
+            tensors.append(cg if which == 0 else cg.transpose(1, 2, 0))
+            names.append((which, l, lp, q))
         matrix = np.concatenate([t.reshape(-1, t.shape[2]) for t in tensors], axis=1)
+        widths = [t.shape[2] for t in tensors]
         for name, first in zip(names, np.cumsum([0, *widths[:-1]]), strict=True):
-            where[name] = (start + int(first), matrix.shape[1])
+            begin[name] = start + first
+        width[l, lp] = matrix.shape[1]
         first, second = np.indices((n_channels, n_channels)).reshape(2, -1)
-        if l == lp:
+        if l == lp:  # sorted channels: k <= k'
             first, second = first[first <= second], second[first <= second]
-        row[(l, lp)] = np.full((n_channels, n_channels), -1, dtype=np.int64)
-        row[(l, lp)][first, second] = np.arange(len(first))
+        row[l, lp, first, second] = np.arange(len(first))
         blocks.append((l, lp, (first, second), np.ascontiguousarray(matrix), start))
         start += len(first) * matrix.shape[1]
 
-    def offsets(which, unique, inverse, first, second):
-        result = np.empty(len(computed), dtype=np.int64)
-        inverse = inverse.reshape(-1)
-        for u, (l, lp, q) in enumerate(unique):
-            rows = inverse == u
-            begin, width = where[(which, int(l), int(lp), int(q))]
-            result[rows] = begin + row[(int(l), int(lp))][k[rows, first], k[rows, second]] * width
-        return result
+    def offsets(which, one, two):
+        l, lp = ls[:, one], ls[:, two]
+        return begin[which, l, lp, lam] + row[l, lp, k[:, one], k[:, two]] * width[l, lp]
 
     return Plan(
         n_channels=n_channels,
         blocks=tuple(blocks),
         size=start,
-        offset_a=offsets(0, unique_a, inverse_a, 0, 1),
-        offset_b=offsets(1, unique_b, inverse_b, 2, 3),
+        offset_a=offsets(0, 0, 1),
+        offset_b=offsets(1, 2, 3),
         width=2 * lam + 1,
         columns=computed,
     )
@@ -309,6 +312,9 @@ def compute(plan: Plan, c, dc, pair_offsets, n_features: int):
         gradients = output_zeros((n_pairs, 3, n_features))
         centre = output_zeros((n_samples, 3, n_features))
     budget = max(1, 2**22 // (3 * plan.size))  # pairs per chunk
+    # entries counted as multiply-adds (pair directions x summed widths): the compiled path saves
+    # ~300 ns per (pair, computed feature) at the B8 settings, about 8 times what the power
+    # spectrum's kernel saves per entry of its output, for which the threshold was set
     compiled = _kernels.use_compiled(3 * n_pairs if dc is not None else n_samples, plan.work)
     first = 0
     while first < n_samples:
