@@ -159,3 +159,62 @@ def test_tiny_cutoffs_are_refused_before_the_neighbour_list(cutoff):
         environment(bulk("Si"), 0, cutoff=cutoff)
     with pytest.raises(InputError, match=r"shorter than 0\.001 Å"):
         build_neighbourhoods(cluster(80), cutoff=cutoff)
+
+
+def _pair_sets(neighbourhoods):
+    """Every sample's pairs, sorted by neighbour and vector (the order within a sample is free)."""
+    rows = []
+    for s in range(neighbourhoods.n_samples):
+        pairs = slice(neighbourhoods.pair_offsets[s], neighbourhoods.pair_offsets[s + 1])
+        vectors = neighbourhoods.pair_vectors[pairs]
+        order = np.lexsort((*vectors.T[::-1], neighbourhoods.pair_neighbour[pairs]))
+        rows.append(
+            (
+                neighbourhoods.pair_neighbour[pairs][order],
+                neighbourhoods.pair_species[pairs][order],
+                vectors[order],
+                neighbourhoods.pair_distances[pairs][order],
+            )
+        )
+    return rows
+
+
+def test_small_periodic_systems_by_broadcasting_equal_vesin_bit_for_bit(monkeypatch):
+    from completeness.environments import images
+
+    rng = np.random.default_rng(3)
+
+    def crystal(n, side):  # skewed cells, atoms also outside the cell
+        cell = np.eye(3) * side + rng.normal(0, 0.3, (3, 3))
+        positions = rng.uniform(-1.0, side + 1.0, (n, 3))
+        return ase.Atoms(numbers=rng.choice([1, 6], n), positions=positions, cell=cell, pbc=True)
+
+    systems = [crystal(4, 4.0), crystal(4, 4.0), crystal(3, 1.7), cluster(4), crystal(4, 4.0)]
+    for centers in (None, [0, 2]):
+        broadcast = build_neighbourhoods(systems, 4.5, centers)
+        monkeypatch.setattr(images, "PERIODIC_BRUTE_FORCE_ENTRIES", 0)  # vesin for every one
+        listed = build_neighbourhoods(systems, 4.5, centers)
+        monkeypatch.undo()
+        for name in ("samples", "centre_species", "pair_offsets"):
+            np.testing.assert_array_equal(getattr(broadcast, name), getattr(listed, name))
+        assert broadcast.n_pairs > 100
+        for ours, theirs in zip(_pair_sets(broadcast), _pair_sets(listed), strict=True):
+            for a, b in zip(ours, theirs, strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_periodic_image_shifts_reach_every_neighbour():
+    from completeness.environments import images
+
+    # a 1 Å cubic cell seen to 2.5 Å: |S_k| <= floor(2.5 + spread), here spread 0
+    positions = np.zeros((1, 1, 3))
+    extents = images.image_extents(positions, np.eye(3)[None], 2.5)
+    assert extents.tolist() == [[2, 2, 2]]
+    atoms = ase.Atoms("H2", positions=[[0, 0, 0], [0.5, 0.5, 0.5]], cell=np.eye(3), pbc=True)
+    # every lattice point and every body centre within 2.5 Å of the origin
+    grid = np.stack(np.meshgrid(*[np.arange(-3, 4)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    expected = sum(
+        int(np.count_nonzero((0 < d) & (d < 2.5)))
+        for d in (np.linalg.norm(grid, axis=1), np.linalg.norm(grid + 0.5, axis=1))
+    )
+    assert build_neighbourhoods(atoms, 2.5, [0]).n_pairs == expected

@@ -230,7 +230,7 @@ class SphericalExpansion:
         l_of_lm = _l_of_lm(max_angular)
         n_samples, n_species = neighbourhoods.n_samples, len(species)
         lookup = _species_lookup(species.tobytes())
-        species_index = np.take(lookup, neighbourhoods.pair_species, mode="clip")
+        species_index = lookup.take(neighbourhoods.pair_species, mode="clip")
         if neighbourhoods.n_pairs and species_index.min() < 0:
             raise InputError(
                 f"the neighbours contain species not in species={species.tolist()}; add them"

@@ -89,7 +89,9 @@ def check_atomic_numbers(numbers, where: str = "input") -> np.ndarray:
     return array
 
 
-def _max_pairs(max_pairs) -> int:
+def max_pairs_limit(max_pairs) -> int:
+    """The pair limit in force: ``max_pairs``, else ``COMPLETENESS_MAX_PAIRS``, else
+    :data:`MAX_NEIGHBOUR_PAIRS`."""
     if max_pairs is None:
         text = os.environ.get("COMPLETENESS_MAX_PAIRS")
         if not text:
@@ -127,7 +129,7 @@ def estimate_pairs(atoms: ase.Atoms, cutoff: float, n_centres: int | None = None
 
 
 def check_size(atoms: ase.Atoms, cutoff: float, n_centres, index: int, max_pairs) -> None:
-    limit = _max_pairs(max_pairs)
+    limit = max_pairs_limit(max_pairs)
     estimate = estimate_pairs(atoms, cutoff, n_centres)
     if not estimate <= limit:  # (also catches inf and nan from a collapsed cell)
         raise InputError(

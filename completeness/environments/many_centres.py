@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import images
 from .checks import (
     COINCIDENT_TOLERANCE,
     centres_per_system_fast,
@@ -117,8 +118,8 @@ def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None
     n_atoms = np.fromiter(
         (len(atoms.arrays["positions"]) for atoms in systems), np.int64, n_systems
     )
-    groups, singles = _group_small_finite_systems(systems, n_atoms, per_system, uniform_centres)
-    if len(groups) == 1 and not singles:  # one brute-force group holds every system
+    groups, periodic, singles = _group_small_systems(systems, n_atoms, per_system, uniform_centres)
+    if len(groups) == 1 and not periodic and not singles:  # one group holds every system
         return _one_group_batch(systems, per_system[0], cutoff, n_atoms)
     if uniform_centres:
         n_centres = len(per_system[0])
@@ -138,28 +139,38 @@ def build_neighbourhoods(systems, cutoff: float, centers=None, *, max_pairs=None
         _brute_force_group(systems, members, per_system[members[0]], cutoff, samples_of)
         for members in groups.values()
     ]
+    for members in periodic.values():
+        chunk, too_large = _periodic_group(
+            systems, members, per_system[members[0]], cutoff, samples_of, max_pairs
+        )
+        chunks += [chunk] if chunk is not None else []
+        singles += too_large
     chunks += [
         _one_system(systems[index], index, per_system[index], cutoff, max_pairs, samples_of)
-        for index in singles
+        for index in sorted(singles)
     ]
     return _assemble(chunks, samples, centre_species, n_atoms, cutoff)
 
 
-def _group_small_finite_systems(systems, n_atoms, per_system, uniform_centres):
-    """Finite, small systems grouped by size (and centre list) for the batched brute force, and
-    the indices of every other system."""
-    groups: dict[tuple, list[int]] = {}
+def _group_small_systems(systems, n_atoms, per_system, uniform_centres):
+    """Small finite systems and small fully periodic ones, each grouped by size (and centre
+    list) for the batched brute force, and the indices of every other system."""
+    finite: dict[tuple, list[int]] = {}
+    periodic: dict[tuple, list[int]] = {}
     singles = []
     for index, atoms in enumerate(systems):
         pbc = atoms.pbc
         size = int(n_atoms[index])
-        small = size * len(per_system[index]) <= BRUTE_FORCE_ATOMS**2
-        if size >= 2 and small and not (pbc[0] or pbc[1] or pbc[2]):
+        if size >= 2 and size * len(per_system[index]) <= BRUTE_FORCE_ATOMS**2:
             key = (size, None) if uniform_centres else (size, per_system[index].tobytes())
-            groups.setdefault(key, []).append(index)
-        else:
-            singles.append(index)
-    return groups, singles
+            if not (pbc[0] or pbc[1] or pbc[2]):
+                finite.setdefault(key, []).append(index)
+                continue
+            if pbc[0] and pbc[1] and pbc[2]:
+                periodic.setdefault(key, []).append(index)
+                continue
+        singles.append(index)
+    return finite, periodic, singles
 
 
 class _Samples(NamedTuple):
@@ -209,8 +220,8 @@ def _one_group_batch(systems, centres, cutoff, n_atoms) -> Neighbourhoods:
     samples[:, :, 0] = np.arange(n_systems)[:, None]
     samples[:, :, 1] = centres
     pair_offsets = np.zeros(n_systems * n_centres + 1, dtype=np.int64)
-    np.cumsum(inside.sum(axis=2).reshape(-1), out=pair_offsets[1:])
-    g, c, j = np.nonzero(inside)
+    inside.sum(axis=2).reshape(-1).cumsum(out=pair_offsets[1:])
+    g, c, j = inside.nonzero()
     return Neighbourhoods(
         samples=samples.reshape(-1, 2),
         centre_species=numbers[:, centres].reshape(-1),
@@ -230,12 +241,44 @@ def _brute_force_group(systems, members, centres, cutoff, samples_of: _Samples):
     ``(pair_sample, pair_neighbour, pair_species, vectors, distances)``."""
     positions, numbers = _stacked(systems, members)
     vectors, distances, inside = _within_cutoff(positions, centres, cutoff, members)
+    first = _fill_samples(samples_of, members, centres, numbers)
+    g, c, j = inside.nonzero()
+    return first[g] + c, j, numbers[g, j], vectors[g, c, j], distances[g, c, j]
+
+
+def _fill_samples(samples_of: _Samples, members, centres, numbers) -> np.ndarray:
+    """Write the centres and their species into the sample rows of the systems ``members``
+    (atomic numbers ``numbers`` ``(G, N)``); return the first row of each."""
     first = samples_of.offsets[members]
     rows = first[:, None] + np.arange(len(centres))
     samples_of.samples[rows, 1] = centres
     samples_of.centre_species[rows] = numbers[:, centres]
-    g, c, j = np.nonzero(inside)
-    return first[g] + c, j, numbers[g, j], vectors[g, c, j], distances[g, c, j]
+    return first
+
+
+def _periodic_group(systems, members, centres, cutoff, samples_of: _Samples, max_pairs):
+    """The pairs of the fully periodic systems ``members`` (one size, one centre list) whose
+    image cells make at most :data:`~.images.PERIODIC_BRUTE_FORCE_ENTRIES` candidates, by
+    broadcasting (:mod:`.images`): ``(chunk or None, the other members)``."""
+    positions, numbers = _stacked(systems, members)
+    cells = np.stack([np.asarray(systems[k].cell) for k in members])
+    extents = images.image_extents(positions, cells, cutoff)
+    small = images.candidates(extents, len(centres), positions.shape[1])
+    small = small <= images.PERIODIC_BRUTE_FORCE_ENTRIES
+    members = np.asarray(members, dtype=np.int64)
+    if not small.all():
+        positions, numbers, cells, extents = (
+            array[small] for array in (positions, numbers, cells, extents)
+        )
+    if not small.any():
+        return None, members.tolist()
+    images.check_group_size(systems, members[small], cells, len(centres), cutoff, max_pairs)
+    g, c, j, vectors, distances = images.periodic_group_pairs(
+        positions, cells, centres, cutoff, extents, members[small]
+    )
+    first = _fill_samples(samples_of, members[small], centres, numbers)
+    chunk = (first[g] + c, j, numbers[g, j], vectors, distances)
+    return chunk, members[~small].tolist()
 
 
 def _one_system(atoms, index, centres, cutoff, max_pairs, samples_of: _Samples):

@@ -58,12 +58,12 @@ def outer_product(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 #: Arrays at least this large (bytes) come from :func:`output_zeros`' own mapping.
-LARGE_OUTPUT_BYTES = 2**28
+LARGE_OUTPUT_BYTES = 2**29
 
 
 def output_zeros(shape) -> np.ndarray:
-    """A zero-filled float64 array for a large output: numpy's below 256 MiB, ordinary (4 kB)
-    pages from 256 MiB on.
+    """A zero-filled float64 array for a large output: numpy's below 512 MiB, ordinary (4 kB)
+    pages from 512 MiB on.
 
     numpy asks the kernel for transparent huge pages on large arrays. Faulting in a fresh output
     costs far less CPU time on huge pages while the kernel has free 2 MB blocks at hand, but on
@@ -71,11 +71,12 @@ def output_zeros(shape) -> np.ndarray:
     Measured: the bispectrum with gradients at 4,000 environments (a 600 MB output) spent 130-430
     µs of system time per environment on huge pages against 70-100 µs on ordinary ones;
     ``python3 benchmarks/output_pages.py`` (allocate, write every page, free; round-robin, load
-    average 3.6): ordinary pages 510-575 ms per GB at every size from 32 MB to 2 GB, huge pages
-    104-124 ms per GB (median of 7) from 32 to 512 MB but 708 and 513 ms per GB at 1 and 2 GB.
-    A private anonymous mapping is zero-filled and never huge-paged; the array owns it like any
-    numpy array owns its memory. ``MAP_POPULATE`` (Linux) maps all its pages in one call instead
-    of one fault per page: about 20 % less system time (bispectrum, 10,000 environments).
+    average 3.6-5.7, median of 7): ordinary pages 430-575 ms per GB at every size from 32 MB to
+    2 GB, huge pages 102-124 ms per GB from 32 to 768 MB but 357-708 ms per GB at 1 GB and 513
+    at 2 GB. A private anonymous mapping is zero-filled and never huge-paged; the array owns it
+    like any numpy array owns its memory. ``MAP_POPULATE`` (Linux) maps all its pages in one
+    call instead of one fault per page: about 20 % less system time (bispectrum, 10,000
+    environments).
     """
     n_bytes = 8 * int(np.prod(shape))
     if n_bytes < LARGE_OUTPUT_BYTES:

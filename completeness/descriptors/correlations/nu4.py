@@ -46,7 +46,6 @@ benchmarks/throughput.py --sections nu4``; the page cost by ``benchmarks/output_
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,8 +54,7 @@ from .. import _kernels
 from ..clebsch_gordan import real_clebsch_gordan
 from .common import output_zeros
 
-_CHANNEL = re.compile(r"\(a(\d+),n(\d+),l(\d+)\)")
-_ORDER = re.compile(r"\[(\d+)\]")
+_SEPARATORS = str.maketrans(dict.fromkeys("(),[]anl", " "))
 _COMPILED: dict = {}
 
 
@@ -71,11 +69,12 @@ class Paths:
 
 
 def parse_paths(names) -> Paths:
-    """The coupling path of each nu = 4 feature name ``(a,n,l)[l1](a,n,l)[lam2](...)[l4](...)``."""
-    text = "\n".join(names)
-    channels = np.array(_CHANNEL.findall(text), dtype=np.int64).reshape(len(names), 4, 3)
-    orders = np.array(_ORDER.findall(text), dtype=np.int64).reshape(len(names), 3)
-    return Paths(channels[..., 0], channels[..., 1], channels[..., 2], orders[:, 1])
+    """The coupling path of each nu = 4 feature name ``(a,n,l)[l1](a,n,l)[lam2](...)[l4](...)``:
+    its 15 integers in order (the punctuation and letters read as separators)."""
+    text = " ".join(names).translate(_SEPARATORS)
+    numbers = np.fromstring(text, dtype=np.int64, sep=" ").reshape(len(names), 15)
+    channels = numbers[:, [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14]].reshape(-1, 4, 3)
+    return Paths(channels[..., 0], channels[..., 1], channels[..., 2], numbers[:, 7])
 
 
 @dataclass(frozen=True)
@@ -313,6 +312,9 @@ def compute(plan: Plan, c, dc, pair_offsets, n_features: int):
         gradients = output_zeros((n_pairs, 3, n_features))
         centre = output_zeros((n_samples, 3, n_features))
     budget = max(1, 2**22 // (3 * plan.size))  # pairs per chunk
+    # entries counted as multiply-adds (pair directions x summed widths): the compiled path saves
+    # ~300 ns per (pair, computed feature) at the B8 settings, about 8 times what the power
+    # spectrum's kernel saves per entry of its output, for which the threshold was set
     compiled = _kernels.use_compiled(3 * n_pairs if dc is not None else n_samples, plan.work)
     first = 0
     while first < n_samples:
