@@ -227,10 +227,7 @@ def _power_spectrum_pair_gradients_python(
                 work[l, five, own_first + n] = root2 * dradial[p, n, l]
             scale = inverse_root[l]
             for j in range(n_channels):
-                su = 0.0
-                s0 = 0.0
-                s1 = 0.0
-                s2 = 0.0
+                su = s0 = s1 = s2 = 0.0
                 for lm in range(l * l, (l + one) * (l + one)):
                     c = channels[s, j, lm]
                     su += harmonics[p, lm] * c
@@ -255,10 +252,7 @@ def _power_spectrum_pair_gradients_python(
                 base = l * n_half
                 for i in range(own_end):
                     start = base + i * (n_channels + n_channels - one - i) // two  # (i, 0)
-                    a = r_l[i]
-                    b = d * dr_l[i]
-                    c = v_l[i]
-                    e = d * u_l[i]
+                    a, b, c, e = r_l[i], d * dr_l[i], v_l[i], d * u_l[i]
                     # rows before the species: R_i = R'_i = 0, nonzero only where R_j is
                     first, end = (i, n_channels) if i >= own_first else (own_first, own_end)
                     for j in range(first, end):
