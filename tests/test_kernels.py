@@ -50,6 +50,20 @@ def test_power_spectrum_gradients_match_numpy(every_batch_compiled, monkeypatch,
     assert np.abs(compiled.centre_gradients - reference.centre_gradients).max() <= 1e-14 * scale
 
 
+@pytest.mark.parametrize("max_angular", [0, 2])
+def test_power_spectrum_centre_gradients_sum_the_pair_gradients(every_batch_compiled, max_angular):
+    """The kernel subtracts each pair's rows from its centre: minus the sum per sample."""
+    descriptor = PowerSpectrum(
+        cutoff=3.5, n_radial=3, max_angular=max_angular, species=[1, 6, 8, 14]
+    )
+    features = descriptor.compute(mixed_systems(2), gradients=True)
+    expected = np.zeros_like(features.centre_gradients)
+    np.add.at(expected, features.pair_sample, -features.pair_gradients)
+    scale = np.abs(expected).max()
+    assert scale > 0
+    assert np.abs(features.centre_gradients - expected).max() <= 1e-14 * scale
+
+
 def test_compiled_power_spectrum_gradients_match_finite_differences(every_batch_compiled):
     atoms = mixed_systems(1)[3]
     assert_gradients(PowerSpectrum(cutoff=4.0, n_radial=3, max_angular=3), atoms, rtol=1e-6)

@@ -23,7 +23,9 @@ Power-spectrum pair gradients
     computes ``u`` and ``v`` of one pair at a time and writes the ``(3, n_features)`` row of
     that pair straight into the ``(n_pairs, 3, n_features)`` output; rows of features with no
     channel of the pair's species are left at zero (the output starts zeroed), so the work per
-    pair grows linearly with the number of species, not quadratically.
+    pair grows linearly with the number of species, not quadratically. On request it also
+    subtracts each pair's rows from its sample's centre gradient while they are in cache
+    (saving a second pass over the whole output).
 
 Radial functions times the cutoff
     :func:`radial_with_cutoff` evaluates the cubic Hermite spline of the radial integrals
@@ -150,9 +152,11 @@ def _radial_with_cutoff_python(
 
 def power_spectrum_pair_gradients(
     channels, harmonics, harmonics_gradient, radial, dradial, directions, pair_sample,
-    species_index, n_radial, max_angular,
+    species_index, n_radial, max_angular, centres=False,
 ):  # fmt: skip
-    """``(n_pairs, 3, (L+1) n_half)`` pair gradients of the power spectrum (compiled kernel).
+    """``(n_pairs, 3, (L+1) n_half)`` pair gradients of the power spectrum (compiled kernel);
+    with ``centres``, also the centre gradients ``(n_samples, 3, (L+1) n_half)``, minus the sum
+    of each sample's pair gradients (subtracted while each pair's rows are still in cache).
 
     Parameters
     ----------
@@ -165,8 +169,9 @@ def power_spectrum_pair_gradients(
     pair_sample, species_index : (P,) int
     """
     n_channels = channels.shape[1]
-    n_half = n_channels * (n_channels + 1) // 2
-    out = np.zeros((len(pair_sample), 3, (max_angular + 1) * n_half))
+    n_features = (max_angular + 1) * n_channels * (n_channels + 1) // 2
+    out = np.zeros((len(pair_sample), 3, n_features))
+    centre = np.zeros((len(channels), 3, n_features) if centres else (0, 3, n_features))
     inverse_root = 1.0 / np.sqrt(2.0 * np.arange(max_angular + 1) + 1.0)
     _kernel("power_spectrum", _power_spectrum_pair_gradients_python)(
         np.ascontiguousarray(channels),
@@ -181,13 +186,14 @@ def power_spectrum_pair_gradients(
         int(max_angular),
         inverse_root,
         out,
+        centre,
     )
-    return out
+    return (out, centre) if centres else out
 
 
 def _power_spectrum_pair_gradients_python(
     channels, harmonics, harmonics_gradient, radial, dradial, directions, pair_sample,
-    species_index, n_radial, max_angular, inverse_root, out,
+    species_index, n_radial, max_angular, inverse_root, out, centre,
 ):  # fmt: skip
     # Every index is unsigned (np.uint64, and never mixed with signed integers, which numba
     # would promote to float): numba then skips the negative-index wrap-around it otherwise
@@ -203,6 +209,7 @@ def _power_spectrum_pair_gradients_python(
     # work[l]: rows u, v_x, v_y, v_z (every channel) and sqrt(2) R, sqrt(2) R' (the pair's own
     # channels; zero in the others)
     work = np.zeros((n_angular, np.uint64(6), n_channels))
+    with_centre = centre.shape[0] > 0
     last_first = zero
     for p in range(n_pairs):
         s = np.uint64(pair_sample[p])
@@ -220,10 +227,7 @@ def _power_spectrum_pair_gradients_python(
                 work[l, five, own_first + n] = root2 * dradial[p, n, l]
             scale = inverse_root[l]
             for j in range(n_channels):
-                su = 0.0
-                s0 = 0.0
-                s1 = 0.0
-                s2 = 0.0
+                su = s0 = s1 = s2 = 0.0
                 for lm in range(l * l, (l + one) * (l + one)):
                     c = channels[s, j, lm]
                     su += harmonics[p, lm] * c
@@ -248,13 +252,20 @@ def _power_spectrum_pair_gradients_python(
                 base = l * n_half
                 for i in range(own_end):
                     start = base + i * (n_channels + n_channels - one - i) // two  # (i, 0)
-                    a = r_l[i]
-                    b = d * dr_l[i]
-                    c = v_l[i]
-                    e = d * u_l[i]
+                    a, b, c, e = r_l[i], d * dr_l[i], v_l[i], d * u_l[i]
                     # rows before the species: R_i = R'_i = 0, nonzero only where R_j is
                     first, end = (i, n_channels) if i >= own_first else (own_first, own_end)
                     for j in range(first, end):
                         row_out[start + j] = a * v_l[j] + b * u_l[j] + c * r_l[j] + e * dr_l[j]
                     if i >= own_first:  # the diagonal has weight 1, not sqrt(2)
                         row_out[start + i] *= np.sqrt(0.5)
+            if with_centre:  # minus the rows just written: the first `length` of each l block
+                centre_row = centre[s, x]
+                length = own_end * (n_channels + n_channels + one - own_end) // two
+                runs = n_angular
+                if length == n_half:  # every row of every block: one run
+                    runs, length = one, n_angular * n_half
+                for run in range(runs):
+                    first = run * n_half
+                    for f in range(first, first + length):
+                        centre_row[f] -= row_out[f]

@@ -38,10 +38,10 @@ Gradients are analytic: with :math:`c_{nlm} = \sum_p R_{nl}(r_p) Y_{lm}(\hat r_p
 with :math:`u^b_{n'l} = \sum_m Y_{lm}(\hat r_p) c^b_{n'lm}` and
 :math:`\mathbf v^b_{n'l} = \sum_m \nabla Y_{lm}(\hat r_p)\, c^b_{n'lm}`, so no per-pair
 ``(n, n', m)`` tensor is ever formed. With numba installed (``completeness[fast]``) and a
-large batch, one compiled kernel writes each pair's ``(3, n_features)`` row directly and skips
-the features without a channel of the pair's species
-(:mod:`completeness.descriptors._kernels`); the numpy code below is the fallback, equal to
-1e-14 (tested).
+large batch, one compiled kernel writes each pair's ``(3, n_features)`` row directly, skips
+the features without a channel of the pair's species and subtracts the row from its centre's
+gradient while it is in cache (:mod:`completeness.descriptors._kernels`); the numpy code below
+is the fallback, equal to 1e-14 (tested).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ import numpy as np
 from ..environments import Neighbourhoods
 from ._kernels import power_spectrum_pair_gradients, use_compiled
 from .base import Descriptor
+from .features import centre_gradients_from_pairs
 from .spherical_expansion import ExpansionHypers, pad_segments, segment_padding, unpad_segments
 
 __all__ = ["PowerSpectrum", "RadialSpectrum"]
@@ -175,6 +176,17 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         )
 
     def _compute(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        return self._spectrum(neighbourhoods, species, gradients, centres=False)[:2]
+
+    def _compute_with_centres(self, neighbourhoods: Neighbourhoods, species, gradients: bool):
+        values, pair_gradients, centre = self._spectrum(neighbourhoods, species, gradients, True)
+        if pair_gradients is not None and centre is None:
+            centre = centre_gradients_from_pairs(neighbourhoods, pair_gradients)
+        return values, pair_gradients, centre
+
+    def _spectrum(self, neighbourhoods: Neighbourhoods, species, gradients: bool, centres: bool):
+        """``(values, pair gradients, centre gradients)``; the centre gradients come from the
+        compiled kernel when it runs and ``centres`` asks for them, else None."""
         expansion = self._expansion()
         dense, species_index, terms, _ = expansion.dense(neighbourhoods, species, gradients)
         n_samples, n_species, n_radial, n_lm = dense.shape
@@ -183,13 +195,13 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         channels = dense.reshape(n_samples, n_channels, n_lm)
         values = _power_spectrum_values(channels, max_angular)
         if not gradients:
-            return values, None
+            return values, None, None
 
         n_pairs = neighbourhoods.n_pairs
         if n_pairs == 0:
-            return values, np.zeros((0, 3, values.shape[1]))
+            return values, np.zeros((0, 3, values.shape[1])), None
         if use_compiled(n_pairs, values.shape[1]):
-            return values, power_spectrum_pair_gradients(
+            gradients = power_spectrum_pair_gradients(
                 channels,
                 terms.harmonics,
                 terms.harmonics_gradient,
@@ -200,12 +212,15 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
                 species_index,
                 n_radial,
                 max_angular,
+                centres,
             )
+            return (values, *gradients) if centres else (values, gradients, None)
         first, second, _ = _channel_pairs(n_channels)
         scale = _feature_scale(n_channels, max_angular)  # (L, K)
-        return values, self._pair_gradients(
+        pair_gradients = self._pair_gradients(
             neighbourhoods, channels, species_index, terms, first, second, scale
         )
+        return values, pair_gradients, None
 
     def _pair_gradients(self, neighbourhoods, channels, species_index, terms, first, second, scale):
         """``d p / d r_p`` of every pair, ``(n_pairs, 3, n_features)`` (module docstring).

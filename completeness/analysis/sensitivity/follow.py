@@ -13,6 +13,7 @@ from ...environments import (
     Environment,
     InputError,
 )
+from ...progress import progress_bar
 from ...threads import thread_policy_for_run
 from .evaluator import Evaluator, as_environment, orthogonal_complement, rotation_basis
 from .scaling import response_distance
@@ -262,7 +263,6 @@ def follow_insensitive_mode(
     env = as_environment(descriptor, atoms, centre, cutoff)
     evaluator = Evaluator(descriptor, env)
     values_and_jacobian, use_analytic = _jacobian_function(evaluator, env, method)
-    from ...progress import progress_bar
 
     n = env.n_neighbours
     vectors = np.empty((n_steps + 1, n, 3))
