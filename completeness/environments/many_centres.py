@@ -158,9 +158,10 @@ def _group_small_systems(systems, n_atoms, per_system, uniform_centres):
     finite: dict[tuple, list[int]] = {}
     periodic: dict[tuple, list[int]] = {}
     singles = []
+    sizes = n_atoms.tolist()
     for index, atoms in enumerate(systems):
         pbc = atoms.pbc
-        size = int(n_atoms[index])
+        size = sizes[index]
         if size >= 2 and size * len(per_system[index]) <= BRUTE_FORCE_ATOMS**2:
             key = (size, None) if uniform_centres else (size, per_system[index].tobytes())
             if not (pbc[0] or pbc[1] or pbc[2]):
@@ -186,9 +187,12 @@ def _stacked(systems, members):
     if len(members) == 1:  # no copies
         positions = systems[members[0]].arrays["positions"][None]
         numbers = systems[members[0]].arrays["numbers"][None]
-    else:
-        positions = np.stack([systems[k].arrays["positions"] for k in members])
-        numbers = np.stack([systems[k].arrays["numbers"] for k in members])
+    else:  # (one concatenation: np.stack of many small arrays costs five times more)
+        n_systems = len(members)
+        positions = np.concatenate([systems[k].arrays["positions"] for k in members])
+        positions = positions.reshape(n_systems, -1, 3)
+        numbers = np.concatenate([systems[k].arrays["numbers"] for k in members])
+        numbers = numbers.reshape(n_systems, -1)
     return positions, numbers.astype(np.int64, copy=False)
 
 
