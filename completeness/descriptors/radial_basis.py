@@ -93,7 +93,8 @@ def shifted_cosine_cutoff(distances, cutoff: float, cutoff_width: float, derivat
     ``derivative`` is False).
     """
     r = np.asarray(distances, dtype=np.float64)
-    f = np.ones_like(r)
+    f = np.empty_like(r)
+    f.fill(1.0)
     df = np.zeros_like(r) if derivative else None
     if cutoff_width > 0:
         start = cutoff - cutoff_width
@@ -253,7 +254,8 @@ class RadialSpline:
         position = np.minimum(r / self.spacing, self.n_intervals)
         index = np.minimum(position.astype(np.int64), self.n_intervals - 1)
         t = position - index
-        c0, c1, c2, c3 = self.coefficients[index].transpose(1, 0, 2)  # (P, F) each
+        c = self.coefficients[index]  # (P, 4, F)
+        c0, c1, c2, c3 = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
         shape = (len(r), self.n_radial, self.max_angular + 1)
         t = t[:, None]
         values = c3 * t  # Horner: c0 + t (c1 + t (c2 + t c3))

@@ -231,7 +231,7 @@ class SphericalExpansion:
         n_samples, n_species = neighbourhoods.n_samples, len(species)
         lookup = _species_lookup(species.tobytes())
         species_index = lookup.take(neighbourhoods.pair_species, mode="clip")
-        if neighbourhoods.n_pairs and species_index.min() < 0:
+        if neighbourhoods.n_pairs and np.minimum.reduce(species_index) < 0:
             raise InputError(
                 f"the neighbours contain species not in species={species.tolist()}; add them"
             )
@@ -239,9 +239,10 @@ class SphericalExpansion:
         if not neighbourhoods.n_pairs:
             dense = np.zeros((n_samples, n_species, n_radial, n_lm))
             return dense, species_index, terms, l_of_lm
-        key = neighbourhoods.pair_sample * n_species + species_index
+        key = neighbourhoods.pair_sample  # (one species: the sample is the key)
         order = None
         if n_species > 1:
+            key = key * n_species + species_index
             order = np.argsort(key, kind="stable")
             key = key[order]
         radial = terms.radial if order is None else terms.radial[order]

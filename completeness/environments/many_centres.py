@@ -220,7 +220,7 @@ def _one_group_batch(systems, centres, cutoff, n_atoms) -> Neighbourhoods:
     samples[:, :, 0] = np.arange(n_systems)[:, None]
     samples[:, :, 1] = centres
     pair_offsets = np.zeros(n_systems * n_centres + 1, dtype=np.int64)
-    inside.sum(axis=2).reshape(-1).cumsum(out=pair_offsets[1:])
+    np.add.reduce(inside, axis=2, dtype=np.int64).reshape(-1).cumsum(out=pair_offsets[1:])
     g, c, j = inside.nonzero()
     return Neighbourhoods(
         samples=samples.reshape(-1, 2),
@@ -231,7 +231,7 @@ def _one_group_batch(systems, centres, cutoff, n_atoms) -> Neighbourhoods:
         pair_neighbour=j,
         pair_species=numbers[g, j],
         pair_vectors=vectors[g, c, j],
-        pair_distances=distances[g, c, j],
+        pair_distances=distances[inside],  # (a mask keeps the order of nonzero)
         cutoff=cutoff,
     )
 
