@@ -201,7 +201,7 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
         if n_pairs == 0:
             return values, np.zeros((0, 3, values.shape[1])), None
         if use_compiled(n_pairs, values.shape[1]):
-            gradients = power_spectrum_pair_gradients(
+            compiled = power_spectrum_pair_gradients(
                 channels,
                 terms.harmonics,
                 terms.harmonics_gradient,
@@ -214,7 +214,7 @@ class PowerSpectrum(ExpansionHypers, Descriptor):
                 max_angular,
                 centres,
             )
-            return (values, *gradients) if centres else (values, gradients, None)
+            return (values, *compiled) if centres else (values, compiled, None)
         first, second, _ = _channel_pairs(n_channels)
         scale = _feature_scale(n_channels, max_angular)  # (L, K)
         pair_gradients = self._pair_gradients(
