@@ -71,15 +71,17 @@ _FEATURE_NAMES_SIZE = 256
 _CHECKED: set = set()  # Descriptor._hypers_key() of the hyperparameters that passed the checks
 _MEMO_SIZE = 4096
 _PLAIN_SCALARS = (type(None), bool, int, float, str, np.bool_, np.integer, np.floating)
+_PLAIN_TYPES = frozenset(_PLAIN_SCALARS[:5])  # the common exact types: one set look-up
 
 
 def _plain_key(value):
     """``value`` as a hashable key tagged with its type (so that ``True``, ``1`` and ``1.0``
     differ) when it is a plain value: None, a bool, number or string, or a list or tuple of
     plain values; None for anything else (an array, an object, a function)."""
-    if isinstance(value, _PLAIN_SCALARS):
-        return (type(value), value)
-    if type(value) in (list, tuple):
+    kind = type(value)
+    if kind in _PLAIN_TYPES or isinstance(value, _PLAIN_SCALARS):
+        return (kind, value)
+    if kind is list or kind is tuple:
         items = tuple(_plain_key(item) for item in value)
         return None if None in items else (type(value), items)
     return None
@@ -236,7 +238,7 @@ class Descriptor(TransformerMixin, BaseEstimator):
             return np.unique(present)
         fixed, known = tables
         # the common case: one look-up (out-of-range numbers land on the False ends)
-        if known is not None and known.take(present, mode="clip").all():
+        if known is not None and np.logical_and.reduce(known.take(present, mode="clip")):
             return fixed.copy()
         unknown = np.setdiff1d(present, fixed)
         if unknown.size:

@@ -186,10 +186,11 @@ def check_systems(systems) -> list[ase.Atoms]:
     # atomic numbers and finiteness: one reduction for the whole batch on the common path, then
     # the first offending system named
     numbers = _joined(all_numbers)
-    if numbers.dtype.kind not in "iu" or not _KNOWN_ELEMENT.take(numbers, mode="clip").all():
+    known = _KNOWN_ELEMENT.take(numbers, mode="clip") if numbers.dtype.kind in "iu" else None
+    if known is None or not np.logical_and.reduce(known, axis=None):
         for index, atoms in enumerate(systems):
             check_atomic_numbers(atoms.arrays["numbers"], f"system {index}")
-    if all_positions and not np.isfinite(_joined(all_positions)).all():
+    if all_positions and not np.logical_and.reduce(np.isfinite(_joined(all_positions)), axis=None):
         for index, atoms in enumerate(systems):
             bad = np.flatnonzero(~np.isfinite(atoms.arrays["positions"]).all(axis=1))
             if bad.size:
