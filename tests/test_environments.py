@@ -50,6 +50,19 @@ def test_periodic_cell_counts_images():
     assert set(env.neighbour_index.tolist()) == {0, 1}
 
 
+def test_a_one_atom_periodic_cell_sees_its_images():
+    """fcc copper's primitive cell: 12 nearest neighbours at a / sqrt(2), all images of the one
+    atom, in a batch with a lone finite atom (no neighbours) and the conventional cubic cell."""
+    primitive = bulk("Cu", "fcc", a=3.6)
+    lone = ase.Atoms("Cu", positions=[[0, 0, 0]])
+    cubic = bulk("Cu", "fcc", a=3.6, cubic=True)
+    nb = build_neighbourhoods([primitive, lone, cubic], cutoff=3.0)
+    assert list(np.diff(nb.pair_offsets)) == [12, 0, 12, 12, 12, 12]
+    np.testing.assert_allclose(nb.pair_distances, 3.6 / np.sqrt(2))
+    assert set(nb.pair_neighbour[:12].tolist()) == {0}
+    assert environment(primitive, 0, cutoff=3.0).n_neighbours == 12
+
+
 def test_batch_matches_single_environments():
     systems = [cluster(5, seed) for seed in range(3)]
     nb = build_neighbourhoods(systems, cutoff=3.0, centers=[[0, 2], None, [1]])

@@ -289,7 +289,7 @@ def _one_system(atoms, index, centres, cutoff, max_pairs, samples_of: _Samples):
     """The pairs of one periodic, large or single-atom system (same tuple as
     :func:`_brute_force_group`), ordered by centre."""
     numbers = atoms.numbers.astype(np.int64)
-    if len(atoms) == 1:
+    if len(atoms) == 1 and not np.any(atoms.pbc):  # (a periodic atom sees its own images)
         i = j = np.zeros(0, dtype=np.int64)
         vectors, distances = np.zeros((0, 3)), np.zeros(0)
     else:
