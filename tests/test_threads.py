@@ -121,3 +121,34 @@ def test_a_run_applies_the_decided_count_only_when_nothing_was_applied(monkeypat
         monkeypatch.setenv(threads.ENVIRONMENT_VARIABLE, "default")
         with threads.thread_policy_for_run():
             assert library_threads() == {2}
+
+
+def test_a_descriptor_call_holds_blas_at_the_decided_count(monkeypatch):
+    """In a script that applied no policy, a bulk descriptor call runs with BLAS at one thread
+    and gives the pools back; one small environment without gradients is left alone."""
+    import ase
+    from threadpoolctl import threadpool_limits
+
+    from completeness.descriptors import PowerSpectrum
+
+    seen = []
+
+    class Recording(PowerSpectrum):
+        def _compute_with_centres(self, neighbourhoods, species, gradients):
+            seen.append(library_threads())
+            return super()._compute_with_centres(neighbourhoods, species, gradients)
+
+    monkeypatch.delenv(threads.ENVIRONMENT_VARIABLE, raising=False)
+    rng = np.random.default_rng(0)
+    small = ase.Atoms("C4", positions=rng.uniform(-1.5, 1.5, size=(4, 3)))
+    descriptor = Recording(cutoff=4.0, n_radial=2, max_angular=2)
+    with threadpool_limits(limits=2):
+        monkeypatch.setattr(threads, "_applied", [])  # a script that never chose
+        descriptor.compute(small, centers=[0], gradients=True)
+        descriptor.compute([small] * 12)  # 12 x 12 pairs
+        descriptor.compute(small, centers=[0])  # 3 pairs, no gradients
+        assert seen == [{1}, {1}, {2}]
+        assert library_threads() == {2}
+        monkeypatch.setattr(threads, "_applied", [None])  # chose the libraries' defaults
+        descriptor.compute(small, centers=[0], gradients=True)
+        assert seen[-1] == {2}

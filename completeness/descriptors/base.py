@@ -32,6 +32,7 @@ With fixed species, a system containing any other element is refused with a one-
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Mapping
@@ -44,6 +45,7 @@ from sklearn.exceptions import NotFittedError
 
 from ..environments import InputError, Neighbourhoods, build_neighbourhoods, check_systems
 from ..io import json_safe
+from ..threads import blas_threads_for_call
 from .features import Features, centre_gradients_from_pairs
 from .hypers import Constraint, Real, Species, check_value, declare
 
@@ -70,6 +72,8 @@ _FEATURE_NAMES: dict = {}  # (class, hyperparameters, species) -> names, oldest 
 _FEATURE_NAMES_SIZE = 256
 _CHECKED: set = set()  # Descriptor._hypers_key() of the hyperparameters that passed the checks
 _MEMO_SIZE = 4096
+#: Calls with fewer pairs than this and no gradients skip :func:`blas_threads_for_call`.
+_BLAS_POLICY_MIN_PAIRS = 32
 _PLAIN_SCALARS = (type(None), bool, int, float, str, np.bool_, np.integer, np.floating)
 _PLAIN_TYPES = frozenset(_PLAIN_SCALARS[:5])  # the common exact types: one set look-up
 
@@ -337,9 +341,13 @@ class Descriptor(TransformerMixin, BaseEstimator):
         ``key`` is what :meth:`_check_hypers` returned), on the species channels ``species``.
         ``private``: ``neighbourhoods`` was built for this call only (its arrays are not
         copied into the features)."""
-        values, pair_gradients, centre_gradients = self._compute_with_centres(
-            neighbourhoods, species, gradients
-        )
+        # (one small environment without gradients: setting and restoring the pools would cost
+        # a sixth of the call, and its products are far below the size BLAS threads)
+        bulk = gradients or neighbourhoods.n_pairs >= _BLAS_POLICY_MIN_PAIRS
+        with blas_threads_for_call() if bulk else contextlib.nullcontext():
+            values, pair_gradients, centre_gradients = self._compute_with_centres(
+                neighbourhoods, species, gradients
+            )
         names = self._cached_feature_names(species, key)
         own = (lambda array: array) if private else np.copy
         sparse = {}
