@@ -2,6 +2,7 @@
 
 import ase
 import numpy as np
+import pytest
 
 from completeness.testing import random_cluster, relative_difference  # noqa: F401 (shared)
 
@@ -26,3 +27,16 @@ def centre_distance(descriptor, plus, minus):
     a = descriptor.compute(plus, centers=[0]).values[0]
     b = descriptor.compute(minus, centers=[0]).values[0]
     return relative_difference(a, b)
+
+
+def choose_kernels(monkeypatch, compiled: bool) -> None:
+    """Send every batch, however small, to the compiled kernels (the test is skipped without
+    numba, the 'fast' extra), or every batch to the numpy code."""
+    from completeness.descriptors import _kernels
+
+    if compiled:
+        pytest.importorskip("numba", reason="the compiled kernels need the 'fast' extra")
+        monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 0)
+        monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")

@@ -7,6 +7,7 @@ import ase
 import numpy as np
 import pytest
 import sphericart
+from descriptor_helpers import choose_kernels
 from sympy import S
 from sympy.physics.wigner import clebsch_gordan as sympy_cg
 
@@ -111,14 +112,7 @@ def _bispectrum_by_the_product_rule(descriptor, systems):
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_bispectrum_gradients_equal_the_product_rule(monkeypatch, compiled):
-    from completeness.descriptors import _kernels
-
-    if compiled:
-        pytest.importorskip("numba", reason="the compiled kernels need the 'fast' extra")
-        monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 0)
-        monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
-    else:
-        monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")
+    choose_kernels(monkeypatch, compiled)
     # three species, one sample with one neighbour, one without any, uneven counts
     systems = [random_environment(seed, n) for seed, n in ((20, 6), (21, 1), (22, 9))]
     systems.append(ase.Atoms("O", positions=[[0.0, 0.0, 0.0]]))

@@ -3,6 +3,7 @@
 import ase
 import numpy as np
 import pytest
+from descriptor_helpers import choose_kernels
 
 from completeness.descriptors import DensityCorrelations
 from completeness.descriptors.features import centre_gradients_from_pairs
@@ -29,14 +30,7 @@ def _systems():
     ],
 )
 def test_nu4_equals_the_general_coupling(monkeypatch, compiled, options):
-    from completeness.descriptors import _kernels
-
-    if compiled:
-        pytest.importorskip("numba", reason="the compiled kernels need the 'fast' extra")
-        monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 0)
-        monkeypatch.delenv(_kernels.KERNELS_VARIABLE, raising=False)
-    else:
-        monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")
+    choose_kernels(monkeypatch, compiled)
     descriptor = DensityCorrelations(correlation_order=4, **SMALL, species=[1, 6, 8, 9], **options)
     systems = _systems()
     features = descriptor.compute(systems, centers=[0], gradients=True)
