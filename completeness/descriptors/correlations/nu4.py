@@ -55,7 +55,6 @@ from ..clebsch_gordan import real_clebsch_gordan
 from .common import output_zeros
 
 _SEPARATORS = str.maketrans(dict.fromkeys("(),[]anl", " "))
-_COMPILED: dict = {}
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ def pair_tensors(plan: Plan, c, dc, pair_offsets, compiled: bool = False):
             continue
         if compiled:
             outer = np.empty((len(first), matrix.shape[0], 3 * n_pairs))
-            _compiled("outer", _outer_python)(
+            _kernels._kernel("nu4_outer", _outer_python)(
                 dct[l].reshape(*dct[l].shape[:2], -1), ct[lp], ct[l],
                 dct[lp].reshape(*dct[lp].shape[:2], -1), first, second, outer,
             )  # fmt: skip
@@ -215,7 +214,7 @@ def contract(plan: Plan, z, dz, pair_offsets, values, gradients, centre, compile
     sample's pairs) into ``centre[:, :, plan.columns]`` (all three already zero elsewhere)."""
     with_gradients = dz is not None
     if compiled:
-        _compiled("contract", _contract_python)(
+        _kernels._kernel("nu4_contract", _contract_python)(
             z, dz if with_gradients else np.empty((0, 0)), pair_offsets, plan.offset_a,
             plan.offset_b, plan.width, plan.columns, with_gradients, values,
             gradients if with_gradients else np.empty((0, 3, 0)),
@@ -244,15 +243,6 @@ def contract(plan: Plan, z, dz, pair_offsets, values, gradients, centre, compile
             adder = np.zeros((len(pair_offsets) - 1, len(pair_sample)))
             adder[pair_sample, np.arange(len(pair_sample))] = -1.0
             centre[:, :, columns] = np.einsum("sp,pxf->sxf", adder, gradients[:, :, columns])
-
-
-def _compiled(name, function):
-    """``function`` compiled (numba is importable: :func:`_kernels.use_compiled` said so)."""
-    if name not in _COMPILED:
-        import numba
-
-        _COMPILED[name] = numba.njit(cache=True, nogil=True)(function)
-    return _COMPILED[name]
 
 
 def _pairs_view(rows):
