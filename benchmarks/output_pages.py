@@ -1,6 +1,6 @@
 """CPU time to allocate, fill and free a large gradient output on ordinary (4 kB) pages and on
 numpy's (transparent huge) pages, by size: the measurement behind
-``completeness.descriptors.correlations.common.LARGE_OUTPUT_BYTES``.
+``completeness.descriptors.outputs.LARGE_OUTPUT_BYTES``.
 
     python3 benchmarks/output_pages.py [--sizes 64,128,256,512,1024] [--repeats 5]
 
@@ -17,21 +17,21 @@ import resource
 
 import numpy as np
 
-from completeness.descriptors.correlations import common
+from completeness.descriptors import outputs
 
 
 def fill_and_free(n_bytes: int, ordinary_pages: bool) -> float:
     """CPU seconds to allocate ``n_bytes`` of zeros, write one value per 512 B, and free them."""
-    saved = common.LARGE_OUTPUT_BYTES
-    common.LARGE_OUTPUT_BYTES = 0 if ordinary_pages else 2**62
+    saved = outputs.LARGE_OUTPUT_BYTES
+    outputs.LARGE_OUTPUT_BYTES = 0 if ordinary_pages else 2**62
     try:
         start = resource.getrusage(resource.RUSAGE_SELF)
-        array = common.output_zeros((n_bytes // 8,))
+        array = outputs.fresh_zeros((n_bytes // 8,))  # never recycled memory
         array[::64] = 1.0
         del array
         stop = resource.getrusage(resource.RUSAGE_SELF)
     finally:
-        common.LARGE_OUTPUT_BYTES = saved
+        outputs.LARGE_OUTPUT_BYTES = saved
     return (stop.ru_utime - start.ru_utime) + (stop.ru_stime - start.ru_stime)
 
 

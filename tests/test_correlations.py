@@ -157,14 +157,14 @@ def test_density_correlation_gradients(nu):
 
 
 def test_large_outputs_on_their_own_mapping_equal_the_ordinary_ones(monkeypatch):
-    from completeness.descriptors.correlations import common
+    from completeness.descriptors import outputs
 
     systems = [random_environment(seed, 6) for seed in (40, 41)]
     bispectrum = Bispectrum(**SMALL, include_pseudoscalar=True)
     nu3 = DensityCorrelations(correlation_order=3, **SMALL, species=[1, 6, 8, 9])
     ordinary = [d.compute(systems, gradients=True) for d in (bispectrum, nu3)]
-    monkeypatch.setattr(common, "LARGE_OUTPUT_BYTES", 0)
-    fresh = common.output_zeros((5, 3, 7))
+    monkeypatch.setattr(outputs, "LARGE_OUTPUT_BYTES", 0)
+    fresh = outputs.output_zeros((5, 3, 7))
     assert fresh.flags.writeable and not fresh.any()
     for descriptor, reference in zip((bispectrum, nu3), ordinary, strict=True):
         mapped = descriptor.compute(systems, gradients=True)

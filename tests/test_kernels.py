@@ -50,6 +50,23 @@ def test_power_spectrum_gradients_match_numpy(every_batch_compiled, monkeypatch,
     assert np.abs(compiled.centre_gradients - reference.centre_gradients).max() <= 1e-14 * scale
 
 
+@pytest.mark.parametrize("n_radial", [5, 8, 11])  # fewer, as many and more channels than lanes
+def test_one_species_power_spectrum_gradients_match_numpy(
+    every_batch_compiled, monkeypatch, n_radial
+):
+    """One species: every row of the output is written, eight entries at a time."""
+    systems = mixed_systems(3)
+    for atoms in systems:
+        atoms.numbers[:] = 6
+    descriptor = PowerSpectrum(cutoff=3.5, n_radial=n_radial, max_angular=4)
+    compiled = descriptor.compute(systems, gradients=True)
+    monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")
+    reference = descriptor.compute(systems, gradients=True)
+    scale = np.abs(reference.pair_gradients).max()
+    assert np.abs(compiled.pair_gradients - reference.pair_gradients).max() <= 1e-14 * scale
+    assert np.abs(compiled.centre_gradients - reference.centre_gradients).max() <= 1e-14 * scale
+
+
 @pytest.mark.parametrize("max_angular", [0, 2])
 def test_power_spectrum_centre_gradients_sum_the_pair_gradients(every_batch_compiled, max_angular):
     """The kernel subtracts each pair's rows from its centre: minus the sum per sample."""

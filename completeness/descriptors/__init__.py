@@ -18,6 +18,7 @@ from .chebyshev import ChebyshevDescriptor
 from .correlations import Bispectrum, DensityCorrelations
 from .mbtr import LocalMBTR
 from .networks import DistanceMessagePassing, EquivariantMessagePassing
+from .outputs import release_recycled_memory
 from .overlap import OverlapMatrixFingerprint
 from .pooling import Pooling
 from .spectra import PowerSpectrum, RadialSpectrum
@@ -42,5 +43,6 @@ __all__ = [
     "adapt",
     "from_json",
     "registered_descriptors",
+    "release_recycled_memory",
     "repeated_calls",
 ]

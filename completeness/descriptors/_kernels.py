@@ -20,12 +20,13 @@ Power-spectrum pair gradients
     :math:`u_{jl} = \sum_m Y_{lm}\, c_{jlm} / \sqrt{2l+1}`,
     :math:`\mathbf v_{jl} = \sum_m \nabla Y_{lm}\, c_{jlm} / \sqrt{2l+1}`, :math:`w_{ij} = \sqrt 2`
     off the diagonal and 1 on it (see :mod:`completeness.descriptors.spectra`). The kernel
-    computes ``u`` and ``v`` of one pair at a time and writes the ``(3, n_features)`` row of
-    that pair straight into the ``(n_pairs, 3, n_features)`` output; rows of features with no
-    channel of the pair's species are left at zero (the output starts zeroed), so the work per
-    pair grows linearly with the number of species, not quadratically. On request it also
-    subtracts each pair's rows from its sample's centre gradient while they are in cache
-    (saving a second pass over the whole output).
+    (:mod:`completeness.descriptors._power_spectrum_kernel`, on eight-lane vectors) computes
+    ``u`` and ``v`` of one pair at a time and writes the ``(3, n_features)`` row of that pair
+    straight into the ``(n_pairs, 3, n_features)`` output; rows of features with no channel of
+    the pair's species are left at zero (the output starts zeroed), so the work per pair grows
+    linearly with the number of species, not quadratically. On request it also subtracts each
+    pair's rows from its sample's centre gradient while they are in cache (saving a second
+    pass over the whole output).
 
 Radial functions times the cutoff
     :func:`radial_with_cutoff` evaluates the cubic Hermite spline of the radial integrals
@@ -41,6 +42,8 @@ import contextvars
 import os
 
 import numpy as np
+
+from .outputs import output_empty, output_zeros
 
 __all__ = [
     "compiled_kernels_available",
@@ -170,10 +173,16 @@ def power_spectrum_pair_gradients(
     """
     n_channels = channels.shape[1]
     n_features = (max_angular + 1) * n_channels * (n_channels + 1) // 2
-    out = np.zeros((len(pair_sample), 3, n_features))
-    centre = np.zeros((len(channels), 3, n_features) if centres else (0, 3, n_features))
-    inverse_root = 1.0 / np.sqrt(2.0 * np.arange(max_angular + 1) + 1.0)
-    _kernel("power_spectrum", _power_spectrum_pair_gradients_python)(
+    # with one species the kernel writes every entry (several: rows of other species stay zero);
+    # fresh memory from numpy, on huge pages at every size (a 10 GB output of 4 species took
+    # 5.5-6.3 s of CPU this way against 10.5-12.5 s on ordinary pages, idle machine)
+    allocate = output_empty if n_channels == n_radial else output_zeros
+    out = allocate((len(pair_sample), 3, n_features), fresh=np.zeros)
+    centre_shape = (len(channels) if centres else 0, 3, n_features)
+    centre = output_zeros(centre_shape, fresh=np.zeros)
+    from ._power_spectrum_kernel import power_spectrum_pair_gradients_kernel
+
+    power_spectrum_pair_gradients_kernel(
         np.ascontiguousarray(channels),
         np.ascontiguousarray(harmonics),
         np.ascontiguousarray(harmonics_gradient),
@@ -184,88 +193,7 @@ def power_spectrum_pair_gradients(
         np.ascontiguousarray(species_index, dtype=np.int64),
         int(n_radial),
         int(max_angular),
-        inverse_root,
         out,
         centre,
     )
     return (out, centre) if centres else out
-
-
-def _power_spectrum_pair_gradients_python(
-    channels, harmonics, harmonics_gradient, radial, dradial, directions, pair_sample,
-    species_index, n_radial, max_angular, inverse_root, out, centre,
-):  # fmt: skip
-    # Every index is unsigned (np.uint64, and never mixed with signed integers, which numba
-    # would promote to float): numba then skips the negative-index wrap-around it otherwise
-    # adds to every array access, which costs more than the arithmetic here.
-    zero, one, two, three = np.uint64(0), np.uint64(1), np.uint64(2), np.uint64(3)
-    four, five = np.uint64(4), np.uint64(5)
-    n_pairs = np.uint64(pair_sample.shape[0])
-    n_channels = np.uint64(channels.shape[1])
-    n_radial = np.uint64(n_radial)
-    n_angular = np.uint64(max_angular + 1)
-    n_half = n_channels * (n_channels + one) // two
-    root2 = np.sqrt(2.0)
-    # work[l]: rows u, v_x, v_y, v_z (every channel) and sqrt(2) R, sqrt(2) R' (the pair's own
-    # channels; zero in the others)
-    work = np.zeros((n_angular, np.uint64(6), n_channels))
-    with_centre = centre.shape[0] > 0
-    last_first = zero
-    for p in range(n_pairs):
-        s = np.uint64(pair_sample[p])
-        own_first = np.uint64(species_index[p]) * n_radial
-        own_end = own_first + n_radial
-        if own_first != last_first:  # another species: clear the previous one's radial rows
-            for l in range(n_angular):
-                for n in range(n_radial):
-                    work[l, four, last_first + n] = 0.0
-                    work[l, five, last_first + n] = 0.0
-            last_first = own_first
-        for l in range(n_angular):
-            for n in range(n_radial):
-                work[l, four, own_first + n] = root2 * radial[p, n, l]
-                work[l, five, own_first + n] = root2 * dradial[p, n, l]
-            scale = inverse_root[l]
-            for j in range(n_channels):
-                su = s0 = s1 = s2 = 0.0
-                for lm in range(l * l, (l + one) * (l + one)):
-                    c = channels[s, j, lm]
-                    su += harmonics[p, lm] * c
-                    s0 += harmonics_gradient[p, zero, lm] * c
-                    s1 += harmonics_gradient[p, one, lm] * c
-                    s2 += harmonics_gradient[p, two, lm] * c
-                work[l, zero, j] = su * scale
-                work[l, one, j] = s0 * scale
-                work[l, two, j] = s1 * scale
-                work[l, three, j] = s2 * scale
-        # feature (i, j >= i) of l: sqrt2 [R_i v_j + R_j v_i + r^ (R'_i u_j + R'_j u_i)], a
-        # contiguous run j = i.. per row i; R is zero outside the pair's species, so the rows
-        # after it stay zero (as allocated)
-        for x in range(three):
-            d = directions[p, x]
-            row_out = out[p, x]
-            for l in range(n_angular):
-                u_l = work[l, zero]
-                v_l = work[l, one + x]
-                r_l = work[l, four]
-                dr_l = work[l, five]
-                base = l * n_half
-                for i in range(own_end):
-                    start = base + i * (n_channels + n_channels - one - i) // two  # (i, 0)
-                    a, b, c, e = r_l[i], d * dr_l[i], v_l[i], d * u_l[i]
-                    # rows before the species: R_i = R'_i = 0, nonzero only where R_j is
-                    first, end = (i, n_channels) if i >= own_first else (own_first, own_end)
-                    for j in range(first, end):
-                        row_out[start + j] = a * v_l[j] + b * u_l[j] + c * r_l[j] + e * dr_l[j]
-                    if i >= own_first:  # the diagonal has weight 1, not sqrt(2)
-                        row_out[start + i] *= np.sqrt(0.5)
-            if with_centre:  # minus the rows just written: the first `length` of each l block
-                centre_row = centre[s, x]
-                length = own_end * (n_channels + n_channels + one - own_end) // two
-                runs = n_angular
-                if length == n_half:  # every row of every block: one run
-                    runs, length = one, n_angular * n_half
-                for run in range(runs):
-                    first = run * n_half
-                    for f in range(first, first + length):
-                        centre_row[f] -= row_out[f]

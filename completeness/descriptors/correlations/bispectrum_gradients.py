@@ -37,9 +37,10 @@ import numpy as np
 
 from .._kernels import use_compiled
 from ..clebsch_gordan import real_clebsch_gordan
+from ..outputs import output_zeros
 from ..spherical_expansion import pad_segments, segment_padding, unpad_segments
 from .blocks import bispectrum_blocks
-from .common import outer_product, output_zeros
+from .common import outer_product
 
 #: Entries of the projected grids (pairs x 4 x grid columns) per chunk of samples: the
 #: temporaries of a chunk stay in cache.

@@ -11,8 +11,9 @@ import numpy as np
 from ...environments import InputError, Neighbourhoods
 from ..base import Descriptor
 from ..hypers import Integer, declare
+from ..outputs import output_zeros
 from . import nu4
-from .common import CorrelationHypers, output_zeros
+from .common import CorrelationHypers
 from .coupling import Level, couple_rows, merge, sorted_pairs
 
 _MAX_CORRELATION_ORDER = 6

@@ -52,7 +52,7 @@ import numpy as np
 
 from .. import _kernels
 from ..clebsch_gordan import real_clebsch_gordan
-from .common import output_zeros
+from ..outputs import output_zeros
 
 _SEPARATORS = str.maketrans(dict.fromkeys("(),[]anl", " "))
 
