@@ -78,10 +78,12 @@ def power_spectrum_pair_gradients_kernel(
                     p * _THREE * n_lm, n_lm, l * l, (l + _ONE) * (l + _ONE), columns, padded, j0,
                 )  # fmt: skip
         for x in range(_THREE):
-            _write_rows(flat, p, x, directions[p, x], work, n_channels, n_angular, own_first,
-                        own_first + n_radial)  # fmt: skip
+            own_end = own_first + n_radial
+            _write_rows(
+                flat, p, x, directions[p, x], work, n_channels, n_angular, own_first, own_end
+            )
             if centre.shape[0] > 0:
-                _subtract_rows(out[p, x], centre[s, x], n_channels, n_angular, own_first + n_radial)
+                _subtract_rows(out[p, x], centre[s, x], n_channels, n_angular, own_end)
 
 
 @part
