@@ -18,9 +18,10 @@ order (pairs, then ``x``, ``l``, ``i``), so what it covers there belongs to rows
 or to entries that stay zero; and every lane past the row's end is exactly zero: its column is
 either padding (zero in all four rows) or a channel of another species in a row of another
 species (:math:`R_i = R'_i = 0` and :math:`R_j = R'_j = 0`). Only the array's last entries are
-stored one at a time. Entries of rows with no channel of the pair's species are never
-touched (the output starts zeroed): the work per pair grows with the number of species, not
-with its square.
+stored one at a time. Entries of rows with no channel of the pair's species are never computed
+(they keep the zeros the output starts with): the work per pair grows with the number of
+species, not with its square. With one species every entry is written, so the output may start
+with any values (a recycled array, :func:`~completeness.descriptors.outputs.output_empty`).
 
 Indices are unsigned (``np.uint64``, never mixed with signed integers, which numba would promote
 to float): numba then skips its negative-index wrap-around on every access.

@@ -4,7 +4,8 @@ system, or the memory of an earlier output that its user has dropped (recycled).
 Fresh memory is not free: the kernel hands it out zero-filled, one page at a time on first
 write. Measured here (``python3 benchmarks/output_pages.py``): 100-125 ms per GB on numpy's
 (transparent huge) pages, 430-575 ms per GB on ordinary 4 kB pages. The power spectrum's
-gradients of 1,000 environments (a 73 MB array) spend 8-10 ms of a 20-25 ms call on it.
+pair gradients of 1,000 environments (a 73 MB array) take 20 ms of CPU in fresh memory and 13-14
+ms in recycled memory (``python3 benchmarks/throughput.py --sections hardware``).
 
 So large outputs are kept for reuse once nothing refers to them any more, the way PyTorch's
 caching allocator keeps device memory: an array whose user (and every view of it) is gone is
