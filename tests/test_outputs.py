@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ase
 import numpy as np
 import pytest
 
-from completeness.descriptors import PowerSpectrum, outputs
+from completeness.descriptors import Bispectrum, PowerSpectrum, outputs
 from completeness.environments import InputError
 
 SHAPE = (700, 3, 252)  # 4.2 MB: above MIN_RECYCLED_BYTES
@@ -67,8 +68,14 @@ def test_a_malformed_budget_names_the_variable(monkeypatch):
         outputs.output_zeros(SHAPE)
 
 
-@pytest.mark.parametrize("kernels", ["compiled", "numpy"])
-def test_repeated_gradient_calls_reuse_memory_and_agree(monkeypatch, kernels):
+@pytest.mark.parametrize(
+    ("descriptor", "kernels"),
+    [
+        (PowerSpectrum(cutoff=4.0, n_radial=8, max_angular=6), "compiled"),
+        (Bispectrum(cutoff=4.0, n_radial=3, max_angular=3), "numpy"),
+    ],
+)
+def test_repeated_gradient_calls_reuse_memory_and_agree(monkeypatch, descriptor, kernels):
     from completeness.descriptors import _kernels
 
     if kernels == "compiled":
@@ -77,16 +84,14 @@ def test_repeated_gradient_calls_reuse_memory_and_agree(monkeypatch, kernels):
     else:
         monkeypatch.setenv(_kernels.KERNELS_VARIABLE, "numpy")
     rng = np.random.default_rng(0)
-    import ase
-
     systems = [ase.Atoms("C13", positions=rng.uniform(-2.0, 2.0, size=(13, 3))) for _ in range(40)]
-    descriptor = PowerSpectrum(cutoff=4.0, n_radial=8, max_angular=6)
     first = descriptor.compute(systems, gradients=True)
+    kept = outputs.recycled_bytes()
+    assert kept >= first.pair_gradients.nbytes >= outputs.MIN_RECYCLED_BYTES
     reference = first.pair_gradients.copy()
     where = address(first.pair_gradients)
     first.pair_gradients[:] = np.nan  # whatever the user left in it
     del first
     second = descriptor.compute(systems, gradients=True)
-    if kernels == "compiled":  # the compiled kernel's output is recycled
-        assert address(second.pair_gradients) == where
+    assert address(second.pair_gradients) == where and outputs.recycled_bytes() == kept
     np.testing.assert_array_equal(second.pair_gradients, reference)
