@@ -113,8 +113,11 @@ def test_sigterm_stops_every_worker_and_leaves_a_resumable_checkpoint(tmp_path):
     running.send_signal(signal.SIGTERM)
     _, stderr = running.communicate(timeout=120)
     assert running.returncode == 128 + signal.SIGTERM
-    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
-    assert "rerun to resume" in stderr
+    # loky's resource tracker, a process of its own, sometimes warns (two lines) that a
+    # semaphore of the killed workers was already removed; everything else is the scan's
+    ours = [line for line in stderr.strip().splitlines() if "resource_tracker" not in line]
+    assert len(ours) == 1 and "Traceback" not in stderr, stderr
+    assert "rerun to resume" in ours[0]
     survivors = group_members(group)
     assert wait_until(lambda: not group_members(group), 30), f"orphaned workers: {survivors}"
     assert not (tmp_path / "t.csv").exists()  # the table of an unfinished scan is not written
