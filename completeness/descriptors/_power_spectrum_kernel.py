@@ -78,8 +78,8 @@ def power_spectrum_pair_gradients_kernel(
                     work, l * _SIX * padded + j0, padded, harmonics_flat, p * n_lm, gradient_flat,
                     p * _THREE * n_lm, n_lm, l * l, (l + _ONE) * (l + _ONE), columns, padded, j0,
                 )  # fmt: skip
+        own_end = own_first + n_radial
         for x in range(_THREE):
-            own_end = own_first + n_radial
             _write_rows(
                 flat, p, x, directions[p, x], work, n_channels, n_angular, own_first, own_end
             )
