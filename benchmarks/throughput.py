@@ -64,6 +64,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -491,15 +492,8 @@ def hardware_section(n_environments, repeats):
         return descriptor._compute(neighbourhoods, species, True)[1]
 
     def gradients_in_fresh_memory():
-        saved = os.environ.get(RECYCLE_VARIABLE)
-        os.environ[RECYCLE_VARIABLE] = "0"
-        try:
+        with mock.patch.dict(os.environ, {RECYCLE_VARIABLE: "0"}):
             return gradients()
-        finally:
-            if saved is None:
-                del os.environ[RECYCLE_VARIABLE]
-            else:
-                os.environ[RECYCLE_VARIABLE] = saved
 
     stages = {
         "neighbour list": lambda: build_neighbourhoods(systems, CUTOFF, [0]),

@@ -6,7 +6,7 @@ import ase
 import numpy as np
 import pytest
 
-from completeness.descriptors import Bispectrum, PowerSpectrum, outputs
+from completeness.descriptors import Bispectrum, PowerSpectrum, _kernels, outputs
 from completeness.environments import InputError
 
 SHAPE = (700, 3, 252)  # 4.2 MB: above MIN_RECYCLED_BYTES
@@ -76,8 +76,6 @@ def test_a_malformed_budget_names_the_variable(monkeypatch):
     ],
 )
 def test_repeated_gradient_calls_reuse_memory_and_agree(monkeypatch, descriptor, kernels):
-    from completeness.descriptors import _kernels
-
     if kernels == "compiled":
         pytest.importorskip("numba")
         monkeypatch.setattr(_kernels, "COMPILED_MIN_ENTRIES", 0)
